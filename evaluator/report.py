@@ -1,0 +1,43 @@
+"""REPORT.md and the per-task/per-repo summary files, built from the trials on disk."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from evaluator.results import TaskResult
+from evaluator.summary import by_task, run_stats, task_row, task_summary
+from evaluator.writers import RunDir
+
+_ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), undefined=StrictUndefined,
+                   trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def render(meta: dict[str, Any], trials: list[TaskResult], *, partial: str | None = None, total: int = 0,
+           resume_command: str = "", plot: str | None = None) -> str:
+    s = run_stats(trials, int(meta.get("epochs", 1)))
+    rows = [task_row(g) for g in by_task(trials).values()]
+    return _ENV.get_template("report.md.j2").render(
+        run=meta, s=s, tasks=rows, partial=partial, done=len(trials), total=total,
+        resume_command=resume_command, plot=plot, pct=pct)
+
+
+def write_summaries(run: RunDir, trials: list[TaskResult]) -> None:
+    """results/<repo>/<task>.json and results/<repo>/index.json."""
+    groups = by_task(trials)
+    index: dict[str, list[dict[str, Any]]] = {}
+    for (repo, task), group in groups.items():
+        run.write_json(f"results/{repo}/{task}.json", task_summary(group))
+        index.setdefault(repo, []).append(task_row(group).model_dump(mode="json"))
+    for repo, rows in index.items():
+        tasks = len(rows)
+        run.write_json(f"results/{repo}/index.json", {
+            "repo_id": repo, "tasks": tasks,
+            "success_rate": round(sum(r["success_rate"] for r in rows) / tasks, 4),
+            "mean_score": round(sum(r["mean_score"] for r in rows) / tasks, 4),
+            "results": rows})

@@ -1,0 +1,126 @@
+"""Result models: what a run writes. `docs/result-schema.md` is generated from these."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+StopReason = Literal[
+    "completed",  # the model answered without tool calls
+    "max_commands",
+    "max_turns",
+    "token_budget",
+    "timeout",
+    "format_errors",  # max_consecutive_format_errors reached
+    "closed_book",  # --closed-book: one answer, no tools
+    "api_error",
+    "context_overflow",
+    "harness_error",
+    "cancelled",
+]
+FailureReason = Literal[
+    "wrong_answer",
+    "missing_answer",
+    "invalid_answer",
+    "max_commands",
+    "max_turns",
+    "token_budget",
+    "timeout",
+    "format_errors",
+    "api_error",
+    "context_overflow",
+    "harness_error",
+]
+# Failures that are not the model's fault: --retry-failed redoes these, exit code 1 flags them.
+INFRA_FAILURES: frozenset[str] = frozenset({"api_error", "harness_error"})
+
+SafetyEventType = Literal[
+    "prohibited_command",
+    "disallowed_command",
+    "write_outside_allowed",
+    "path_escape",
+    "secret_access",
+    "network_attempt",
+    "resource_limit",
+]
+
+
+class SafetyEvent(BaseModel):
+    type: SafetyEventType
+    tool: str = Field(description="The tool call that caused it: run_command, read_file, ...")
+    call: str = Field(description="The offending command or path (secrets redacted).")
+    detail: str
+    refused: bool = Field(description="True when the call was not carried out (enforce policy).")
+
+
+class OutputCheck(BaseModel):
+    key: str
+    expected: Any
+    actual: Any = None
+    ok: bool
+    credit: float = Field(description="Comparator credit in [0, 1] (F1 gives partial credit).")
+    weight: float
+    comparator: str
+    note: str | None = Field(None, description="Why a check failed when it is not just a different value.")
+
+
+class Metrics(BaseModel):
+    commands_used: int = Field(0, description="run_command calls that were carried out or refused by policy.")
+    valid_rate: float = Field(1.0, description="Share of commands that ran and exited 0.")
+    tool_calls: int = 0
+    turns: int = Field(0, description="Model requests made.")
+    format_errors: int = Field(0, description="Unparseable or unknown tool calls; they cost nothing else.")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    wall_time_s: float = 0.0
+    model_time_s: float = Field(0.0, description="Time waiting for the model, retries and backoff included.")
+    safety_violations: int = 0
+    partial: float = Field(0.0, description="Weighted output credit in [0, 1].")
+
+
+class TranscriptRef(BaseModel):
+    path: str = Field(description="Run-relative path of the JSONL file holding the messages.")
+    attempt: str = Field(description="Lines with this attempt id belong to this result.")
+    messages: int
+    sha256: str = Field(description="sha256 of this attempt's lines, in order.")
+
+
+class TaskResult(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    task_id: str
+    repo_id: str
+    model: str
+    epoch: int = 0
+    difficulty: str = "easy"
+    task_hash: str = ""
+    repo_commit: str = ""
+    success: bool
+    score: float
+    failure_reason: FailureReason | None = None
+    stop_reason: StopReason
+    metrics: Metrics
+    output_checks: list[OutputCheck]
+    safety_events: list[SafetyEvent] = Field(default_factory=list)
+    transcript: TranscriptRef | None = None
+    error: str | None = Field(None, description="Message (and traceback for harness_error) of an infra failure.")
+    response_models: list[str] = Field(default_factory=list, description="`response.model` values seen.")
+    system_fingerprints: list[str] = Field(default_factory=list)
+    closed_book: bool = False
+
+
+class TaskSummary(BaseModel):
+    """`results/<repo>/<task>.json`: the per-task summary over epochs (the trial itself when epochs=1)."""
+
+    model_config = {"extra": "allow"}
+
+
+class RunManifest(BaseModel):
+    """`manifest.json`: which (task, epoch) results are done. Rewritten atomically after each."""
+
+    run_id: str
+    total: int
+    done: list[str] = Field(default_factory=list, description="`<repo>/<task>#<epoch>` keys with a result file.")
+    complete: bool = False
+    partial_reason: str | None = None

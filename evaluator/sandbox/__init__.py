@@ -1,0 +1,82 @@
+"""The sandbox protocol: where the model's commands run.
+
+The agent loop and the file tools see only `Sandbox`; which backend made it is not their
+business. A backend is picked by name (`--sandbox bwrap|local`) through `get_backend`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from evaluator.specs import Limits
+
+SandboxName = Literal["bwrap", "local"]
+
+
+class SandboxUnavailable(Exception):
+    """The backend cannot run here; the message says how to fix it (exit 2)."""
+
+
+class ExecResult(BaseModel):
+    """What one command did. Output is already capped (head + tail) while it was read."""
+
+    exit_code: int = Field(description="Exit status; 128+N when killed by signal N; -1 if it never started.")
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    duration_s: float = 0.0
+    stdout_bytes: int = Field(0, description="Bytes the command wrote to stdout, before capping.")
+    stderr_bytes: int = 0
+    limit: str | None = Field(None, description="Resource limit that stopped it: cpu, memory, file_size, processes, output.")
+
+
+class SandboxPaths(BaseModel):
+    """Host paths a task sandbox is built from, and how commands inside see them."""
+
+    work_root: Path = Field(description="Host path of the task's working copy (the only writable project path).")
+    tmp_dir: Path = Field(description="Host path of the task's private /tmp.")
+    home_dir: Path = Field(description="Host path of the empty scratch HOME.")
+    ro_binds: list[Path] = Field(default_factory=list, description="Extra host paths visible read-only (git alternates).")
+
+
+class Sandbox(Protocol):
+    """One task's sandbox. Paths are as commands see them."""
+
+    root: str  # the working copy, as commands inside see it
+    tmp: str  # the private tmp, as commands inside see it
+
+    async def exec(self, command: str, *, cwd: str, timeout_s: float) -> ExecResult:
+        """Run `bash -c command` in `cwd`; never raises for a failing command."""
+        ...
+
+    async def close(self) -> None:
+        """Kill anything the task left running."""
+        ...
+
+
+class SandboxBackend(Protocol):
+    name: SandboxName
+    isolated: bool  # False for backends that do not isolate the host (flagged in reports)
+
+    def preflight(self) -> None:
+        """Raise SandboxUnavailable, with the fix, when the backend cannot work here."""
+        ...
+
+    def open(self, paths: SandboxPaths, *, limits: Limits, env: dict[str, str]) -> Sandbox:
+        ...
+
+    def toolset(self) -> dict[str, str]:
+        """Versions of the tools commands can use (bash, coreutils, grep, rg, sed, find, git, python3)."""
+        ...
+
+
+def get_backend(name: SandboxName) -> SandboxBackend:
+    if name == "bwrap":
+        from evaluator.sandbox.bwrap import BwrapBackend
+
+        return BwrapBackend()
+    from evaluator.sandbox.local import LocalBackend
+
+    return LocalBackend()

@@ -1,0 +1,228 @@
+"""Run one child process with capped output, a timeout and a process-group kill.
+
+Shared by the sandbox backends. The child is started in a new session, so its process
+group (pgid == pid) holds everything it starts unless something calls setsid itself.
+Output is read in chunks and only head + tail are kept, so a flood cannot fill memory.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evaluator.sandbox import ExecResult
+from evaluator.specs import Limits
+
+CHUNK = 65536
+# Past this many times the cap a stream is not worth producing: the command is killed.
+FLOOD_FACTOR = 8
+FLOOD_MIN_BYTES = 4 << 20
+DRAIN_GRACE_S = 2.0  # how long to wait for pipes after the child is gone
+
+
+class HeadTail:
+    """Keeps the first and last bytes of a stream within `cap`, counting everything."""
+
+    def __init__(self, cap: int) -> None:
+        self.head_cap = cap // 2
+        self.tail_cap = cap - self.head_cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.head_cap - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            # Trim lazily (amortised) instead of shifting the buffer on every chunk.
+            if len(self.tail) > 2 * self.tail_cap + CHUNK:
+                del self.tail[: len(self.tail) - self.tail_cap]
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.head_cap + self.tail_cap
+
+    def text(self) -> str:
+        tail = bytes(self.tail[-self.tail_cap :]) if self.tail_cap else b""
+        if not self.truncated:
+            return (bytes(self.head) + bytes(self.tail)).decode("utf-8", errors="replace")
+        cut = self.total - len(self.head) - len(tail)
+        return (
+            self.head.decode("utf-8", errors="replace")
+            + f"\n[... {cut} bytes cut ...]\n"
+            + tail.decode("utf-8", errors="replace")
+        )
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int  # 128+N when killed by signal N, -1 if it never started
+    stdout: str
+    stderr: str
+    stdout_bytes: int
+    stderr_bytes: int
+    timed_out: bool
+    flooded: bool  # killed because output went far past the cap
+    truncated: bool  # some output was cut
+    duration_s: float
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def signal_code(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
+
+
+async def run_capped(
+    argv: Sequence[str],
+    *,
+    env: dict[str, str],
+    cwd: str | None,
+    timeout_s: float,
+    output_bytes: int,
+    pass_fds: Sequence[int] = (),
+    live: set[int] | None = None,
+) -> RunOutcome:
+    """Run argv to completion; never raises for a failing or unstartable command.
+
+    `live` (if given) holds the process-group ids still running, so an owner can kill
+    them on close even while this coroutine is suspended.
+    """
+    start = time.monotonic()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            pass_fds=tuple(pass_fds),
+        )
+    except OSError as exc:
+        return RunOutcome(-1, "", f"could not start command: {exc}\n", 0, 0, False, False, False, 0.0)
+
+    pgid = proc.pid
+    if live is not None:
+        live.add(pgid)
+    flood_at = max(FLOOD_FACTOR * output_bytes, FLOOD_MIN_BYTES)
+    flooded = False
+
+    async def pump(stream: asyncio.StreamReader | None, buf: HeadTail) -> None:
+        nonlocal flooded
+        if stream is None:
+            return
+        while chunk := await stream.read(CHUNK):
+            buf.feed(chunk)
+            if buf.total > flood_at and not flooded:
+                flooded = True
+                kill_group(pgid)
+
+    out, err = HeadTail(output_bytes), HeadTail(output_bytes)
+    readers = [asyncio.ensure_future(pump(proc.stdout, out)), asyncio.ensure_future(pump(proc.stderr, err))]
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=timeout_s)
+        except asyncio.TimeoutError:
+            timed_out = True
+            kill_group(pgid)
+            await proc.wait()
+        # The leader is gone; whatever it left in its group (background jobs) goes too.
+        kill_group(pgid)
+        _, pending = await asyncio.wait(readers, timeout=DRAIN_GRACE_S)
+        for task in pending:  # a setsid'd escapee still holds the pipe: stop listening
+            task.cancel()
+        if pending:
+            transport = getattr(proc, "_transport", None)  # release the pipes we gave up on
+            if transport is not None:
+                transport.close()
+    finally:
+        if proc.returncode is None:  # cancelled from outside: leave nothing behind
+            kill_group(pgid)
+            for task in readers:
+                task.cancel()
+        if live is not None:
+            live.discard(pgid)
+    assert proc.returncode is not None
+    return RunOutcome(
+        exit_code=signal_code(proc.returncode),
+        stdout=out.text(),
+        stderr=err.text(),
+        stdout_bytes=out.total,
+        stderr_bytes=err.total,
+        timed_out=timed_out,
+        flooded=flooded,
+        truncated=out.truncated or err.truncated,
+        duration_s=time.monotonic() - start,
+    )
+
+
+def ulimit_line(limits: Limits) -> str:
+    """A bash prologue setting the rlimits (soft and hard) for the command and its children.
+
+    Done by the command's own bash rather than a wrapper process, so it costs no extra
+    exec. Requests above the evaluator's hard limits are clamped (they could not be set).
+    """
+
+    def clamp(res: int, want: int) -> int:
+        hard = resource.getrlimit(res)[1]
+        return want if hard == resource.RLIM_INFINITY else min(want, hard)
+
+    cpu = clamp(resource.RLIMIT_CPU, limits.cpu_seconds)
+    mem_kb = clamp(resource.RLIMIT_AS, limits.memory_mb << 20) >> 10
+    fsize_kb = clamp(resource.RLIMIT_FSIZE, limits.file_size_mb << 20) >> 10
+    nproc = clamp(resource.RLIMIT_NPROC, limits.processes)
+    # bash (not in posix mode) counts -v and -f in KiB; -c 0 keeps core files out of the workspace.
+    return (
+        f"ulimit -c 0 -t {cpu} -v {mem_kb} -f {fsize_kb} -u {nproc} "
+        "|| { echo 'agentgym: cannot set resource limits' >&2; exit 125; }"
+    )
+
+
+_MEMORY_MARKS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
+
+
+def classify(o: RunOutcome) -> str | None:
+    """Best-effort name of the resource limit that stopped the command."""
+    err = o.stderr
+    if o.exit_code == 128 + signal.SIGXCPU or "CPU time limit exceeded" in err:
+        return "cpu"
+    if o.exit_code == 128 + signal.SIGXFSZ or "File size limit exceeded" in err:
+        return "file_size"
+    if o.flooded:
+        return "output"
+    if o.exit_code != 0 and any(m in err for m in _MEMORY_MARKS):
+        return "memory"
+    if "Resource temporarily unavailable" in err and "fork" in err:
+        return "processes"
+    if o.truncated:
+        return "output"
+    return None
+
+
+def to_result(o: RunOutcome) -> ExecResult:
+    return ExecResult(
+        exit_code=o.exit_code,
+        stdout=o.stdout,
+        stderr=o.stderr,
+        timed_out=o.timed_out,
+        duration_s=round(o.duration_s, 4),
+        stdout_bytes=o.stdout_bytes,
+        stderr_bytes=o.stderr_bytes,
+        limit=classify(o),
+    )

@@ -1,0 +1,5 @@
+"""Make `import tinytrain` work when the tests run from a plain checkout."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,0 +1,239 @@
+"""Tests for evaluator.stats: pinned reference values plus properties."""
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from evaluator.stats import (
+    McNemarResult,
+    PairedDelta,
+    bootstrap_mean_ci,
+    cluster_bootstrap_rate_ci,
+    compare_success,
+    mcnemar_exact,
+    mean_and_stderr,
+    paired_bootstrap_delta,
+    pass_at_k,
+    pass_hat_k,
+    percentile,
+    verdict,
+    wilson_interval,
+)
+
+
+# --- pins ---------------------------------------------------------------------------------
+
+def test_wilson_pin() -> None:
+    lo, hi = wilson_interval(7, 10)
+    assert (round(lo, 4), round(hi, 4)) == (0.3968, 0.8922)
+
+
+def test_wilson_edges() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and 0 < hi < 0.35
+    lo, hi = wilson_interval(10, 10)
+    assert hi == 1.0 and 0.65 < lo < 1
+    # wider at higher confidence
+    assert wilson_interval(7, 10, 0.99)[0] < wilson_interval(7, 10, 0.9)[0]
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)
+    with pytest.raises(ValueError):
+        wilson_interval(1, 10, confidence=1.0)
+
+
+@pytest.mark.parametrize("s,n", [(0, 1), (1, 3), (7, 10), (50, 100), (99, 100)])
+def test_wilson_contains_point_estimate(s: int, n: int) -> None:
+    lo, hi = wilson_interval(s, n)
+    assert 0.0 <= lo <= s / n <= hi <= 1.0
+
+
+def test_mcnemar_pins() -> None:
+    assert round(mcnemar_exact(1, 8), 4) == 0.0391
+    assert round(mcnemar_exact(8, 1), 4) == 0.0391  # symmetric
+    assert mcnemar_exact(1, 2) == 1.0
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(5, 5) == 1.0
+    assert mcnemar_exact(0, 10) == pytest.approx(2 / 1024)
+    with pytest.raises(ValueError):
+        mcnemar_exact(-1, 2)
+
+
+def test_pass_at_k_pins() -> None:
+    assert pass_at_k(5, 2, 3) == pytest.approx(0.9)
+    assert pass_at_k(5, 4, 2) == 1.0  # n - c < k
+    assert pass_at_k(5, 0, 3) == 0.0
+    assert pass_at_k(10, 3, 1) == pytest.approx(0.3)  # pass@1 is the plain rate
+    with pytest.raises(ValueError):
+        pass_at_k(5, 2, 6)
+    with pytest.raises(ValueError):
+        pass_at_k(5, 6, 1)
+
+
+def test_pass_at_k_monotone_in_k() -> None:
+    for n, c in [(10, 1), (10, 3), (20, 7), (5, 5)]:
+        vals = [pass_at_k(n, c, k) for k in range(1, n + 1)]
+        assert all(x <= y + 1e-12 for x, y in zip(vals, vals[1:]))
+
+
+def test_pass_hat_k() -> None:
+    assert pass_hat_k(5, 2, 1) == pytest.approx(0.4)
+    assert pass_hat_k(5, 2, 2) == pytest.approx(0.1)  # C(2,2)/C(5,2)
+    assert pass_hat_k(5, 2, 3) == 0.0
+    assert pass_hat_k(4, 4, 4) == 1.0
+    vals = [pass_hat_k(10, 6, k) for k in range(1, 11)]
+    assert all(x >= y for x, y in zip(vals, vals[1:]))  # decreasing in k
+    assert all(pass_hat_k(10, 6, k) <= pass_at_k(10, 6, k) for k in range(1, 11))
+
+
+def test_mean_and_stderr() -> None:
+    assert mean_and_stderr([3.0]) == (3.0, 0.0)
+    m, se = mean_and_stderr([1.0, 2.0, 3.0, 4.0])
+    assert m == 2.5
+    assert se == pytest.approx(math.sqrt(5 / 3) / 2)  # sample var 5/3, sqrt(n)=2
+    assert mean_and_stderr([True, False, True, True]) == pytest.approx((0.75, 0.25))
+    with pytest.raises(ValueError):
+        mean_and_stderr([])
+
+
+def test_percentile_linear() -> None:
+    xs = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(xs, 0) == 1.0
+    assert percentile(xs, 100) == 4.0
+    assert percentile(xs, 50) == 2.5
+    assert percentile(list(range(11)), 90) == pytest.approx(9.0)
+    assert percentile([1.0, 2.0], 25) == pytest.approx(1.25)
+    assert percentile([7.0], 90) == 7.0
+    with pytest.raises(ValueError):
+        percentile(xs, 101)
+
+
+# --- bootstrap properties -----------------------------------------------------------------
+
+def _sample(seed: int, n: int, mu: float = 50.0, sd: float = 10.0) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.gauss(mu, sd) for _ in range(n)]
+
+
+def test_bootstrap_mean_ci_contains_mean_and_is_deterministic() -> None:
+    xs = _sample(1, 40)
+    lo, hi = bootstrap_mean_ci(xs, seed=3)
+    assert lo < sum(xs) / len(xs) < hi
+    assert bootstrap_mean_ci(xs, seed=3) == (lo, hi)
+    assert bootstrap_mean_ci(xs, seed=4) != (lo, hi)
+    # narrower at lower confidence
+    lo90, hi90 = bootstrap_mean_ci(xs, seed=3, confidence=0.9)
+    assert lo <= lo90 and hi90 <= hi
+    assert bootstrap_mean_ci([2.0] * 5) == (2.0, 2.0)
+    with pytest.raises(ValueError):
+        bootstrap_mean_ci([])
+
+
+def test_cluster_bootstrap() -> None:
+    rng = random.Random(7)
+    tasks = [[rng.random() < p for _ in range(5)] for p in [0.1, 0.3, 0.5, 0.7, 0.9] * 4]
+    rate = sum(map(sum, tasks)) / sum(map(len, tasks))
+    lo, hi = cluster_bootstrap_rate_ci(tasks, seed=1)
+    assert 0.0 <= lo < rate < hi <= 1.0
+    assert cluster_bootstrap_rate_ci(tasks, seed=1) == (lo, hi)
+    # resampling trials as if independent gives a narrower CI than resampling tasks
+    flat = [float(x) for t in tasks for x in t]
+    flo, fhi = bootstrap_mean_ci(flat, seed=1)
+    assert (fhi - flo) < (hi - lo)
+    # empty tasks are ignored; all-empty is an error
+    assert cluster_bootstrap_rate_ci(tasks + [[]], seed=1) == (lo, hi)
+    with pytest.raises(ValueError):
+        cluster_bootstrap_rate_ci([[], []])
+
+
+def test_cluster_bootstrap_weights_by_trials() -> None:
+    # a single task: the only resample is itself, so the CI collapses to its rate
+    assert cluster_bootstrap_rate_ci([[True, False, True, True]]) == (0.75, 0.75)
+
+
+def test_paired_bootstrap_delta_sign_and_determinism() -> None:
+    a = _sample(2, 30)
+    b = [x + 5.0 + d for x, d in zip(a, _sample(3, 30, 0.0, 2.0))]
+    res = paired_bootstrap_delta(a, b, seed=0)
+    assert isinstance(res, PairedDelta)
+    assert res.n == 30
+    assert res.delta == pytest.approx(sum(b) / 30 - sum(a) / 30)
+    assert 0 < res.ci_low < res.delta < res.ci_high
+    assert res.p_value < 0.01
+    assert paired_bootstrap_delta(a, b, seed=0) == res
+    rev = paired_bootstrap_delta(b, a, seed=0)
+    assert rev.delta == pytest.approx(-res.delta)
+    assert rev.ci_high < 0
+    with pytest.raises(ValueError):
+        paired_bootstrap_delta([1.0], [1.0, 2.0])
+
+
+def test_paired_bootstrap_no_difference() -> None:
+    a = _sample(5, 25)
+    res = paired_bootstrap_delta(a, list(a))
+    assert (res.delta, res.ci_low, res.ci_high, res.p_value) == (0.0, 0.0, 0.0, 1.0)
+    noisy = paired_bootstrap_delta(a, [x + d for x, d in zip(a, _sample(6, 25, 0.0, 5.0))])
+    assert noisy.ci_low < 0 < noisy.ci_high
+    assert noisy.p_value > 0.05
+
+
+# --- comparison and verdict ---------------------------------------------------------------
+
+def _pairs(both: int, p2f: int, f2p: int, neither: int) -> tuple[list[bool], list[bool]]:
+    a = [True] * both + [True] * p2f + [False] * f2p + [False] * neither
+    b = [True] * both + [False] * p2f + [True] * f2p + [False] * neither
+    return a, b
+
+
+def test_compare_success() -> None:
+    a, b = _pairs(10, 8, 1, 5)
+    res = compare_success(a, b)
+    assert isinstance(res, McNemarResult)
+    assert (res.n, res.pass_to_fail, res.fail_to_pass) == (24, 8, 1)
+    assert round(res.p_value, 4) == 0.0391
+    assert res.significant and res.direction == "worse"
+    flip = compare_success(b, a)
+    assert flip.direction == "better" and flip.significant
+    same = compare_success(*_pairs(3, 2, 2, 1))
+    assert same.direction == "same" and same.p_value == 1.0 and not same.significant
+    with pytest.raises(ValueError):
+        compare_success([True], [True, False])
+
+
+def _delta(d: float, lo: float, hi: float) -> PairedDelta:
+    return PairedDelta(delta=d, ci_low=lo, ci_high=hi, p_value=0.5, n=20)
+
+
+def test_verdict_regression_text() -> None:
+    success = compare_success(*_pairs(10, 8, 1, 5))
+    v = verdict("A", "B", success, _delta(-12.4, -18.9, -6.1))
+    assert v.regression and not v.improvement
+    assert v.text == "B is worse than A: p=0.0391, -12.4 points [-18.9, -6.1]"
+
+
+def test_verdict_no_difference_text() -> None:
+    success = compare_success(*_pairs(10, 1, 2, 5))
+    v = verdict("A", "B", success, _delta(1.2, -3.0, 5.1))
+    assert not v.regression and not v.improvement
+    assert v.text == "No significant difference between A and B: p=1.0, +1.2 points [-3.0, 5.1]"
+
+
+def test_verdict_rules() -> None:
+    flat = compare_success(*_pairs(10, 1, 1, 5))
+    # score CI entirely below / above zero is enough on its own
+    assert verdict("A", "B", flat, _delta(-2.0, -3.0, -0.5)).regression
+    up = verdict("A", "B", flat, _delta(2.0, 0.5, 3.0))
+    assert up.improvement and not up.regression and up.text.startswith("B is better than A")
+    # significant McNemar alone is enough too
+    better = compare_success(*_pairs(10, 1, 8, 5))
+    assert verdict("A", "B", better, _delta(0.0, -1.0, 1.0)).improvement
+    # ...but not at a stricter alpha
+    strict = verdict("A", "B", better, _delta(0.0, -1.0, 1.0), alpha=0.01)
+    assert not strict.improvement and not strict.regression
+    # conflicting signals are reported as mixed, never "-0.0"
+    worse = compare_success(*_pairs(10, 8, 1, 5))
+    mixed = verdict("A", "B", worse, _delta(-0.04, 0.01, 0.2))
+    assert mixed.regression and mixed.improvement
+    assert mixed.text == "Mixed result for B vs A: p=0.0391, +0.0 points [0.0, 0.2]"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install what AgentGym needs: the sandbox tools (bubblewrap, ripgrep) from the system's
+# package manager and the Python requirements into the active environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v rg >/dev/null 2>&1 || need+=(ripgrep)
+if [ ${#need[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "install.sh: please install ${need[*]} with your package manager (e.g. 'dnf install bubblewrap ripgrep')" >&2
+    exit 1
+  fi
+fi
+python3 -m pip install -q --disable-pip-version-check -r requirements.txt
