@@ -11,7 +11,7 @@ from dotenv import load_dotenv
 from pydantic import BaseModel, Field, SecretStr
 
 from evaluator.catalog import ConfigError
-from evaluator.models.openai_model import OPENAI_URL, needs_key
+from evaluator.models.endpoint import OPENAI_URL, needs_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROMPT_VERSION = "v1"

@@ -133,10 +133,10 @@ class _Lexer:
             return self._word_tok()  # process substitution
         if m := _FD.match(s, self.i):
             self.i = m.end()
-        if s.startswith("((", self.i):
-            self.i = self._balanced(self.i)
-            return _Tok("arith", "((", self.i)
-        for op in _OPS:
+        if (end := self._arith_end(self.i)) is not None:
+            self.i = end
+            return _Tok("arith", "((", end)
+        for op in _OPS if s[self.i] in _META else ():
             if s.startswith(op, self.i):
                 self.i += len(op)
                 if op == "\n":
@@ -239,8 +239,8 @@ class _Lexer:
             val.append(_ANSI.sub(_ansi, s[i + 2:j]))
             self.i, w.quoted = j + 1, True
             return
-        elif s.startswith("((", i + 1):
-            end = self._balanced(i + 1)
+        elif (arith := self._arith_end(i + 1)) is not None:
+            end = arith
         elif nxt == "(":
             end = self._subst(w, i + 2)
         elif nxt == "{":
@@ -275,6 +275,13 @@ class _Lexer:
             if depth == 0:
                 return self.i
         raise CommandParseError(f"unterminated ${{...}} at offset {pos - 2}")
+
+    def _arith_end(self, pos: int) -> int | None:
+        """End of `(( ... ))` at pos; None when it is really `( (cmd) ...)`, as bash decides."""
+        if not self.s.startswith("((", pos):
+            return None
+        inner = self._balanced(pos + 1)
+        return inner + 1 if self.s.startswith(")", inner) else None
 
     def _balanced(self, pos: int) -> int:
         """End offset of the parenthesised text at pos (arithmetic, array literals)."""
@@ -590,8 +597,13 @@ def _invocations(command: str) -> list[_Inv]:
 def command_words(command: str) -> list[str]:
     """Command word of every simple command in `command`, in textual order.
 
-    Raises CommandParseError (with `.words` = what parsed before the problem) for input bash
-    would reject, e.g. unbalanced quotes or parentheses.
+    A command's word comes before the commands substituted into its arguments
+    (`echo $(rm x)` -> echo, rm). Wrappers (env, command, builtin, exec, nohup, setsid, time,
+    nice, timeout, stdbuf, xargs, eval) are replaced by the command they run; sudo, doas,
+    busybox, find and shells count themselves too. `bash -c STR`, `eval STR`, `env -S STR`
+    and a shell fed a here-doc/here-string are parsed recursively; `bash script.sh` is not.
+    Here-doc bodies are data. Raises CommandParseError (with `.words` = what parsed before
+    the problem) for input bash would reject, e.g. unbalanced quotes or parentheses.
     """
     return [i.word for i in _invocations(command)]
 

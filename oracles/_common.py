@@ -22,6 +22,8 @@ def resolve_path(repo_root: Path, rel: str, *, kind: str = "file") -> Path:
     if norm.startswith("/") or norm == ".." or norm.startswith("../"):
         raise OracleError(f"path {rel!r} is outside the repository")
     target = repo_root / norm
+    if target.exists() and not target.resolve().is_relative_to(repo_root.resolve()):
+        raise OracleError(f"path {rel!r} leads outside the repository (symlink)")
     if kind == "file" and not target.is_file():
         raise OracleError(f"no such file in the repository: {rel!r}")
     if kind == "dir" and not target.is_dir():

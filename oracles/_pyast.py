@@ -12,10 +12,14 @@ DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def parse_file(path: Path) -> ast.Module | None:
-    """The module's AST, or None when it does not parse (syntax error, bad encoding, NUL bytes)."""
+def parse_file(path: Path, must_contain: bytes | None = None) -> ast.Module | None:
+    """The module's AST, or None when it does not parse (syntax error, bad encoding, NUL
+    bytes) or does not contain `must_contain`."""
     try:
-        return ast.parse(path.read_bytes(), filename=str(path))
+        data = path.read_bytes()
+        if must_contain is not None and must_contain not in data:
+            return None
+        return ast.parse(data, filename=str(path))
     except (SyntaxError, ValueError, UnicodeError, RecursionError, OverflowError, OSError):
         return None
 
@@ -28,11 +32,12 @@ def load_module(repo_root: Path, path: str) -> ast.Module:
 
 
 def iter_trees(
-    repo_root: Path, root: str = ".", exclude_dirs: list[str] | None = None
+    repo_root: Path, root: str = ".", exclude_dirs: list[str] | None = None, must_contain: bytes | None = None
 ) -> Iterator[tuple[str, ast.Module]]:
-    """(repo-relative path, AST) for every parseable .py file under `root`, sorted by path."""
+    """(repo-relative path, AST) for every parseable .py file under `root`, sorted by path;
+    with `must_contain`, files whose bytes lack it are not parsed (a cheap prefilter)."""
     for path in iter_files(repo_root, root, exclude_dirs, suffix=".py"):
-        tree = parse_file(path)
+        tree = parse_file(path, must_contain)
         if tree is not None:
             yield relpath(repo_root, path), tree
 
@@ -113,19 +118,31 @@ def require_def(tree: ast.Module, qualname: str, path: str) -> list[DefNode]:
     return chain
 
 
-def walk_defs(node: ast.AST, prefix: str = "") -> Iterator[tuple[str, DefNode, ast.AST]]:
-    """(qualname, definition, parent definition or module) for every def/class in `node`.
-    Qualnames join enclosing definitions with dots and omit `<locals>`."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            qual = f"{prefix}{child.name}"
-            yield qual, child, node
-            for item in walk_defs(child, qual + "."):
-                # The parent of a def found directly in `child` is `child` itself.
-                yield item
-        else:
-            for qual, d, parent in walk_defs(child, prefix):
-                yield qual, d, (node if parent is child else parent)
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def iter_stmts(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement at any depth, following statement bodies only (defs, classes and
+    imports are statements, so this finds them all several times faster than `ast.walk`)."""
+    for stmt in body:
+        yield stmt
+        for field in _BODIES:
+            for sub in getattr(stmt, field, None) or []:
+                yield from iter_stmts([sub] if isinstance(sub, ast.stmt) else sub.body)
+
+
+def walk_defs(body: list[ast.stmt], prefix: str = "") -> Iterator[tuple[str, DefNode]]:
+    """(qualname, definition) for every def/class at any depth. Qualnames join enclosing
+    definitions with dots and omit `<locals>`."""
+    for stmt in body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            qual = f"{prefix}{stmt.name}"
+            yield qual, stmt
+            yield from walk_defs(stmt.body, qual + ".")
+            continue
+        for field in _BODIES:
+            for sub in getattr(stmt, field, None) or []:
+                yield from walk_defs([sub] if isinstance(sub, ast.stmt) else sub.body, prefix)
 
 
 def module_assignments(body: list[ast.stmt]) -> Iterator[tuple[str, ast.expr | None, ast.stmt]]:

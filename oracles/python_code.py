@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.oracles import OracleError, fact_oracle
-from oracles._pyast import decorator_name, dotted, iter_trees, literal, load_module, module_assignments, walk_defs
+from oracles._pyast import (
+    decorator_name,
+    dotted,
+    iter_stmts,
+    iter_trees,
+    literal,
+    load_module,
+    module_assignments,
+    walk_defs,
+)
 from oracles.python_imports import python_import_cycles, python_import_users
 from oracles.python_signatures import (
     dataclass_defaults,
@@ -84,8 +93,8 @@ def python_registered_classes(
     def add(cls_name: str, call: ast.Call | None) -> None:
         found.update([cls_name] if names == "class" else _registered_names(call, cls_name))
 
-    for _, tree in iter_trees(repo_root, root, exclude_dirs):
-        for node in ast.walk(tree):
+    for _, tree in iter_trees(repo_root, root, exclude_dirs, must_contain=b"register_module"):
+        for node in iter_stmts(tree.body):
             if isinstance(node, ast.ClassDef):
                 for dec in node.decorator_list:
                     if decorator_name(dec) == target:
@@ -93,10 +102,9 @@ def python_registered_classes(
         for call in _module_level_calls(tree.body):
             if dotted(call.func) == target:  # REG.register_module(..., module=Cls)
                 module = next((k.value for k in call.keywords if k.arg == "module"), None)
-                module = module if module is not None else (call.args[2] if len(call.args) > 2 else None)
-                cls = dotted(module)
+                cls = dotted(module if module is not None else (call.args[2] if len(call.args) > 2 else None))
             elif isinstance(call.func, ast.Call) and dotted(call.func.func) == target and len(call.args) == 1:
-                cls, module, call = dotted(call.args[0]), call.args[0], call.func  # REG.register_module()(Cls)
+                cls, call = dotted(call.args[0]), call.func  # REG.register_module()(Cls)
             else:
                 continue
             if cls:
@@ -119,8 +127,8 @@ def python_subclasses(
     listed if some class of that name derives from it.
     """
     bases_of: dict[str, set[str]] = {}
-    for _, tree in iter_trees(repo_root, root, exclude_dirs):
-        for node in ast.walk(tree):
+    for _, tree in iter_trees(repo_root, root, exclude_dirs, must_contain=b"class"):
+        for node in iter_stmts(tree.body):
             if isinstance(node, ast.ClassDef):
                 texts = bases_of.setdefault(node.name, set())
                 for b in node.bases:
@@ -146,7 +154,7 @@ def python_decorated_functions(
     but not `@fixture`. Nested functions get `outer.inner` qualnames (no `<locals>`). Sorted."""
     out: set[str] = set()
     for rel, tree in iter_trees(repo_root, root, exclude_dirs):
-        for qual, node, _ in walk_defs(tree):
+        for qual, node in walk_defs(tree.body):
             if not isinstance(node, ast.ClassDef) and any(decorator_name(d) == decorator for d in node.decorator_list):
                 out.add(f"{rel}:{qual}")
     return sorted(out)
@@ -226,6 +234,6 @@ def python_definitions_count(
     return sum(
         1
         for _, tree in iter_trees(repo_root, root, exclude_dirs)
-        for node in ast.walk(tree)
+        for node in iter_stmts(tree.body)
         if isinstance(node, types[kind]) and (pattern is None or pattern.fullmatch(node.name))  # type: ignore[attr-defined]
     )

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable
 
-from evaluator.oracles import OracleError, fact_oracle
+from evaluator.oracles import fact_oracle
 from oracles._common import apply_query, glob_matcher, iter_files, json_key, relpath, resolve_path
 from oracles._pyast import dotted, load_module, module_assignments, parse_file
 
@@ -59,7 +59,7 @@ class ConfigEval:
                 return -operand if isinstance(node.op, ast.USub) else operand
         return ast.unparse(node)
 
-    def _dict(self, pairs: Iterator[tuple[ast.expr | None, ast.expr]] | Any, node: ast.expr) -> Any:
+    def _dict(self, pairs: Iterable[tuple[ast.expr | None, ast.expr]], node: ast.expr) -> Any:
         out: dict[str, Any] = {}
         for key, value in pairs:
             if key is None:  # **other

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from evaluator.oracles import OracleError, fact_oracle
 from oracles._common import relpath, resolve_path
-from oracles._pyast import dotted, iter_trees
+from oracles._pyast import dotted, iter_stmts, iter_trees
 
 Imported = tuple[str, list[str]]  # (module named by the statement, names imported from it)
 
@@ -32,7 +32,7 @@ def resolve_from(node: ast.ImportFrom, module: str, is_pkg: bool) -> str | None:
     return ".".join(base)
 
 
-def imports_of(nodes: Iterator[ast.AST], module: str, is_pkg: bool) -> Iterator[Imported]:
+def imports_of(nodes: Iterable[ast.AST], module: str, is_pkg: bool) -> Iterator[Imported]:
     for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -85,7 +85,7 @@ def python_import_users(
     out: list[str] = []
     for rel, tree in iter_trees(repo_root, root, exclude_dirs):
         name, is_pkg = module_of(rel)
-        for target, names in imports_of(ast.walk(tree), name, is_pkg):
+        for target, names in imports_of(iter_stmts(tree.body), name, is_pkg):
             candidates = [target] + [f"{target}.{n}" if target else n for n in names]
             if any(_matches(c, module, include_submodules) for c in candidates):
                 out.append(rel)
@@ -134,7 +134,9 @@ def _sccs(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 @fact_oracle()
-def python_import_cycles(*, repo_root: Path, package: str, root: str = ".") -> list[list[str]]:
+def python_import_cycles(
+    *, repo_root: Path, package: str, root: str = ".", exclude_dirs: list[str] | None = None
+) -> list[list[str]]:
     """Import cycles among the modules of `package` (the directory `root/<package as path>`;
     module names are dotted paths relative to `root`, `__init__.py` naming its package).
 
@@ -143,11 +145,11 @@ def python_import_cycles(*, repo_root: Path, package: str, root: str = ".") -> l
     `from a import b` depends on `a.b` when that is a module of the package, else on `a`;
     parent packages are not implied. A cycle is a strongly connected component of more than
     one module in that graph, reported as its sorted module names; cycles are sorted.
-    Unparseable files are skipped."""
+    Unparseable files and `exclude_dirs` are skipped."""
     pkg_dir = resolve_path(repo_root, f"{root}/{package.replace('.', '/')}", kind="dir")
     base = resolve_path(repo_root, root, kind="dir")
     modules: dict[str, tuple[str, ast.Module]] = {}
-    for rel, tree in iter_trees(repo_root, relpath(repo_root, pkg_dir)):
+    for rel, tree in iter_trees(repo_root, relpath(repo_root, pkg_dir), exclude_dirs):
         name, _ = module_of(relpath(base, repo_root / rel))
         modules[name] = (rel, tree)
     if not modules:
@@ -156,7 +158,7 @@ def python_import_cycles(*, repo_root: Path, package: str, root: str = ".") -> l
     for name, (rel, tree) in modules.items():
         is_pkg = rel.endswith("/__init__.py")
         for node in module_level_imports(tree.body):
-            for target, names in imports_of(iter([node]), name, is_pkg):
+            for target, names in imports_of([node], name, is_pkg):
                 deps = [f"{target}.{n}" if f"{target}.{n}" in modules else target for n in names] or [target]
                 graph[name].update(d for d in deps if d in modules and d != name)
     return sorted(c for c in _sccs(graph) if len(c) > 1)

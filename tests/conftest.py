@@ -87,6 +87,8 @@ def workspace(tmp_path: Path) -> dict[str, Path | str]:
 
 def sandbox_flag() -> str:
     """bwrap when it works here; tests that need it fail (not skip) under CI=true."""
+    if os.environ.get("AGENTGYM_TEST_SANDBOX"):  # e.g. local, to debug without bwrap
+        return os.environ["AGENTGYM_TEST_SANDBOX"]
     if shutil.which("bwrap"):
         return "bwrap"
     if os.environ.get("CI") == "true":

@@ -9,15 +9,13 @@ import asyncio
 import random
 import time
 from typing import Any
-from urllib.parse import urlparse
 
 import openai
 from pydantic import BaseModel, Field
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from evaluator.models import ModelError, ModelReply, PreflightError, TaskContext
-
-OPENAI_URL = "https://api.openai.com/v1"
+from evaluator.models.endpoint import OPENAI_URL, needs_key, normalize_base_url
 _SLOTS: dict[str, asyncio.Semaphore] = {}  # in-flight cap per endpoint, shared by all tasks
 
 
@@ -33,16 +31,6 @@ class EndpointConfig(BaseModel):
     max_attempts: int = 6
     max_inflight: int = 16
     backoff_max_s: float = 60.0
-
-
-def normalize_base_url(url: str) -> str:
-    """Accept a URL with or without `/v1`: a bare host gets `/v1`, any other path is kept."""
-    url = url.rstrip("/")
-    return url + "/v1" if urlparse(url).path in ("", "/") else url
-
-
-def needs_key(base_url: str) -> bool:
-    return urlparse(normalize_base_url(base_url)).hostname == "api.openai.com"
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -131,7 +119,10 @@ class OpenAIModel:
                         t0 = time.monotonic()
                         async with self._slot():
                             waited[0] += time.monotonic() - t0
-                            resp = await self.client.chat.completions.create(**self._params(messages, tools, max_tokens))
+                            try:
+                                resp = await self.client.chat.completions.create(**self._params(messages, tools, max_tokens))
+                            except ValueError as exc:  # a body that is not JSON
+                                raise _GarbageResponse(f"response body is not JSON: {exc}") from None
                         if not isinstance(getattr(resp, "choices", None), list):
                             raise _GarbageResponse(f"unexpected response body: {str(resp)[:200]}")
                 return resp, waited[0]

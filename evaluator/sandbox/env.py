@@ -11,7 +11,7 @@ import re
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Substrings that make a variable name look like it holds a secret (names are upper-cased first).
-_SECRET_SUBSTRINGS = ("KEY", "TOKEN", "SECRET", "PASSW", "PASSPHRASE", "CREDENTIAL", "PRIVATE", "COOKIE")
+_SECRET_SUBSTRINGS = ("KEY", "TOKEN", "SECRET", "PASSW", "PGPASS", "PASSPHRASE", "CREDENTIAL", "PRIVATE", "COOKIE")
 # Whole words (between _ - . or the ends) that do the same but are too short for substrings.
 _SECRET_WORDS = frozenset({"PASS", "PWD", "AUTH", "CREDS", "SESSION", "BEARER", "SIGNATURE", "CERT", "DSN"})
 _HARMLESS = frozenset({"PWD", "OLDPWD"})  # shell bookkeeping, not passwords

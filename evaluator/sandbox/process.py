@@ -10,8 +10,9 @@ import asyncio
 import os
 import resource
 import signal
+import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from evaluator.sandbox import ExecResult
@@ -86,6 +87,36 @@ def signal_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+class _Collector(asyncio.SubprocessProtocol):
+    """Feeds pipe data straight into head/tail buffers; tells apart "leader exited" from
+    "all pipes closed" (asyncio's Process.wait() waits for both, and a background job
+    holding the pipe would make it hang)."""
+
+    def __init__(self, output_bytes: int, on_flood: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        self.out, self.err = HeadTail(output_bytes), HeadTail(output_bytes)
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.flood_at = max(FLOOD_FACTOR * output_bytes, FLOOD_MIN_BYTES)
+        self.flooded = False
+        self._on_flood = on_flood
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        buf = self.out if fd == 1 else self.err
+        buf.feed(data if isinstance(data, bytes) else data.encode())
+        if buf.total > self.flood_at and not self.flooded:
+            self.flooded = True
+            self._on_flood()
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
 async def run_capped(
     argv: Sequence[str],
     *,
@@ -101,73 +132,57 @@ async def run_capped(
     `live` (if given) holds the process-group ids still running, so an owner can kill
     them on close even while this coroutine is suspended.
     """
+    loop = asyncio.get_running_loop()
     start = time.monotonic()
+    pgid = -1
     try:
-        proc = await asyncio.create_subprocess_exec(
+        transport, proto = await loop.subprocess_exec(
+            lambda: _Collector(output_bytes, lambda: kill_group(pgid)),
             *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=env,
             cwd=cwd,
-            start_new_session=True,
+            start_new_session=True,  # pgid == pid: one killpg reaches the whole tree
             pass_fds=tuple(pass_fds),
         )
     except OSError as exc:
         return RunOutcome(-1, "", f"could not start command: {exc}\n", 0, 0, False, False, False, 0.0)
 
-    pgid = proc.pid
+    pgid = transport.get_pid()
     if live is not None:
         live.add(pgid)
-    flood_at = max(FLOOD_FACTOR * output_bytes, FLOOD_MIN_BYTES)
-    flooded = False
-
-    async def pump(stream: asyncio.StreamReader | None, buf: HeadTail) -> None:
-        nonlocal flooded
-        if stream is None:
-            return
-        while chunk := await stream.read(CHUNK):
-            buf.feed(chunk)
-            if buf.total > flood_at and not flooded:
-                flooded = True
-                kill_group(pgid)
-
-    out, err = HeadTail(output_bytes), HeadTail(output_bytes)
-    readers = [asyncio.ensure_future(pump(proc.stdout, out)), asyncio.ensure_future(pump(proc.stderr, err))]
     timed_out = False
     try:
         try:
-            await asyncio.wait_for(proc.wait(), timeout=timeout_s)
+            await asyncio.wait_for(asyncio.shield(proto.exited), timeout=timeout_s)
         except asyncio.TimeoutError:
             timed_out = True
             kill_group(pgid)
-            await proc.wait()
+            await proto.exited
         # The leader is gone; whatever it left in its group (background jobs) goes too.
         kill_group(pgid)
-        _, pending = await asyncio.wait(readers, timeout=DRAIN_GRACE_S)
-        for task in pending:  # a setsid'd escapee still holds the pipe: stop listening
-            task.cancel()
-        if pending:
-            transport = getattr(proc, "_transport", None)  # release the pipes we gave up on
-            if transport is not None:
-                transport.close()
+        try:  # pipes close once the last holder dies; a setsid'd escapee may keep them open
+            await asyncio.wait_for(asyncio.shield(proto.closed), timeout=DRAIN_GRACE_S)
+        except asyncio.TimeoutError:
+            pass
     finally:
-        if proc.returncode is None:  # cancelled from outside: leave nothing behind
+        if transport.get_returncode() is None:  # cancelled from outside: leave nothing behind
             kill_group(pgid)
-            for task in readers:
-                task.cancel()
+        transport.close()
         if live is not None:
             live.discard(pgid)
-    assert proc.returncode is not None
+    returncode = transport.get_returncode()
     return RunOutcome(
-        exit_code=signal_code(proc.returncode),
-        stdout=out.text(),
-        stderr=err.text(),
-        stdout_bytes=out.total,
-        stderr_bytes=err.total,
+        exit_code=signal_code(returncode if returncode is not None else -signal.SIGKILL),
+        stdout=proto.out.text(),
+        stderr=proto.err.text(),
+        stdout_bytes=proto.out.total,
+        stderr_bytes=proto.err.total,
         timed_out=timed_out,
-        flooded=flooded,
-        truncated=out.truncated or err.truncated,
+        flooded=proto.flooded,
+        truncated=proto.out.truncated or proto.err.truncated,
         duration_s=time.monotonic() - start,
     )
 
@@ -187,10 +202,13 @@ def ulimit_line(limits: Limits) -> str:
     mem_kb = clamp(resource.RLIMIT_AS, limits.memory_mb << 20) >> 10
     fsize_kb = clamp(resource.RLIMIT_FSIZE, limits.file_size_mb << 20) >> 10
     nproc = clamp(resource.RLIMIT_NPROC, limits.processes)
-    # bash (not in posix mode) counts -v and -f in KiB; -c 0 keeps core files out of the workspace.
+    # bash (not in posix mode) counts -v and -f in KiB; -c 0 keeps core files out of the
+    # workspace. The CPU hard limit sits a second above the soft one: at the soft limit the
+    # kernel sends SIGXCPU (reported as "cpu"); with soft == hard it would send SIGKILL.
+    cpu_hard = clamp(resource.RLIMIT_CPU, limits.cpu_seconds + 1)
     return (
-        f"ulimit -c 0 -t {cpu} -v {mem_kb} -f {fsize_kb} -u {nproc} "
-        "|| { echo 'agentgym: cannot set resource limits' >&2; exit 125; }"
+        f"{{ ulimit -c 0 -v {mem_kb} -f {fsize_kb} -u {nproc} && ulimit -S -t {cpu} "
+        f"&& ulimit -H -t {cpu_hard}; }} || {{ echo 'agentgym: cannot set resource limits' >&2; exit 125; }}"
     )
 
 

@@ -1,0 +1,248 @@
+"""The bubblewrap backend: each command in fresh namespaces, as an unprivileged uid.
+
+Layout inside: read-only /usr (+ /bin, /lib* links) and a few /etc files, the working
+copy read-write at /workspace, the task's tmp at /tmp, a scratch HOME at /home/sandbox,
+the python3 interpreter prefix and `ro_binds` read-only at their host paths. No network.
+
+Two ways to be unprivileged, picked by who runs the evaluator:
+- root: bwrap runs as root (so it can bind paths such as /root/.pyenv that the sandbox
+  uid could not even look up), and `setpriv` inside drops to AGENTGYM_SANDBOX_UID
+  (default 65534) with no capabilities and no_new_privs. RLIMIT_NPROC then counts that
+  uid's processes across all concurrent sandboxes.
+- anyone else: bwrap runs as the evaluator's uid in a new user namespace, where
+  RLIMIT_NPROC counts only that sandbox's processes.
+Killing bwrap's process group kills its PID namespace (--die-with-parent), so nothing a
+command started outlives it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from evaluator.sandbox import ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
+from evaluator.sandbox.env import scrub
+from evaluator.sandbox.local import parse_toolset, toolset_script
+from evaluator.sandbox.process import kill_group, run_capped, to_result, ulimit_line
+from evaluator.specs import Limits
+
+ROOT, TMP, HOME = "/workspace", "/tmp", "/home/sandbox"
+UID_VAR, GID_VAR = "AGENTGYM_SANDBOX_UID", "AGENTGYM_SANDBOX_GID"
+FIX = (
+    "install it with `apt-get install bubblewrap`; on Ubuntu 24.04 / GitHub ubuntu-latest also run "
+    "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`."
+)
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+# /etc entries commands need (dynamic linker, users, alternatives symlinks, git/python config).
+ETC = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "passwd", "group", "nsswitch.conf",
+    "hosts", "localtime", "timezone", "gitconfig", "magic", "magic.mime", "mime.types", "terminfo",
+    "python3", "python3.11", "python3.12",
+)
+_SYSTEM_DIRS = ("/usr", "/etc", "/proc", "/dev", "/sys")
+
+
+def sandbox_ids() -> tuple[int, int] | None:
+    """(uid, gid) to drop to when the evaluator is root; None when it is not root."""
+    if os.geteuid() != 0:
+        return None
+    uid = int(os.environ.get(UID_VAR, "65534"))
+    gid = int(os.environ.get(GID_VAR, str(uid)))
+    if uid == 0 or gid == 0:
+        raise SandboxUnavailable(f"{UID_VAR}/{GID_VAR} must name an unprivileged uid/gid, not 0.")
+    return uid, gid
+
+
+def _under(path: str, roots: tuple[str, ...] | list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _chown_tree(top: Path, uid: int, gid: int) -> None:
+    os.lchown(top, uid, gid)
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, gid)
+
+
+class BwrapSandbox:
+    root = ROOT
+    tmp = TMP
+
+    def __init__(
+        self, paths: SandboxPaths, *, limits: Limits, env: dict[str, str], python_prefix: Path | None
+    ) -> None:
+        self._limits = limits
+        self._ids = sandbox_ids()
+        self._live: set[int] = set()
+        self._closed = False
+        self._owners: list[tuple[Path, int, int]] = []
+        if self._ids is not None:  # the sandbox uid must be able to write its three dirs
+            for p in (paths.work_root, paths.tmp_dir, paths.home_dir):
+                st = p.stat()
+                self._owners.append((p, st.st_uid, st.st_gid))
+                _chown_tree(p, *self._ids)
+        path = f"{python_prefix}/bin:{SYSTEM_PATH}" if python_prefix else SYSTEM_PATH
+        self._env = scrub(env, home=HOME, tmp=TMP, path=path)
+        self._head = self._static_args(paths, python_prefix)
+        self._tail = self._drop_args() + [_bash(), "-c", f"{ulimit_line(limits)}\n"]
+
+    def _static_args(self, paths: SandboxPaths, python_prefix: Path | None) -> list[str]:
+        args = [shutil.which("bwrap") or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+                "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+                "--hostname", "sandbox"]
+        if self._ids is None:
+            args += ["--unshare-user", "--disable-userns"]
+        args += ["--ro-bind", "/usr", "/usr"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = Path("/", name)
+            if host.is_symlink():
+                args += ["--symlink", os.readlink(host), f"/{name}"]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), f"/{name}"]
+        args += ["--perms", "0755", "--dir", "/etc"]  # else bwrap makes it 0700 when run as root
+        for name in ETC:
+            if Path("/etc", name).exists():
+                args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        mounts: list[tuple[str, str, str]] = [
+            ("--bind", str(paths.work_root), ROOT),
+            ("--bind", str(paths.tmp_dir), TMP),
+            ("--bind", str(paths.home_dir), HOME),
+        ]
+        extra = ([python_prefix] if python_prefix else []) + list(paths.ro_binds)
+        mounts += [("--ro-bind", str(p), str(p)) for p in extra]
+        made: set[str] = set()
+        bound: list[str] = []
+        for flag, src, dest in mounts:
+            if _under(dest, _SYSTEM_DIRS) or dest in bound:  # already visible
+                continue
+            # bwrap makes missing parents 0700 when run as root; the sandbox uid must traverse them.
+            parts = Path(dest).parts[1:-1]
+            for i in range(len(parts)):
+                anc = "/" + "/".join(parts[: i + 1])
+                if anc not in made and anc not in bound:
+                    args += ["--perms", "0755", "--dir", anc]
+                    made.add(anc)
+            args += [flag, src, dest]
+            bound.append(dest)
+        return args
+
+    def _drop_args(self) -> list[str]:
+        if self._ids is None:
+            return []
+        uid, gid = self._ids
+        return [_setpriv(), f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+    def argv(self, command: str, cwd: str) -> list[str]:
+        *drop, script = self._tail
+        return [*self._head, "--chdir", cwd, "--", *drop, script + command]
+
+    async def exec(self, command: str, *, cwd: str, timeout_s: float) -> ExecResult:
+        if self._closed:
+            return ExecResult(exit_code=-1, stdout="", stderr="sandbox is closed\n")
+        outcome = await run_capped(
+            self.argv(command, cwd),
+            env=self._env,
+            cwd="/",
+            timeout_s=timeout_s,
+            output_bytes=self._limits.output_bytes,
+            live=self._live,
+        )
+        return to_result(outcome)
+
+    def run_sync(self, command: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+        """Blocking variant for preflight/toolset (callers that are not in an event loop)."""
+        return subprocess.run(
+            self.argv(command, ROOT), env=self._env, cwd="/", capture_output=True, text=True,
+            timeout=timeout_s, start_new_session=True,
+        )
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for pgid in list(self._live):
+            kill_group(pgid)
+        # Hand the dirs back, so host-side git/oracles (running as root) see their own files.
+        for p, uid, gid in self._owners:
+            if p.exists():
+                _chown_tree(p, uid, gid)
+
+
+def _bash() -> str:
+    return "/usr/bin/bash" if Path("/usr/bin/bash").exists() else "/bin/bash"
+
+
+def _setpriv() -> str:
+    found = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+    return found or "/usr/bin/setpriv"
+
+
+def _python_prefix() -> Path | None:
+    """Prefix of the `python3` on the evaluator's PATH, when /usr does not already hold it."""
+    exe = shutil.which("python3")
+    if exe is None:
+        return None
+    try:
+        done = subprocess.run(
+            [exe, "-c", "import sys; print(sys.base_prefix)"], capture_output=True, text=True, timeout=60
+        )
+        prefix = Path(done.stdout.strip()).resolve()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not done.stdout.strip() or _under(str(prefix), _SYSTEM_DIRS) or str(prefix) == "/":
+        return None
+    binary = prefix / "bin" / "python3"
+    if not binary.exists():
+        return None
+    if os.geteuid() == 0:  # bwrap binds it as root; the sandbox uid needs world r-x on it
+        return prefix if prefix.stat().st_mode & 0o005 == 0o005 else None
+    return prefix if os.access(binary, os.X_OK) else None
+
+
+class BwrapBackend:
+    name: SandboxName = "bwrap"
+    isolated = True
+
+    def __init__(self) -> None:
+        self._toolset: dict[str, str] | None = None
+        self._prefix: Path | None = None
+        self._prefix_known = False
+
+    def python_prefix(self) -> Path | None:
+        if not self._prefix_known:
+            self._prefix, self._prefix_known = _python_prefix(), True
+        return self._prefix
+
+    def preflight(self) -> None:
+        if shutil.which("bwrap") is None:
+            raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {FIX}")
+        if sandbox_ids() is not None and not Path(_setpriv()).exists():
+            raise SandboxUnavailable("setpriv is missing (needed to drop root): `apt-get install util-linux`.")
+        try:
+            done = self._scratch_run("true")
+        except subprocess.TimeoutExpired:
+            raise SandboxUnavailable(f"bwrap hung while creating a test sandbox: {FIX}") from None
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or ["no error message"])[-1]
+            raise SandboxUnavailable(f"bwrap cannot create a sandbox here ({why}); {FIX}")
+
+    def open(self, paths: SandboxPaths, *, limits: Limits, env: dict[str, str]) -> BwrapSandbox:
+        return BwrapSandbox(paths, limits=limits, env=env, python_prefix=self.python_prefix())
+
+    def toolset(self) -> dict[str, str]:
+        if self._toolset is None:
+            self._toolset = parse_toolset(self._scratch_run(toolset_script()).stdout)
+        return self._toolset
+
+    def _scratch_run(self, command: str) -> subprocess.CompletedProcess[str]:
+        """Run one command in a throwaway sandbox (for preflight and toolset)."""
+        with tempfile.TemporaryDirectory(prefix="agentgym-bwrap-") as d:
+            paths = SandboxPaths(work_root=Path(d, "w"), tmp_dir=Path(d, "t"), home_dir=Path(d, "h"))
+            for p in (paths.work_root, paths.tmp_dir, paths.home_dir):
+                p.mkdir()
+            box = BwrapSandbox(paths, limits=Limits(), env={}, python_prefix=self.python_prefix())
+            return box.run_sync(command)
