@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 OracleKind = Literal["fact", "checker"]
-BUILTIN_MODULES = ("oracles.original", "oracles.answer_checks", "oracles.python_code", "oracles.config_files")
+BUILTIN_MODULES = (
+    "oracles.original", "oracles.answer_checks", "oracles.python_code", "oracles.config_files", "oracles.repo_facts",
+)
 
 
 class OracleError(Exception):

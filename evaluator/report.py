@@ -1,6 +1,7 @@
 """REPORT.md and the per-task/per-repo summary files, built from the trials on disk."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +42,28 @@ def write_summaries(run: RunDir, trials: list[TaskResult]) -> None:
             "success_rate": round(sum(r["success_rate"] for r in rows) / tasks, 4),
             "mean_score": round(sum(r["mean_score"] for r in rows) / tasks, 4),
             "results": rows})
+
+
+def _plot(run: RunDir, meta: dict[str, Any], trials: list[TaskResult]) -> str | None:
+    from evaluator import plots
+
+    s = run_stats(trials, int(meta.get("epochs", 1)))
+    if s is None:
+        return None
+    g = s.per_repo
+    plots.success_rate_bars([x.name for x in g], [x.success_rate for x in g], [x.ci_low for x in g],
+                            [x.ci_high for x in g], run.results / "success_by_repo.png",
+                            title=f"{meta['model']}: success rate by repo (95% CI)")
+    return "success_by_repo.png"
+
+
+def finalize(run: RunDir, meta: dict[str, Any], trials: list[TaskResult], *, partial: str | None, total: int,
+             resume_command: str) -> None:
+    """Everything derived from the trials: run.json's closing fields, summaries, plot, REPORT.md."""
+    for key in ("response_models", "system_fingerprints"):
+        meta[key] = sorted({v for t in trials for v in getattr(t, key)})
+    meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    run.write_json("run.json", meta)
+    write_summaries(run, trials)
+    plot = _plot(run, meta, trials)
+    run.write_report(render(meta, trials, partial=partial, total=total, resume_command=resume_command, plot=plot))

@@ -117,33 +117,14 @@ class Session:
 
     def finish(self, meta: dict[str, Any], partial: str | None) -> int:
         """Write summaries, index, REPORT.md and the manifest from the trials on disk."""
-        trials = self.run.read_trials()
         keep = {j.key for j in self.plan.jobs}
-        trials = [t for t in trials if f"{t.repo_id}/{t.task_id}#{t.epoch}" in keep]
-        for key in ("response_models", "system_fingerprints"):
-            meta[key] = sorted({v for t in trials for v in getattr(t, key)})
-        meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        self.run.write_json("run.json", meta)
-        report.write_summaries(self.run, trials)
-        plot = self._plot(trials)
-        self.run.write_report(report.render(meta, trials, partial=partial, total=len(self.plan.jobs),
-                                            resume_command=self.resume_command, plot=plot))
+        trials = [t for t in self.run.read_trials() if f"{t.repo_id}/{t.task_id}#{t.epoch}" in keep]
+        report.finalize(self.run, meta, trials, partial=partial, total=len(self.plan.jobs),
+                        resume_command=self.resume_command)
         complete = partial is None and len(self.manifest.done) >= len(self.plan.jobs)
         self.run.write_manifest(self.manifest.model_copy(update={"complete": complete, "partial_reason": partial}))
         self.print_summary(trials, partial)
-        return 1 if any(t.failure_reason in INFRA_FAILURES for t in trials) else 0
-
-    def _plot(self, trials: list[TaskResult]) -> str | None:
-        from evaluator import plots, summary
-
-        s = summary.run_stats(trials, self.cfg.epochs)
-        if s is None or len(s.per_repo) < 1:
-            return None
-        names = [g.name for g in s.per_repo]
-        plots.success_rate_bars(names, [g.success_rate for g in s.per_repo], [g.ci_low for g in s.per_repo],
-                                [g.ci_high for g in s.per_repo], self.run.results / "success_by_repo.png",
-                                title=f"{self.cfg.model}: success rate by repo (95% CI)")
-        return "success_by_repo.png"
+        return exit_code(trials)
 
     def print_summary(self, trials: list[TaskResult], partial: str | None) -> None:
         out = Console(file=sys.stdout)
@@ -162,6 +143,10 @@ class Session:
                   f"({100 * wins / max(len(trials), 1):.1f}%). Report: {self.run.report_path}")
         if partial:
             out.print(f"[yellow]{partial} Resume with:[/yellow]\n  {self.resume_command}", soft_wrap=True)
+
+
+def exit_code(trials: list[TaskResult]) -> int:
+    return 1 if any(t.failure_reason in INFRA_FAILURES for t in trials) else 0
 
 
 def resume_command(run_dir: Path) -> str:

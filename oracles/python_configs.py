@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from evaluator.oracles import fact_oracle
 from oracles._common import apply_query, glob_matcher, iter_files, json_key, relpath, resolve_path
@@ -88,6 +88,20 @@ def python_config_value(*, repo_root: Path, path: str, query: str) -> Any:
     return apply_query(config_env(load_module(repo_root, path)), query, path)
 
 
+def _written_dicts(tree: ast.Module) -> Iterator[ast.expr]:
+    """Every `{...}` and `dict(...)` expression in module-level code, including inside
+    top-level for/if/with blocks (`datasets.append(dict(...))` in a loop), but not inside
+    functions, lambdas or classes."""
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Dict) or (isinstance(node, ast.Call) and dotted(node.func) == "dict"):
+            yield node  # type: ignore[misc]
+        stack.extend(ast.iter_child_nodes(node))
+
+
 def _contains(value: Any, key: str, wanted: Any) -> bool:
     if isinstance(value, dict):
         if key in value and _same(value[key], wanted):
@@ -122,18 +136,27 @@ def python_configs_with_value(
     exclude_dirs: list[str] | None = None,
 ) -> list[str]:
     """Repo-relative paths of Python config files under `root` (path relative to `root`
-    matching `glob`) where some dict - a `dict(...)` call or `{...}` literal, at any depth
-    in lists/dicts, in the final value of any top-level variable - maps `key` to exactly
-    `value` (JSON equality; true never equals 1). E.g. opencompass dataset configs with
-    `abbr='gsm8k'`. Values that were not literal compare as their source text. Sorted;
-    unparseable files are skipped."""
+    matching `glob`) where some dict maps `key` to exactly `value` (JSON equality; true
+    never equals 1, 1 equals 1.0). The dicts searched, at any depth in lists/dicts: the final
+    values of top-level variables (evaluated as in `python_config_value`) and every
+    `dict(...)`/`{...}` written in module-level code, loops and if/with blocks included
+    (functions and classes excluded), evaluated with the file's final variables. E.g.
+    opencompass dataset configs with `abbr='gsm8k'`. Non-literal values compare as their
+    source text (`type=GSM8K` matches value "GSM8K"; an f-string never equals a plain
+    string). Sorted; unparseable files are skipped."""
     base = resolve_path(repo_root, root, kind="dir")
     matches = glob_matcher(glob)
     out: list[str] = []
     for path in iter_files(repo_root, root, exclude_dirs, suffix=".py"):
         if not matches(relpath(base, path)):
             continue
-        tree = parse_file(path)
-        if tree is not None and any(_contains(v, key, value) for v in config_env(tree).values()):
+        tree = parse_file(path, must_contain=key.encode())
+        if tree is None:
+            continue
+        ev = ConfigEval()
+        values = list(ev.run(tree.body).values())
+        if any(_contains(v, key, value) for v in values) or any(
+            _contains(ev.value(d), key, value) for d in _written_dicts(tree)
+        ):
             out.append(relpath(repo_root, path))
     return sorted(out)

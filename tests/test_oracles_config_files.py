@@ -327,6 +327,8 @@ CONFIGS = {
     "configs/datasets/bool.py": "x = dict(abbr='gsm8k_v2', n=True)\n",
     "configs/datasets/old/gsm8k_old.py": "d = {'abbr': 'gsm8k'}\n",
     "configs/broken.py": "d = dict(abbr='gsm8k'\n",
+    "configs/loop.py": "ds = []\nfor n in ['a', 'b']:\n    ds.append(dict(abbr=f'x_{n}', path='data/loop'))\n",
+    "configs/func.py": "def make():\n    return dict(path='data/loop')\n",
     "configs/notes.txt": "abbr='gsm8k'\n",
 }
 
@@ -371,5 +373,7 @@ def test_python_configs_with_value(tmp_path: Path) -> None:
     assert find(key="n", value=1) == ["configs/datasets/math.py", "configs/model.py"]
     assert find(key="n", value=True) == ["configs/datasets/bool.py"]
     assert find(key="type", value="GSM8K") == ["configs/datasets/gsm8k.py"]  # non-literal -> source text
+    # A dict written in a module-level loop counts; one inside a function does not.
+    assert find(key="path", value="data/loop") == ["configs/loop.py"]
     with pytest.raises(OracleError):
         python_configs_with_value(repo_root=tmp_path, root="nope", key="abbr", value="x")

@@ -118,8 +118,8 @@ def test_network_is_unreachable(make_box) -> None:
 def test_fork_bomb_is_contained(make_box) -> None:
     box = make_box("bwrap", Limits(processes=64))
     marker = f"bomb-{uuid.uuid4().hex}"
-    r = box.run(f":(){{ :|:& }};: # {marker}", timeout_s=3)  # forks share the marked command line
-    # It ends (the leader returns at once, the namespace dies with it) or times out.
+    # `wait` keeps the leader (and so the namespace) alive while the bomb grows.
+    r = box.run(f":(){{ :|:& }};:; wait # {marker}", timeout_s=3)  # forks share the marked command line
     assert r.timed_out or r.limit == "processes"
     # Nothing of the bomb is left, and both the sandbox and the host can still start processes.
     assert alive(marker) == []
@@ -231,7 +231,7 @@ UNPRIVILEGED_SCRIPT = textwrap.dedent(
         out["env"] = (await run("env")).stdout
         out["outside"] = (await run(f"cat {base}/outside.txt; ls {base}")).stdout
         out["net"] = (await run(f"exec 3<>/dev/tcp/127.0.0.1/{port} && echo CONNECTED")).stdout
-        bomb = await run(":(){ :|:& };:", 3)
+        bomb = await run(":(){ :|:& };:; wait", 3)
         out["bomb_done"] = bomb.timed_out or bomb.limit == "processes"
         out["after_bomb"] = (await run("echo fine")).stdout
         out["bg"] = (await run(f"sleep {marker} & echo started")).stdout
