@@ -93,7 +93,7 @@ def assign_labels(runs: list[LoadedRun]) -> None:
     counts = Counter(r.model for r in runs)
     seen: Counter[str] = Counter()
     for r in runs:
-        label = r.model if counts[r.model] == 1 else f"{r.model} [{r.run_id}]"
+        label = r.model if counts[r.model] == 1 else f"{r.model} ({r.run_id})"
         seen[label] += 1
         r.label = label if seen[label] == 1 else f"{label} #{seen[label]}"
 

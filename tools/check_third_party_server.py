@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""End-to-end check of AgentGym against OpenAI-compatible servers that this project did NOT write.
+
+What it does (see docs/third-party-server-check.md):
+  1. builds a small fixture git repo whose facts are known, a repos-config folder
+     (`<tmp>/repos/fixture.yaml`) and a tasks folder (`<tmp>/tasks/l1/fixture/*.yaml`) in the
+     original AgentGym formats;
+  2. starts a third-party mock server on 127.0.0.1, configured so that for each task it plays a
+     scripted agent: a tool call that inspects the repo, a `write_file` tool call with
+     eval_artifacts/answer.json, then a plain message (the answers are right for some tasks and
+     wrong for others, and one task never writes an answer);
+  3. runs `python -m evaluator.run --base-url http://127.0.0.1:PORT/v1 ... --sandbox local`;
+  4. checks every `results/fixture/<task>.json` against what it must be, prints PASS/FAIL.
+
+Servers (install them outside the project, e.g. in /tmp):
+  fakellm   PyPI `fakellm` (FastAPI/uvicorn; multi-turn rules keyed on conversation turn)
+            python3 -m venv /tmp/tps && /tmp/tps/bin/pip install fakellm==0.3.5
+  mock-llm  npm `@dwmkerr/mock-llm` (Express; stateless JMESPath rules on the request body)
+            mkdir -p /tmp/mockllm && cd /tmp/mockllm && npm install @dwmkerr/mock-llm@0.1.29
+
+Usage:
+  python3 tools/check_third_party_server.py [--server fakellm|mock-llm|all]
+      [--fakellm-bin /tmp/tps/bin/fakellm] [--mock-llm-bin /tmp/mockllm/node_modules/.bin/mock-llm]
+      [--keep]
+
+Exit 0 when every selected server's results are scored as expected; 1 otherwise; 2 when a
+server is not installed. Lives in tools/, so pytest does not collect it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT = Path(__file__).resolve().parent.parent
+MODEL = "tp-scripted-agent"
+POLICY = {"allowed": ["ls", "pwd", "cat", "head", "tail", "wc", "grep", "find", "python3"],
+          "prohibited": ["rm", "sudo", "curl", "wget", "ssh"],
+          "write_paths_allowed": ["eval_artifacts/", "/tmp/"]}
+
+# --- the fixture repo: facts known by construction ------------------------------------------
+FIXTURE_FILES = {
+    "README.md": "\n# Fixture Project\n\nA tiny repo for the third-party server check.\n",
+    "LICENSE": "MIT License\n",
+    "main.py": "print('hello')\n",
+    "pkg/__init__.py": "",
+    "pkg/util.py": "def add(a, b):\n    return a + b\n",
+    "docs/guide.md": "# Guide\n",
+    "data/values.txt": "1\n2\n3\n",
+}
+FACTS = {"py_files": 3, "md_files": 2, "title": "# Fixture Project", "has_license": True, "top_level": 6}
+
+
+# --- the scripted agent ---------------------------------------------------------------------
+@dataclass
+class Step:
+    tool: str | None = None  # None: a plain assistant message (ends the task)
+    args: dict[str, Any] = field(default_factory=dict)
+    text: str = "Done: the answer is in eval_artifacts/answer.json."
+
+
+def answer(obj: dict[str, Any]) -> Step:
+    return Step("write_file", {"path": "eval_artifacts/answer.json", "content": json.dumps(obj)})
+
+
+@dataclass
+class Case:
+    id: str  # no id may be a prefix of another: servers match on "Task: <id>" in the prompt
+    instruction: str
+    output: dict[str, Any]  # one OutputSpec (key, type, oracle, comparator...)
+    steps: list[Step]
+    expect_success: bool
+    expect_failure: str | None
+    expect_actual: Any = None
+
+
+CASES = [
+    Case("py_files_right", "How many .py files does the repository contain (ignore .git)? "
+         'Write {"py_files": <int>} to eval_artifacts/answer.json.',
+         {"key": "py_files", "type": "int",
+          "oracle": {"fn": "glob_count", "args": {"glob": "**/*.py", "exclude_dirs": [".git"]}}},
+         [Step("run_command", {"command": "find . -name '*.py' -not -path './.git/*' | wc -l"}),
+          answer({"py_files": 3}), Step()],
+         True, None, 3),
+    Case("md_files_wrong", "How many Markdown (.md) files does the repository contain (ignore .git)? "
+         'Write {"md_files": <int>} to eval_artifacts/answer.json.',
+         {"key": "md_files", "type": "int",
+          "oracle": {"fn": "glob_count", "args": {"glob": "**/*.md", "exclude_dirs": [".git"]}}},
+         [Step("run_command", {"command": "ls"}), answer({"md_files": 5}), Step()],
+         False, "wrong_answer", 5),
+    Case("readme_title_right", "What is the first non-empty line of README.md, exactly? "
+         'Write {"title": <string>} to eval_artifacts/answer.json.',
+         {"key": "title", "type": "str", "oracle": {"fn": "readme_first_nonempty_line", "args": {"path": "README.md"}}},
+         [Step("read_file", {"path": "README.md"}), answer({"title": "# Fixture Project"}), Step()],
+         True, None, "# Fixture Project"),
+    Case("license_wrong", "Does the repository have a LICENSE file at its root? "
+         'Write {"has_license": <true|false>} to eval_artifacts/answer.json.',
+         {"key": "has_license", "type": "bool", "oracle": {"fn": "has_license_file", "args": {"paths": ["LICENSE"]}}},
+         [Step("list_dir", {"path": "."}), answer({"has_license": False}), Step()],
+         False, "wrong_answer", False),
+    Case("top_level_no_answer", "How many visible top-level entries (files and directories, not hidden) "
+         'does the repository have? Write {"top_level": <int>} to eval_artifacts/answer.json.',
+         {"key": "top_level", "type": "int", "oracle": {"fn": "top_level_entry_count", "args": {}}},
+         [Step("run_command", {"command": "ls | wc -l"}), Step(text="There are 6 entries.")],
+         False, "missing_answer", None),
+]
+ORACLE_TRUTH = {"py_files_right": FACTS["py_files"], "md_files_wrong": FACTS["md_files"],
+                "readme_title_right": FACTS["title"], "license_wrong": FACTS["has_license"],
+                "top_level_no_answer": FACTS["top_level"]}
+
+
+# --- fixture, repos-config, tasks -----------------------------------------------------------
+def git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "fx", "GIT_AUTHOR_EMAIL": "fx@example.invalid",
+           "GIT_COMMITTER_NAME": "fx", "GIT_COMMITTER_EMAIL": "fx@example.invalid",
+           "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def build_inputs(root: Path) -> tuple[Path, Path]:
+    repo = root / "fixture-src"
+    for rel, text in FIXTURE_FILES.items():
+        p = repo / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "fixture", cwd=repo)
+    sha = git("rev-parse", "HEAD", cwd=repo)
+    repos = root / "repos"
+    repos.mkdir()
+    (repos / "fixture.yaml").write_text(yaml.safe_dump({"id": "fixture", "url": str(repo), "ref": sha}), encoding="utf-8")
+    tasks = root / "tasks"
+    tdir = tasks / "l1" / "fixture"
+    tdir.mkdir(parents=True)
+    for c in CASES:
+        spec = {"id": c.id, "repo": "fixture", "difficulty": "easy", "initial_working_dir": ".",
+                "instruction": c.instruction, "command_policy": POLICY, "outputs": [c.output],
+                "max_commands": 4, "timeout_seconds": 60}
+        (tdir / f"{c.id}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return repos, tasks
+
+
+# --- server configs -------------------------------------------------------------------------
+def marker(case: Case) -> str:
+    return f"Task: {case.id}"  # the harness's user prompt (prompts/user_v1.j2) names the task this way
+
+
+def fakellm_config() -> dict[str, Any]:
+    """fakellm: first match wins; `turn` counts requests per conversation (keyed by the first user message)."""
+    rules: list[dict[str, Any]] = []
+    for c in CASES:
+        for turn, step in enumerate(c.steps, start=1):
+            respond = ({"tool_calls": [{"name": step.tool, "arguments": step.args}]} if step.tool
+                       else {"content": step.text})
+            rules.append({"name": f"{c.id}-turn{turn}", "when": {"turn": turn, "messages_contain": marker(c)},
+                          "respond": respond})
+    rules.append({"name": "preflight", "when": {"messages_contain": "Reply with OK."}, "respond": {"content": "OK"}})
+    rules.append({"name": "unscripted", "respond": {"content": "UNSCRIPTED REQUEST"}})
+    return {"version": 1, "rules": rules}
+
+
+def _completion_json(step: Step, call_id: str) -> str:
+    if step.tool:
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": step.tool, "arguments": json.dumps(step.args)}}]}
+        finish = "tool_calls"
+    else:
+        message = {"role": "assistant", "content": step.text}
+        finish = "stop"
+    return json.dumps({"id": "chatcmpl-{{timestamp}}", "object": "chat.completion", "created": 0,
+                       "model": "{{jmes request body.model}}",
+                       "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                       "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
+
+
+def mock_llm_config() -> dict[str, Any]:
+    """mock-llm: LAST match wins; stateless rules on the request body (which task, how many messages so far)."""
+    path = "/v1/chat/completions"
+    rules: list[dict[str, Any]] = [
+        {"path": path, "method": "POST", "match": "@", "response": {"status": 200, "content": _completion_json(Step(text="UNSCRIPTED REQUEST"), "x")}},
+        {"path": path, "method": "POST", "match": "length(body.messages) == `1`",  # the harness's preflight
+         "response": {"status": 200, "content": _completion_json(Step(text="OK"), "x")}},
+    ]
+    for c in CASES:
+        for turn, step in enumerate(c.steps, start=1):
+            n_messages = 2 * turn  # system+user, then one assistant tool call + one tool result per turn
+            rules.append({"path": path, "method": "POST",
+                          "match": f"length(body.messages) == `{n_messages}` && contains(to_string(body.messages[1].content), '{marker(c)}')",
+                          "response": {"status": 200, "content": _completion_json(step, f"call_{c.id}_{turn}")}})
+    rules.append({"path": "/v1/models", "method": "GET",
+                  "response": {"status": 200, "content": json.dumps({"object": "list", "data": [{"id": MODEL, "object": "model"}]})}})
+    return {"rules": rules}
+
+
+# --- running a server -----------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server did not answer {url} within {seconds}s")
+
+
+def start_server(name: str, work: Path, args: argparse.Namespace) -> tuple[subprocess.Popen, int, Any]:
+    port = free_port()
+    log = open(work / f"{name}.log", "w")  # noqa: SIM115 - closed by the caller
+    if name == "fakellm":
+        cfg = work / "fakellm.yaml"
+        cfg.write_text(yaml.safe_dump(fakellm_config(), sort_keys=False), encoding="utf-8")
+        cmd = [args.fakellm_bin, "serve", "--host", "127.0.0.1", "--port", str(port), "--config", str(cfg)]
+        env, probe = dict(os.environ), f"http://127.0.0.1:{port}/_fakellm/stats"
+    else:
+        cfg = work / "mock-llm.yaml"
+        cfg.write_text(yaml.safe_dump(mock_llm_config(), sort_keys=False, width=10_000), encoding="utf-8")
+        cmd = [args.mock_llm_bin, "--config", str(cfg)]
+        env, probe = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}, f"http://127.0.0.1:{port}/health"
+    proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_http(probe, proc)
+    except Exception:
+        stop_server(proc)
+        log.close()
+        raise
+    return proc, port, log
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- checking -------------------------------------------------------------------------------
+def check_results(run_dir: Path) -> list[str]:
+    """Problems found; empty means every task was scored as it must be."""
+    problems: list[str] = []
+    for c in CASES:
+        path = run_dir / "results" / "fixture" / f"{c.id}.json"
+        if not path.is_file():
+            problems.append(f"{c.id}: no result file {path}")
+            continue
+        r = json.loads(path.read_text(encoding="utf-8"))
+        check = (r.get("output_checks") or [{}])[0]
+        m = r.get("metrics", {})
+        got = (f"success={r.get('success')} failure_reason={r.get('failure_reason')} stop_reason={r.get('stop_reason')} "
+               f"turns={m.get('turns')} tool_calls={m.get('tool_calls')} expected={check.get('expected')!r} "
+               f"actual={check.get('actual')!r}")
+        bad = []
+        if r.get("success") is not c.expect_success:
+            bad.append(f"success should be {c.expect_success}")
+        if r.get("failure_reason") != c.expect_failure:
+            bad.append(f"failure_reason should be {c.expect_failure}")
+        if r.get("stop_reason") != "completed":
+            bad.append("stop_reason should be completed (the scripted agent ends with a plain message)")
+        if m.get("turns") != len(c.steps):
+            bad.append(f"turns should be {len(c.steps)} (one per scripted reply)")
+        if check.get("expected") != ORACLE_TRUTH[c.id]:
+            bad.append(f"oracle expected should be {ORACLE_TRUTH[c.id]!r}")
+        if c.expect_actual is not None and check.get("actual") != c.expect_actual:
+            bad.append(f"actual should be {c.expect_actual!r}")
+        status = "ok " if not bad else "BAD"
+        print(f"  [{status}] {c.id:22s} {got}")
+        problems += [f"{c.id}: {b} ({got})" for b in bad]
+    return problems
+
+
+def run_one(name: str, root: Path, repos: Path, tasks: Path, args: argparse.Namespace) -> bool:
+    work = root / name
+    work.mkdir()
+    print(f"== {name}: starting the server on 127.0.0.1")
+    proc, port, log = start_server(name, work, args)
+    try:
+        cmd = [sys.executable, "-m", "evaluator.run", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", MODEL,
+               "--api-key", "not-used", "--repos-config", str(repos), "--tasks-dir", str(tasks),
+               "--cache-dir", str(root / "cache"), "--sandbox", "local", "--quiet", "--runs-root", str(work / "runs")]
+        print("   $ " + " ".join(cmd))
+        t0 = time.monotonic()
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BASE_URL", "MODEL_NAME", "OPENAI_MODEL")}
+        res = subprocess.run(cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
+        print(f"   exit code {res.returncode} after {time.monotonic() - t0:.1f}s")
+        if res.stdout.strip():
+            print("   stdout: " + res.stdout.strip().replace("\n", "\n           "))
+        if res.stderr.strip():
+            print("   stderr: " + res.stderr.strip()[-3000:].replace("\n", "\n           "))
+    finally:
+        stop_server(proc)
+        log.close()
+    runs = sorted(p for p in (work / "runs").glob("*") if (p / "results").is_dir())
+    if res.returncode != 0 or not runs:
+        print(f"== {name}: FAIL (evaluator exit {res.returncode}, {len(runs)} run dirs); server log: {work / (name + '.log')}")
+        return False
+    print(f"   run dir {runs[-1]}")
+    problems = check_results(runs[-1])
+    for p in problems:
+        print(f"   problem: {p}")
+    print(f"== {name}: {'PASS' if not problems else 'FAIL'}")
+    return not problems
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--server", choices=["fakellm", "mock-llm", "all"], default="all")
+    p.add_argument("--fakellm-bin", default=os.environ.get("FAKELLM_BIN", "/tmp/tps/bin/fakellm"))
+    p.add_argument("--mock-llm-bin", default=os.environ.get("MOCK_LLM_BIN", "/tmp/mockllm/node_modules/.bin/mock-llm"))
+    p.add_argument("--keep", action="store_true", help="Keep the temp dir (fixture, configs, server logs, runs).")
+    args = p.parse_args()
+    names = ["fakellm", "mock-llm"] if args.server == "all" else [args.server]
+    missing = [n for n in names if not shutil.which(args.fakellm_bin if n == "fakellm" else args.mock_llm_bin)]
+    if missing:
+        print(f"not installed: {', '.join(missing)} (see the install commands at the top of this file)", file=sys.stderr)
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="agentgym-tps-"))
+    try:
+        repos, tasks = build_inputs(root)
+        print(f"fixture, repos-config and tasks under {root}")
+        results = {n: run_one(n, root, repos, tasks, args) for n in names}
+    finally:
+        if args.keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    print("SUMMARY: " + ", ".join(f"{n} {'PASS' if ok else 'FAIL'}" for n, ok in results.items()))
+    ok = all(results.values())
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
