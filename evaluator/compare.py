@@ -54,7 +54,8 @@ def build(ns: argparse.Namespace, now: dt.datetime) -> tuple[CompareReport, Path
     if not 0.0 < ns.alpha < 1.0:
         raise InputError(f"--alpha must be between 0 and 1, got {ns.alpha}.")
     prices = load_prices(ns.prices)
-    prices_path = ns.prices or (DEFAULT_PRICES if DEFAULT_PRICES.is_file() else None)
+    # shown in the report: what the user passed, not an absolute path of this checkout
+    prices_shown = str(ns.prices) if ns.prices else "scoring/prices.yaml" if DEFAULT_PRICES.is_file() else None
     runs: list[LoadedRun] = [load_run(p) for p in (ns.baseline, *ns.runs)]
     assign_labels(runs)
     baseline, candidates = runs[0], runs[1:]
@@ -70,7 +71,7 @@ def build(ns: argparse.Namespace, now: dt.datetime) -> tuple[CompareReport, Path
     report = CompareReport(
         generated_at=now.isoformat(timespec="seconds"), alpha=ns.alpha, baseline=baseline.label,
         task_set=baseline.task_set, task_set_hash=baseline.task_set_hash, common_tasks=len(common),
-        prices_file=str(prices_path) if prices_path else None,
+        prices_file=prices_shown,
         warnings=warnings, models=rows, comparisons=comparisons,
         regression=any(c.verdict.regression for c in comparisons))
     out = ns.out or ns.runs[-1].resolve().parent / f"compare-{now.strftime('%Y%m%d-%H%M%S')}"

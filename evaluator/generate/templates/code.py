@@ -5,7 +5,7 @@ from evaluator.generate.model import Candidate, DistractorDraft
 from evaluator.generate.scan import FuncInfo
 from evaluator.generate.templates.base import Context, Template, schema
 
-JSON_VALUES = "as JSON values (tuples as lists, None as null, strings unquoted of their Python quotes)"
+JSON_VALUES = "as JSON values (tuples as lists, None as null)"
 
 
 def _neighbour(items: list[FuncInfo], me: FuncInfo) -> FuncInfo | None:
