@@ -88,26 +88,26 @@ class TranscriptRef(BaseModel):
 
 
 class TaskResult(BaseModel):
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = Field(SCHEMA_VERSION, description="Bumped on any incompatible change.")
     task_id: str
     repo_id: str
-    model: str
-    epoch: int = 0
+    model: str = Field(description="The model id the run was started with.")
+    epoch: int = Field(0, description="Trial number, 0-based (--epochs).")
     difficulty: str = "easy"
-    task_hash: str = ""
-    repo_commit: str = ""
-    success: bool
-    score: float
-    failure_reason: FailureReason | None = None
-    stop_reason: StopReason
+    task_hash: str = Field("", description="Hash of the task file, its oracles' and comparators' source, prompt, weights and commit.")
+    repo_commit: str = Field("", description="The commit the task ran against.")
+    success: bool = Field(description="Every output check passed.")
+    score: float = Field(description="0-100, see docs/05-scoring-rules.md.")
+    failure_reason: FailureReason | None = Field(None, description="Why the task failed; null on success.")
+    stop_reason: StopReason = Field(description="Why the agent loop stopped.")
     metrics: Metrics
     output_checks: list[OutputCheck]
     safety_events: list[SafetyEvent] = Field(default_factory=list)
     transcript: TranscriptRef | None = None
     error: str | None = Field(None, description="Message (and traceback for harness_error) of an infra failure.")
     response_models: list[str] = Field(default_factory=list, description="`response.model` values seen.")
-    system_fingerprints: list[str] = Field(default_factory=list)
-    closed_book: bool = False
+    system_fingerprints: list[str] = Field(default_factory=list, description="`system_fingerprint` values seen.")
+    closed_book: bool = Field(False, description="The task ran with --closed-book (no tools).")
 
 
 class TaskSummary(BaseModel):

@@ -83,7 +83,7 @@ class Runner:
                             max_consecutive_format_errors=self.cfg.max_format_errors)
         sandbox = tools = None
         if not self.cfg.closed_book:
-            sandbox = self.backend.open(paths, limits=limits, env=task.env)
+            sandbox = await asyncio.to_thread(self.backend.open, paths, limits=limits, env=task.env)
         try:
             loop = AgentLoop(self.model, None, ctx, budget, stream)
             if sandbox is not None:

@@ -102,6 +102,9 @@ def test_bwrap_system_dirs_are_read_only(make_box) -> None:
     assert "rc=0" not in r.stdout
     assert not Path("/usr/agentgym-probe").exists()
     assert box.run("id -u").stdout.strip() != "0"
+    # /etc is a minimal copy: enough for users and the dynamic linker, no host secrets.
+    assert box.run("test -e /etc/shadow || echo no-shadow; ls /etc").stdout.startswith("no-shadow\n")
+    assert box.run("whoami && awk 'BEGIN{print 1}'").exit_code == 0
 
 
 def test_bwrap_ro_binds_are_visible_but_read_only(make_box, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,9 +46,18 @@ def bwrap_backend() -> BwrapBackend:
 
 
 def alive(marker: str) -> list[str]:
-    """Host processes whose command line contains `marker` (pgrep itself excluded)."""
-    done = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True)
-    return [line for line in done.stdout.splitlines() if "pgrep" not in line]
+    """Host processes whose command line contains `marker` (pgrep itself excluded).
+
+    A process that was just sent SIGKILL may take a moment to finish exiting, so this
+    polls briefly before reporting survivors.
+    """
+    for _ in range(40):
+        done = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True)
+        left = [line for line in done.stdout.splitlines() if "pgrep" not in line]
+        if not left:
+            return []
+        time.sleep(0.05)
+    return left
 
 
 def unique_sleep() -> str:
@@ -194,10 +204,6 @@ def test_local_close_finds_setsid_daemons(make_box) -> None:
     t = unique_sleep()
     box.run(f"setsid sleep {t} </dev/null >/dev/null 2>&1 & echo ok")
     asyncio.run(box.sb.close())
-    for _ in range(50):  # SIGKILL delivery is asynchronous
-        if not alive(f"sleep {t}"):
-            break
-        subprocess.run(["sleep", "0.05"])
     assert alive(f"sleep {t}") == []
 
 

@@ -17,11 +17,16 @@ Servers (install them outside the project, e.g. in /tmp):
             python3 -m venv /tmp/tps && /tmp/tps/bin/pip install fakellm==0.3.5
   mock-llm  npm `@dwmkerr/mock-llm` (Express; stateless JMESPath rules on the request body)
             mkdir -p /tmp/mockllm && cd /tmp/mockllm && npm install @dwmkerr/mock-llm@0.1.29
+  litellm   PyPI `litellm[proxy]` (the LiteLLM proxy; `mock_response` per model alias). It cannot
+            script a sequence, so each task gets its own model alias that always returns the same
+            reply (the task's write_file call, or its final text), and the evaluator runs once per
+            task; a write_file task then loops until max_turns, with the answer already written.
+            python3 -m venv /tmp/tps-litellm && /tmp/tps-litellm/bin/pip install 'litellm[proxy]==1.106.12'
 
 Usage:
-  python3 tools/check_third_party_server.py [--server fakellm|mock-llm|all]
+  python3 tools/check_third_party_server.py [--server fakellm|mock-llm|litellm|all]
       [--fakellm-bin /tmp/tps/bin/fakellm] [--mock-llm-bin /tmp/mockllm/node_modules/.bin/mock-llm]
-      [--keep]
+      [--litellm-bin /tmp/tps-litellm/bin/litellm] [--keep]
 
 Exit 0 when every selected server's results are scored as expected; 1 otherwise; 2 when a
 server is not installed. Lives in tools/, so pytest does not collect it.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -173,7 +179,7 @@ def fakellm_config() -> dict[str, Any]:
     return {"version": 1, "rules": rules}
 
 
-def _completion_json(step: Step, call_id: str) -> str:
+def _completion(step: Step, call_id: str, model: str) -> dict[str, Any]:
     if step.tool:
         message = {"role": "assistant", "content": None, "tool_calls": [
             {"id": call_id, "type": "function", "function": {"name": step.tool, "arguments": json.dumps(step.args)}}]}
@@ -181,10 +187,16 @@ def _completion_json(step: Step, call_id: str) -> str:
     else:
         message = {"role": "assistant", "content": step.text}
         finish = "stop"
-    return json.dumps({"id": "chatcmpl-{{timestamp}}", "object": "chat.completion", "created": 0,
-                       "model": "{{jmes request body.model}}",
-                       "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                       "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
+    return {"id": f"chatcmpl-{call_id}", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+
+
+def _completion_json(step: Step, call_id: str) -> str:
+    """mock-llm renders {{timestamp}} and {{jmes request ...}} in its response templates."""
+    body = _completion(step, call_id, "{{jmes request body.model}}")
+    body["id"] = "chatcmpl-{{timestamp}}"
+    return json.dumps(body)
 
 
 def mock_llm_config() -> dict[str, Any]:
@@ -204,6 +216,25 @@ def mock_llm_config() -> dict[str, Any]:
     rules.append({"path": "/v1/models", "method": "GET",
                   "response": {"status": 200, "content": json.dumps({"object": "list", "data": [{"id": MODEL, "object": "model"}]})}})
     return {"rules": rules}
+
+
+
+def litellm_model(case: Case) -> str:
+    return f"fx-{case.id}"
+
+
+def litellm_step(case: Case) -> Step:
+    """The one reply LiteLLM repeats for a task: its write_file call, or its final text when it writes none."""
+    return next((st for st in case.steps if st.tool == "write_file"), case.steps[-1])
+
+
+def litellm_config() -> dict[str, Any]:
+    """LiteLLM proxy: one model alias per task, each with a fixed `mock_response` (a full completion object)."""
+    models = [{"model_name": litellm_model(c),
+               "litellm_params": {"model": f"openai/{litellm_model(c)}", "api_key": "not-used",
+                                  "mock_response": _completion(litellm_step(c), f"call_{c.id}", litellm_model(c))}}
+              for c in CASES]
+    return {"model_list": models, "litellm_settings": {"telemetry": False}}
 
 
 # --- running a server -----------------------------------------------------------------------
@@ -236,6 +267,14 @@ def start_server(name: str, work: Path, args: argparse.Namespace) -> tuple[subpr
         cfg.write_text(yaml.safe_dump(fakellm_config(), sort_keys=False), encoding="utf-8")
         cmd = [args.fakellm_bin, "serve", "--host", "127.0.0.1", "--port", str(port), "--config", str(cfg)]
         env, probe = dict(os.environ), f"http://127.0.0.1:{port}/_fakellm/stats"
+    elif name == "litellm":
+        cfg = work / "litellm.yaml"
+        cfg.write_text(yaml.safe_dump(litellm_config(), sort_keys=False), encoding="utf-8")
+        cmd = [args.litellm_bin, "--config", str(cfg), "--host", "127.0.0.1", "--port", str(port)]
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env.update({"LITELLM_MASTER_KEY": args.litellm_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                    "LITELLM_TELEMETRY": "False"})
+        probe = f"http://127.0.0.1:{port}/health/liveliness"
     else:
         cfg = work / "mock-llm.yaml"
         cfg.write_text(yaml.safe_dump(mock_llm_config(), sort_keys=False, width=10_000), encoding="utf-8")
@@ -243,7 +282,7 @@ def start_server(name: str, work: Path, args: argparse.Namespace) -> tuple[subpr
         env, probe = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}, f"http://127.0.0.1:{port}/health"
     proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_http(probe, proc)
+        wait_http(probe, proc, 120)
     except Exception:
         stop_server(proc)
         log.close()
@@ -262,82 +301,119 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 # --- checking -------------------------------------------------------------------------------
-def check_results(run_dir: Path) -> list[str]:
-    """Problems found; empty means every task was scored as it must be."""
-    problems: list[str] = []
-    for c in CASES:
-        path = run_dir / "results" / "fixture" / f"{c.id}.json"
-        if not path.is_file():
-            problems.append(f"{c.id}: no result file {path}")
-            continue
-        r = json.loads(path.read_text(encoding="utf-8"))
-        check = (r.get("output_checks") or [{}])[0]
-        m = r.get("metrics", {})
-        got = (f"success={r.get('success')} failure_reason={r.get('failure_reason')} stop_reason={r.get('stop_reason')} "
-               f"turns={m.get('turns')} tool_calls={m.get('tool_calls')} expected={check.get('expected')!r} "
-               f"actual={check.get('actual')!r}")
-        bad = []
-        if r.get("success") is not c.expect_success:
-            bad.append(f"success should be {c.expect_success}")
-        if r.get("failure_reason") != c.expect_failure:
-            bad.append(f"failure_reason should be {c.expect_failure}")
-        if r.get("stop_reason") != "completed":
-            bad.append("stop_reason should be completed (the scripted agent ends with a plain message)")
-        if m.get("turns") != len(c.steps):
-            bad.append(f"turns should be {len(c.steps)} (one per scripted reply)")
-        if check.get("expected") != ORACLE_TRUTH[c.id]:
-            bad.append(f"oracle expected should be {ORACLE_TRUTH[c.id]!r}")
-        if c.expect_actual is not None and check.get("actual") != c.expect_actual:
-            bad.append(f"actual should be {c.expect_actual!r}")
-        status = "ok " if not bad else "BAD"
-        print(f"  [{status}] {c.id:22s} {got}")
-        problems += [f"{c.id}: {b} ({got})" for b in bad]
-    return problems
+@dataclass
+class Expect:
+    success: bool
+    failure: str | None
+    stop: str
+    turns: int
+
+
+def expectation(case: Case, server: str) -> Expect:
+    if server != "litellm":  # the whole scripted sequence is played, ending with a plain message
+        return Expect(case.expect_success, case.expect_failure, "completed", len(case.steps))
+    if litellm_step(case).tool is None:  # the fixed reply is the final text: one turn, no answer
+        return Expect(case.expect_success, case.expect_failure, "completed", 1)
+    # the fixed reply is the write_file call, repeated until the turn limit (2 * max_commands + 4)
+    return Expect(case.expect_success, None if case.expect_success else "max_turns", "max_turns", 2 * 4 + 4)
+
+
+def check_result(case: Case, server: str, run_dir: Path) -> list[str]:
+    """Problems found with one task's result; empty means it was scored as it must be."""
+    path = run_dir / "results" / "fixture" / f"{case.id}.json"
+    if not path.is_file():
+        print(f"  [BAD] {case.id:22s} no result file")
+        return [f"{case.id}: no result file {path}"]
+    r = json.loads(path.read_text(encoding="utf-8"))
+    check = (r.get("output_checks") or [{}])[0]
+    m = r.get("metrics", {})
+    exp = expectation(case, server)
+    got = (f"success={r.get('success')} failure_reason={r.get('failure_reason')} stop_reason={r.get('stop_reason')} "
+           f"turns={m.get('turns')} tool_calls={m.get('tool_calls')} expected={check.get('expected')!r} "
+           f"actual={check.get('actual')!r}")
+    bad = []
+    if r.get("success") is not exp.success:
+        bad.append(f"success should be {exp.success}")
+    if r.get("failure_reason") != exp.failure:
+        bad.append(f"failure_reason should be {exp.failure}")
+    if r.get("stop_reason") != exp.stop:
+        bad.append(f"stop_reason should be {exp.stop}")
+    if m.get("turns") != exp.turns:
+        bad.append(f"turns should be {exp.turns}")
+    if check.get("expected") != ORACLE_TRUTH[case.id]:
+        bad.append(f"oracle expected should be {ORACLE_TRUTH[case.id]!r}")
+    if case.expect_actual is not None and check.get("actual") != case.expect_actual:
+        bad.append(f"actual should be {case.expect_actual!r}")
+    print(f"  [{'ok ' if not bad else 'BAD'}] {case.id:22s} {got}")
+    return [f"{case.id}: {b} ({got})" for b in bad]
+
+
+def evaluate(port: int, model: str, api_key: str, repos: Path, tasks: Path, cache: Path, runs_root: Path,
+             only: str | None = None) -> tuple[int, Path | None]:
+    """One `python -m evaluator.run` against the server; its exit code and run dir."""
+    cmd = [sys.executable, "-m", "evaluator.run", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", model,
+           "--api-key", api_key, "--repos-config", str(repos), "--tasks-dir", str(tasks),
+           "--cache-dir", str(cache), "--sandbox", "local", "--quiet", "--runs-root", str(runs_root)]
+    if only:
+        cmd += ["--tasks", only]
+    shown = ["***" if i and cmd[i - 1] == "--api-key" else a for i, a in enumerate(cmd)]
+    print("   $ " + " ".join(shown))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BASE_URL", "MODEL_NAME", "OPENAI_MODEL")}
+    before = set(runs_root.glob("*")) if runs_root.is_dir() else set()
+    t0 = time.monotonic()
+    res = subprocess.run(cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
+    print(f"   exit code {res.returncode} after {time.monotonic() - t0:.1f}s")
+    for label, text in (("stdout", res.stdout), ("stderr", res.stderr)):
+        if text.strip():
+            print(f"   {label}: " + text.strip()[-3000:].replace("\n", "\n           "))
+    new = sorted(p for p in set(runs_root.glob("*")) - before if (p / "results").is_dir())
+    return res.returncode, (new[-1] if new else None)
 
 
 def run_one(name: str, root: Path, repos: Path, tasks: Path, args: argparse.Namespace) -> bool:
     work = root / name
     work.mkdir()
+    runs_root, cache = work / "runs", root / "cache"
     print(f"== {name}: starting the server on 127.0.0.1")
     proc, port, log = start_server(name, work, args)
+    problems: list[str] = []
     try:
-        cmd = [sys.executable, "-m", "evaluator.run", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", MODEL,
-               "--api-key", "not-used", "--repos-config", str(repos), "--tasks-dir", str(tasks),
-               "--cache-dir", str(root / "cache"), "--sandbox", "local", "--quiet", "--runs-root", str(work / "runs")]
-        print("   $ " + " ".join(cmd))
-        t0 = time.monotonic()
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BASE_URL", "MODEL_NAME", "OPENAI_MODEL")}
-        res = subprocess.run(cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
-        print(f"   exit code {res.returncode} after {time.monotonic() - t0:.1f}s")
-        if res.stdout.strip():
-            print("   stdout: " + res.stdout.strip().replace("\n", "\n           "))
-        if res.stderr.strip():
-            print("   stderr: " + res.stderr.strip()[-3000:].replace("\n", "\n           "))
+        if name == "litellm":  # one model alias, and so one evaluator run, per task
+            jobs = [(litellm_model(c), c.id, [c]) for c in CASES]
+            key = args.litellm_key
+        else:
+            jobs = [(MODEL, None, CASES)]
+            key = "not-used"
+        for model, only, cases in jobs:
+            rc, run_dir = evaluate(port, model, key, repos, tasks, cache, runs_root, only)
+            if rc != 0 or run_dir is None:
+                problems.append(f"evaluator exit {rc} for model {model} (run dir {run_dir})")
+                continue
+            print(f"   run dir {run_dir}")
+            for c in cases:
+                problems += check_result(c, name, run_dir)
     finally:
         stop_server(proc)
         log.close()
-    runs = sorted(p for p in (work / "runs").glob("*") if (p / "results").is_dir())
-    if res.returncode != 0 or not runs:
-        print(f"== {name}: FAIL (evaluator exit {res.returncode}, {len(runs)} run dirs); server log: {work / (name + '.log')}")
-        return False
-    print(f"   run dir {runs[-1]}")
-    problems = check_results(runs[-1])
     for p in problems:
         print(f"   problem: {p}")
-    print(f"== {name}: {'PASS' if not problems else 'FAIL'}")
+    print(f"== {name}: {'PASS' if not problems else 'FAIL'}" + (f" (server log: {work / (name + '.log')})" if problems else ""))
     return not problems
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--server", choices=["fakellm", "mock-llm", "all"], default="all")
+    p.add_argument("--server", choices=["fakellm", "mock-llm", "litellm", "all"], default="all")
     p.add_argument("--fakellm-bin", default=os.environ.get("FAKELLM_BIN", "/tmp/tps/bin/fakellm"))
     p.add_argument("--mock-llm-bin", default=os.environ.get("MOCK_LLM_BIN", "/tmp/mockllm/node_modules/.bin/mock-llm"))
+    p.add_argument("--litellm-bin", default=os.environ.get("LITELLM_BIN", "/tmp/tps-litellm/bin/litellm"))
     p.add_argument("--keep", action="store_true", help="Keep the temp dir (fixture, configs, server logs, runs).")
     args = p.parse_args()
-    names = ["fakellm", "mock-llm"] if args.server == "all" else [args.server]
-    missing = [n for n in names if not shutil.which(args.fakellm_bin if n == "fakellm" else args.mock_llm_bin)]
+    names = ["fakellm", "mock-llm", "litellm"] if args.server == "all" else [args.server]
+    bins = {"fakellm": args.fakellm_bin, "mock-llm": args.mock_llm_bin, "litellm": args.litellm_bin}
+    missing = [n for n in names if not shutil.which(bins[n])]
+    args.litellm_key = "sk-" + secrets.token_hex(24)  # the proxy refuses to start without a strong master key
     if missing:
         print(f"not installed: {', '.join(missing)} (see the install commands at the top of this file)", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """The seeded, hash-seed-independent sampler every template draws entities with."""
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Callable, Sequence, TypeVar
 
@@ -24,6 +25,14 @@ class Sampler:
         ordered = sorted(items, key=key)
         self.rng(salt).shuffle(ordered)
         return ordered
+
+    def ranked(self, salt: str, items: Sequence[T], key: Callable[[T], str] = canonical) -> list[T]:
+        """Items ordered by a per-item hash rank: adding or removing one candidate (a re-pin)
+        never reorders the others, so task ids survive a new commit where their entity does."""
+        def rank(item: T) -> tuple[str, str]:
+            k = key(item)
+            return hashlib.sha256(f"{self.seed}:{salt}:{k}".encode()).hexdigest(), k
+        return sorted(items, key=rank)
 
     def choice(self, salt: str, items: Sequence[T], key: Callable[[T], str] = canonical) -> T:
         return self.rng(salt).choice(sorted(items, key=key))

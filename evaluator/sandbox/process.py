@@ -77,6 +77,8 @@ class RunOutcome:
 
 
 def kill_group(pgid: int) -> None:
+    if pgid <= 1:  # not started yet; killpg(-1 or 1) would hit far more than our child
+        return
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

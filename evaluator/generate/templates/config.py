@@ -32,7 +32,7 @@ def leaves(data: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, A
 def _value_candidates(ctx: Context, template: str, fn: str, path: str, data: Any, what: str, rules: str,
                       min_depth: int = 2) -> list[Candidate]:
     found = [(q, v) for q, v, d in leaves(data) if d >= min_depth and v not in (0, "")]
-    picked = ctx.sampler.shuffled(f"{template}:{path}", found)[:PER_FILE]
+    picked = ctx.sampler.ranked(f"{template}:{path}", found)[:PER_FILE]
     out = []
     for query, value in picked:
         other = next((q for q, v in found if q != query and v != value and type(v) is type(value)), None)
@@ -84,7 +84,7 @@ class PythonConfigValue(Template):
 
     def candidates(self, ctx: Context) -> list[Candidate]:
         out: list[Candidate] = []
-        for path in ctx.sampler.shuffled(self.name, ctx.scan.config_files)[: self.sample_files]:
+        for path in ctx.sampler.ranked(self.name, ctx.scan.config_files)[: self.sample_files]:
             text = (ctx.root / path).read_text(encoding="utf-8", errors="replace")
             tree = parse_file(ctx.root / path)
             if tree is None:

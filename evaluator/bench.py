@@ -1,0 +1,272 @@
+"""`python -m evaluator.bench`: how much the harness adds to the cost of the model.
+
+Against a zero-latency scripted OpenAI-compatible server (its own process, on 127.0.0.1),
+the workload is N tasks of 7 model requests each: 5 shell commands, one `write_file` with
+the answer, and a final reply. It reports, measured in one run on one machine:
+- tasks/s and wall time of the harness, and of the *floor* (evaluator/bench_floor.py: SDK
+  call + sandboxed command + file write, nothing else), as a ratio;
+- harness CPU per tool call, with and without the sandbox spawns, next to the measured
+  spawn cost of `bash -c` and of the sandbox in use;
+- per-task set-up time (working copy + sandbox) on a repo of --setup-files files;
+- peak RSS of the harness process;
+- with a simulated model latency, the speed-up at concurrency 1, 8 and 32 against ideal.
+It is a benchmark, not a test: nothing here asserts a time.
+
+Exit codes: 0 done; 2 usage error or the sandbox is unavailable.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from evaluator import cli
+from evaluator.config import PROJECT_ROOT
+from evaluator.sandbox import SandboxPaths, SandboxUnavailable, get_backend
+from evaluator.specs import Limits
+
+COMMANDS = ["ls -la", "cat README.md", "grep -c bench README.md", "wc -l README.md", "head -n 3 README.md"]
+
+
+def _script(delay: float):  # noqa: ANN202
+    from evaluator.fake_server import completion, tool_call
+
+    def script(body: dict[str, Any], _: int):  # noqa: ANN202
+        turn = sum(1 for m in body["messages"] if m["role"] == "assistant")
+        if turn < len(COMMANDS):
+            reply = completion(tool_calls=[tool_call("run_command", {"command": COMMANDS[turn]}, f"c{turn}")])
+        elif turn == len(COMMANDS):
+            reply = completion(tool_calls=[tool_call("write_file", {"path": "eval_artifacts/answer.json",
+                                                                    "content": json.dumps({"md_files": 1})}, "w")])
+        else:
+            reply = completion("done")
+        return reply.model_copy(update={"delay_s": delay})
+    return script
+
+
+def _serve(port: Any, delay: float) -> None:
+    from evaluator.fake_server import ScriptedServer
+
+    with ScriptedServer(_script(delay)) as srv:
+        port.put(srv.port)
+        while True:
+            time.sleep(3600)
+
+
+class Server:
+    def __init__(self, delay: float) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        q = ctx.Queue()
+        self.proc = ctx.Process(target=_serve, args=(q, delay), daemon=True)
+        self.proc.start()
+        self.url = f"http://127.0.0.1:{q.get(timeout=60)}/v1"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.join()
+
+
+class Measured(BaseModel):
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+
+
+def measure(argv: list[str]) -> Measured:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])} failed ({proc.returncode}): {proc.stderr[-800:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(wall_s=round(wall, 3), cpu_s=round(cpu, 3), peak_rss_mb=round(after.ru_maxrss / 1024, 1))
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
+           "GIT_COMMITTER_EMAIL": "b@b"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_repo(path: Path, files: int) -> str:
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    (path / "README.md").write_text("# bench\nA repository for the AgentGym benchmark.\n")
+    for i in range(files - 1):
+        d = path / f"pkg{i % 50}"
+        d.mkdir(exist_ok=True)
+        (d / f"mod{i}.py").write_text(f"def f{i}(x={i}):\n    return x\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "bench")
+    return git(path, "rev-parse", "HEAD")
+
+
+def make_suite(base: Path, tasks: int, files: int) -> tuple[Path, Path]:
+    commit = make_repo(base / "repo", files)
+    repos, tdir = base / "repos", base / "tasks" / "l1" / "bench"
+    repos.mkdir()
+    tdir.mkdir(parents=True)
+    (repos / "bench.yaml").write_text(yaml.safe_dump({"id": "bench", "url": str(base / "repo"), "ref": commit}))
+    for i in range(tasks):
+        (tdir / f"bench_{i:04d}.yaml").write_text(yaml.safe_dump({
+            "id": f"bench_{i:04d}", "repo": "bench", "instruction": "Count the Markdown files.",
+            "outputs": [{"key": "md_files", "type": "int", "oracle": {"fn": "glob_count", "args": {"glob": "**/*.md"}}}],
+            "max_commands": 10, "timeout_seconds": 600}))
+    return repos, base / "tasks"
+
+
+def harness(base: Path, url: str, sandbox: str, concurrency: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "evaluator.run", "--repos-config", str(base / "repos"), "--tasks-dir",
+            str(base / "tasks"), "--cache-dir", str(base / "cache"), "--runs-root", str(base / "runs"),
+            "--model", "bench", "--base-url", url, "--sandbox", sandbox, "--concurrency", str(concurrency),
+            "--max-inflight", str(max(concurrency, 8)), "--quiet", *extra]
+
+
+def setup_time(base: Path, files: int, sandbox: str, n: int) -> float:
+    """Mean seconds to make one task's working copy and open + close its sandbox."""
+    from evaluator.specs import RepoSpec
+    from evaluator.workspace import RepoCache, checkout
+
+    commit = make_repo(base / "big", files)
+    spec = RepoSpec(id="big", url=str(base / "big"), ref=commit)
+    cache = RepoCache(base / "setup-cache")
+    mirror = cache.mirror(spec)
+    backend = get_backend(sandbox)  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    for i in range(n):
+        w = base / f"setup{i}"
+        paths = SandboxPaths(work_root=w / "repo", tmp_dir=w / "tmp", home_dir=w / "home", ro_binds=[mirror])
+        checkout(mirror, commit, paths.work_root)
+        paths.tmp_dir.mkdir()
+        paths.home_dir.mkdir()
+        asyncio.run(backend.open(paths, limits=Limits(), env={}).close())
+    return round((time.perf_counter() - t0) / n, 4)
+
+
+def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
+    from evaluator.sandbox.spawnbench import measure_spawn
+
+    backend = get_backend(ns.sandbox)
+    backend.preflight()
+    spawn = measure_spawn(runs=ns.spawn_runs)
+    spawn_cpu_ms = (spawn.bwrap if ns.sandbox == "bwrap" and spawn.bwrap else spawn.local).cpu_ms_mean
+    out: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+                           "workload": {"tasks": ns.tasks, "requests_per_task": len(COMMANDS) + 2,
+                                        "commands_per_task": len(COMMANDS), "concurrency": ns.concurrency,
+                                        "sandbox": ns.sandbox},
+                           "spawn": spawn.model_dump()}
+    with tempfile.TemporaryDirectory(prefix="agentgym-bench-") as tmp:
+        base = Path(tmp)
+        make_suite(base, ns.tasks, 20)
+        server = Server(0.0)
+        try:
+            measure(harness(base, server.url, ns.sandbox, ns.concurrency, "--dry-run"))  # clone into the cache
+            startup = measure(harness(base, server.url, ns.sandbox, ns.concurrency, "--dry-run"))
+            h = measure(harness(base, server.url, ns.sandbox, ns.concurrency))
+            floor = measure([sys.executable, "-m", "evaluator.bench_floor", "--base-url", server.url, "--tasks",
+                             str(ns.tasks), "--concurrency", str(ns.concurrency), "--sandbox", ns.sandbox,
+                             "--workdir", str(base / "floor"), "--readme", str(base / "repo" / "README.md")])
+        finally:
+            server.stop()
+        calls, commands = ns.tasks * (len(COMMANDS) + 1), ns.tasks * len(COMMANDS)
+        out["harness"] = {**h.model_dump(), "tasks_per_s": round(ns.tasks / h.wall_s, 2),
+                          "cpu_ms_per_tool_call": round(1000 * h.cpu_s / calls, 2),
+                          "cpu_ms_per_tool_call_above_spawns": round((1000 * h.cpu_s - commands * spawn_cpu_ms) / calls, 2),
+                          "startup_s": startup.wall_s}
+        out["floor"] = {**floor.model_dump(), "tasks_per_s": round(ns.tasks / floor.wall_s, 2),
+                        "cpu_ms_per_tool_call": round(1000 * floor.cpu_s / calls, 2)}
+        out["ratio_wall_harness_to_floor"] = round(h.wall_s / floor.wall_s, 2)
+        out["setup_s_per_task"] = {"files": ns.setup_files, "seconds": setup_time(base, ns.setup_files, ns.sandbox, 3)}
+        out["latency_scaling"] = scaling(base, ns)
+    return out
+
+
+def scaling(base: Path, ns: argparse.Namespace) -> dict[str, Any]:
+    """Speed-up over concurrency 1 with a simulated model latency (ideal: equal to the concurrency)."""
+    server = Server(ns.latency)
+    rows: dict[str, Any] = {"latency_s": ns.latency}
+    try:
+        throughput: dict[int, float] = {}
+        for c in ns.scaling:
+            tasks = max(2, c * 2)
+            sub = base / f"scale{c}"
+            make_suite(sub, tasks, 5)
+            measure(harness(sub, server.url, ns.sandbox, c, "--dry-run"))
+            startup = measure(harness(sub, server.url, ns.sandbox, c, "--dry-run")).wall_s
+            wall = measure(harness(sub, server.url, ns.sandbox, c)).wall_s - startup
+            throughput[c] = tasks / wall
+            rows[str(c)] = {"tasks": tasks, "wall_s": round(wall, 2), "speedup": round(throughput[c] / throughput[ns.scaling[0]], 2),
+                            "ideal": c / ns.scaling[0], "efficiency": round(throughput[c] / throughput[ns.scaling[0]] / (c / ns.scaling[0]), 3)}
+    finally:
+        server.stop()
+    return rows
+
+
+def table(result: dict[str, Any]) -> str:
+    h, f, s = result["harness"], result["floor"], result["spawn"]
+    bw = s.get("bwrap") or {}
+    lines = ["| measure | value |", "|---|---:|",
+             f"| workload | {result['workload']['tasks']} tasks x {result['workload']['requests_per_task']} requests, concurrency {result['workload']['concurrency']}, sandbox {result['workload']['sandbox']} |",
+             f"| harness wall (s) | {h['wall_s']} |", f"| floor wall (s) | {f['wall_s']} |",
+             f"| harness / floor | {result['ratio_wall_harness_to_floor']}x |",
+             f"| harness tasks/s | {h['tasks_per_s']} |",
+             f"| harness CPU per tool call (ms) | {h['cpu_ms_per_tool_call']} |",
+             f"| harness CPU per tool call above sandbox spawns (ms) | {h['cpu_ms_per_tool_call_above_spawns']} |",
+             f"| floor CPU per tool call (ms) | {f['cpu_ms_per_tool_call']} |",
+             f"| bash -c spawn: wall / CPU (ms) | {s['bash']['wall_ms_median']} / {s['bash']['cpu_ms_mean']} |",
+             f"| bwrap spawn: wall / CPU (ms) | {bw.get('wall_ms_median', 'n/a')} / {bw.get('cpu_ms_mean', 'n/a')} |",
+             f"| set-up per task, {result['setup_s_per_task']['files']} files (s) | {result['setup_s_per_task']['seconds']} |",
+             f"| harness peak RSS (MB) | {h['peak_rss_mb']} |"]
+    sc = result["latency_scaling"]
+    for c, row in sc.items():
+        if c != "latency_s":
+            lines.append(f"| speed-up at concurrency {c} ({sc['latency_s']} s latency) | {row['speedup']} (ideal {row['ideal']:g}) |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m evaluator.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tasks", type=int, default=40, help="Tasks in the zero-latency workload (default 40).")
+    p.add_argument("--concurrency", type=int, default=8, help="Concurrency of the zero-latency workload (default 8).")
+    p.add_argument("--sandbox", choices=["bwrap", "local"], default="bwrap")
+    p.add_argument("--latency", type=float, default=1.0, help="Simulated model latency for the scaling run (s).")
+    p.add_argument("--scaling", default="1,8,32", help="Concurrency levels for the scaling run (default 1,8,32).")
+    p.add_argument("--setup-files", type=int, default=3500, help="Files in the repo for the set-up measure.")
+    p.add_argument("--spawn-runs", type=int, default=30)
+    p.add_argument("--small", action="store_true", help="A quick run for tests: few tasks, short latency.")
+    p.add_argument("--json", type=Path, help="Also write the results as JSON here.")
+    ns = p.parse_args(argv)
+    try:
+        ns.scaling = [int(x) for x in ns.scaling.split(",")]
+    except ValueError:
+        return cli.fail(f"--scaling must be comma-separated integers, got {ns.scaling!r}")
+    if ns.small:
+        ns.tasks, ns.latency, ns.scaling, ns.setup_files, ns.spawn_runs = 4, 0.05, [1, 2], 200, 5
+    try:
+        result = run_bench(ns)
+    except SandboxUnavailable as exc:
+        return cli.fail(str(exc))
+    print(table(result))
+    if ns.json:
+        ns.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

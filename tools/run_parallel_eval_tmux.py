@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Evaluate several models in parallel, one tmux window each, plus a live status window.
+
+    python tools/run_parallel_eval_tmux.py --config FILE [--attach] [--kill-existing]
+                                           [--print-commands] [--socket NAME]
+
+Config (JSON, see tools/parallel_eval_config.example.json):
+  session_name   tmux session name (letters, digits, '_' and '-'; default "agentgym")
+  repo_root      the AgentGym checkout the evaluator runs in (default "."; relative to the CWD)
+  runs_root      each model's runs go to <runs_root>/<model_slug>/ (default "runs"; "~" expands)
+  repos          list (or comma-separated string) of repo ids (default: the evaluator's default)
+  task_set       task set (default "l1")
+  dry_run        true: pass --dry-run (validate and print the plan; no model calls)
+  extra_args     extra evaluator flags for every model, e.g. ["--sandbox", "local"] (default [])
+  models         [{model_id, api_key, base_url, temperature, max_output_tokens,
+                   include_reasoning_content}], only model_id is required
+    api_key      NAME of an environment variable holding the key (not the key itself). Its value
+                 reaches the evaluator as OPENAI_API_KEY in that window's environment; it is sent
+                 to tmux over stdin (`tmux source-file -`), so it never appears on a command line.
+                 Omitted: OPENAI_API_KEY is forwarded if set, else the evaluator reads repo_root/.env.
+                 builtin/oracle and builtin/nop need no key.
+
+Windows: "status" (progress of every model from its manifest.json and trials; when every model
+window has exited it runs `python -m evaluator.compare <first model's run> <other runs> --out
+<runs_root>/compare` and prints the verdicts), then one window per model running
+`python -m evaluator.run ... --runs-root <runs_root>/<model_slug> --quiet`. Every window has
+remain-on-exit on, so its output stays readable after it exits.
+
+Options:
+  --print-commands  print the equivalent tmux commands (keys shown as "$VARNAME") and start nothing
+  --kill-existing   kill a session of the same name first (otherwise an existing session is an error)
+  --attach          attach to the session after starting it
+  --socket NAME     use a private tmux server (`tmux -L NAME`), e.g. for tests
+
+Exit codes:
+  0  session started (or commands printed)
+  1  a tmux command failed unexpectedly
+  2  usage or config error: unreadable/invalid config, api_key variable not set, tmux missing,
+     session already exists without --kill-existing (nothing is started)
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+BUILTIN = {"builtin/oracle", "builtin/nop"}
+STATUS_WINDOW = "status"
+DEFAULT_KEY_VAR = "OPENAI_API_KEY"
+
+
+class UsageError(Exception):
+    """Reported as one sentence on stderr, exit 2."""
+
+
+def slug(model_id: str) -> str:
+    # Same rule as evaluator.session.new_run_dir; tmux window names also must not contain '.' or ':'.
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", model_id).strip("_") or "model"
+
+
+# --- config ----------------------------------------------------------------------------------
+
+class ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_id: str = Field(min_length=1)
+    api_key: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                description="Name of the environment variable holding the key.")
+    base_url: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = Field(None, gt=0)
+    include_reasoning_content: bool = False
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_name: str = Field("agentgym", pattern=r"^[A-Za-z0-9_-]+$")
+    repo_root: Path = Path(".")
+    runs_root: Path = Path("runs")
+    repos: list[str] | None = None
+    task_set: str = "l1"
+    dry_run: bool = False
+    extra_args: list[str] = Field(default_factory=list)
+    models: list[ModelEntry] = Field(min_length=1)
+
+    @field_validator("repos", mode="before")
+    @classmethod
+    def _csv(cls, v: object) -> object:
+        return [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        slugs = [slug(m.model_id) for m in self.models]
+        dupes = sorted({s for s in slugs if slugs.count(s) > 1})
+        if dupes:
+            raise ValueError(f"model ids must differ after slugging (they name windows and run folders): {', '.join(dupes)}")
+        if STATUS_WINDOW in slugs:
+            raise ValueError(f"a model may not be called {STATUS_WINDOW!r}")
+        return self
+
+    def resolved(self) -> Config:
+        return self.model_copy(update={"repo_root": self.repo_root.expanduser().resolve(),
+                                       "runs_root": self.runs_root.expanduser().resolve()})
+
+
+def load_config(path: Path) -> Config:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"config {path} is not valid JSON: {exc}") from None
+    try:
+        return Config.model_validate(data).resolved()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise UsageError(f"config {path}: {where}: {err['msg']}") from None
+
+
+# --- plan: the tmux commands -----------------------------------------------------------------
+
+class Step(BaseModel):
+    """One tmux command. env_from maps a variable set in the new window to the variable we read it from."""
+
+    args: list[str]
+    env_from: dict[str, str] = Field(default_factory=dict)
+
+
+def key_var(m: ModelEntry) -> str | None:
+    if m.model_id in BUILTIN:
+        return None
+    if m.api_key:
+        return m.api_key
+    return DEFAULT_KEY_VAR if os.environ.get(DEFAULT_KEY_VAR) else None
+
+
+def eval_command(cfg: Config, m: ModelEntry) -> list[str]:
+    cmd = [sys.executable, "-m", "evaluator.run", "--model", m.model_id, "--task-set", cfg.task_set]
+    if cfg.repos:
+        cmd += ["--repos", ",".join(cfg.repos)]
+    if m.base_url:
+        cmd += ["--base-url", m.base_url]
+    if m.temperature is not None:
+        cmd += ["--temperature", str(m.temperature)]
+    if m.max_output_tokens is not None:
+        cmd += ["--max-output-tokens", str(m.max_output_tokens)]
+    if m.include_reasoning_content:
+        cmd.append("--include-reasoning-content")
+    if cfg.dry_run:
+        cmd.append("--dry-run")
+    return cmd + ["--runs-root", str(cfg.runs_root / slug(m.model_id)), "--quiet", *cfg.extra_args]
+
+
+def shell_line(cfg: Config, argv: list[str]) -> str:
+    # `exec` so the pane's exit status is the evaluator's (shown by remain-on-exit).
+    return f"cd {shlex.quote(str(cfg.repo_root))} && exec {shlex.join(argv)}"
+
+
+def plan(cfg: Config, config_path: Path, launched_at: int) -> list[Step]:
+    s = cfg.session_name
+    status = [sys.executable, str(Path(__file__).resolve()), "--status", "--config", str(config_path),
+              "--launched-at", str(launched_at)]
+    # The session starts with a shell, gets remain-on-exit, then the shell is replaced by the
+    # status loop: no window can exit before remain-on-exit is set.
+    steps = [Step(args=["new-session", "-d", "-s", s, "-n", STATUS_WINDOW, "-c", str(cfg.repo_root)]),
+             Step(args=["set-option", "-w", "-t", f"={s}:={STATUS_WINDOW}", "remain-on-exit", "on"]),
+             Step(args=["respawn-pane", "-k", "-t", f"={s}:={STATUS_WINDOW}", shell_line(cfg, status)])]
+    for m in cfg.models:
+        win = slug(m.model_id)
+        var = key_var(m)
+        env = {DEFAULT_KEY_VAR: var} if var else {}
+        new = ["new-window", "-d", "-t", f"={s}:", "-n", win, "-c", str(cfg.repo_root)]
+        for target in env:
+            new += ["-e", f"{target}=${{{target}}}"]  # placeholder; the real value is filled in at send time
+        steps.append(Step(args=[*new, shell_line(cfg, eval_command(cfg, m))], env_from=env))
+        # Same command batch as new-window, so it takes effect before the pane can exit.
+        steps.append(Step(args=["set-option", "-w", "-t", f"={s}:={win}", "remain-on-exit", "on"]))
+    return steps
+
+
+def _with_env(step: Step, value_of: dict[str, str]) -> list[str]:
+    out = []
+    for a in step.args:
+        for target, source in step.env_from.items():
+            if a == f"{target}=${{{target}}}":
+                a = f"{target}={value_of[source]}"
+        out.append(a)
+    return out
+
+
+def printable(step: Step, tmux: list[str]) -> str:
+    parts = []
+    for a in step.args:
+        for target, source in step.env_from.items():
+            if a == f"{target}=${{{target}}}":
+                a = f'"{target}=${source}"'  # the shell expands it if the line is pasted; the key itself is never shown
+                break
+        else:
+            a = shlex.quote(a)
+        parts.append(a)
+    return " ".join([*map(shlex.quote, tmux), *parts])
+
+
+def tmux_quote(arg: str) -> str:
+    # tmux's command parser: single quotes are literal; '\'' splices in a quote, as in sh.
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+# --- launch ----------------------------------------------------------------------------------
+
+def tmux_base(socket: str | None) -> list[str]:
+    return ["tmux", *(["-L", socket] if socket else [])]
+
+
+def session_exists(tmux: list[str], name: str) -> bool:
+    return subprocess.run([*tmux, "has-session", "-t", f"={name}"], capture_output=True).returncode == 0
+
+
+def launch(cfg: Config, steps: list[Step], tmux: list[str], kill_existing: bool) -> None:
+    if shutil.which(tmux[0]) is None:
+        raise UsageError("tmux not found; install it (e.g. `sudo apt-get install -y tmux`)")
+    values: dict[str, str] = {}
+    for step in steps:
+        for source in step.env_from.values():
+            value = os.environ.get(source)
+            if not value:
+                raise UsageError(f"environment variable {source} (an api_key in the config) is not set")
+            if "\n" in value or "\r" in value:
+                raise UsageError(f"environment variable {source} contains a newline")
+            values[source] = value
+    if session_exists(tmux, cfg.session_name):
+        if not kill_existing:
+            raise UsageError(f"tmux session {cfg.session_name!r} already exists; attach to it, or rerun with --kill-existing")
+        subprocess.run([*tmux, "kill-session", "-t", f"={cfg.session_name}"], capture_output=True)
+    for d in [cfg.runs_root / slug(m.model_id) for m in cfg.models]:
+        d.mkdir(parents=True, exist_ok=True)
+    first, rest = steps[0], steps[1:]
+    subprocess.run([*tmux, *first.args], check=True)
+    # All remaining commands go to tmux as one batch on stdin: keys stay off every command line
+    # (not visible in `ps`), and each set-option runs before its window can exit.
+    batch = "\n".join(" ".join(tmux_quote(a) for a in _with_env(s, values)) for s in rest) + "\n"
+    subprocess.run([*tmux, "source-file", "-"], input=batch, text=True, check=True)
+
+
+# --- status window ---------------------------------------------------------------------------
+
+class RunProgress(BaseModel):
+    run_dir: Path | None = None
+    done: int = 0
+    total: int = 0
+    passed: int = 0
+    complete: bool = False
+    partial_reason: str | None = None
+
+
+def find_run(root: Path, since: int) -> Path | None:
+    """The newest run in root started at or after `since` (run.json started_at has 1 s resolution)."""
+    best: tuple[str, Path] | None = None
+    for meta in root.glob("*/run.json"):
+        try:
+            started = json.loads(meta.read_text(encoding="utf-8")).get("started_at", "")
+            when = dt.datetime.fromisoformat(started).timestamp()
+        except (OSError, ValueError, TypeError, AttributeError):
+            continue
+        if when >= since and (best is None or started > best[0]):
+            best = (started, meta.parent)
+    return best[1] if best else None
+
+
+def progress(root: Path, since: int) -> RunProgress:
+    run = find_run(root, since)
+    if run is None:
+        return RunProgress()
+    out = RunProgress(run_dir=run)
+    try:
+        man = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+        out.done, out.total = len(man.get("done", [])), int(man.get("total", 0))
+        out.complete, out.partial_reason = bool(man.get("complete")), man.get("partial_reason")
+    except (OSError, ValueError, TypeError):
+        pass
+    for trial in (run / "trials").glob("*/*/epoch-*.json"):
+        try:
+            out.passed += bool(json.loads(trial.read_text(encoding="utf-8")).get("success"))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def pane_states(session: str) -> dict[str, int | None]:
+    """window name -> None while running, else its exit status (via $TMUX: the status window's own server)."""
+    r = subprocess.run(["tmux", "list-windows", "-t", f"={session}:", "-F",
+                        "#{window_name}\t#{pane_dead}\t#{pane_dead_status}"], capture_output=True, text=True)
+    out: dict[str, int | None] = {}
+    for line in r.stdout.splitlines():
+        name, dead, status = (line.split("\t") + ["", ""])[:3]
+        out[name] = (int(status) if status.lstrip("-").isdigit() else -1) if dead == "1" else None
+    return out
+
+
+def render(cfg: Config, rows: list[tuple[ModelEntry, RunProgress, int | None | str]]) -> str:
+    lines = [f"AgentGym parallel eval · session {cfg.session_name} · {time.strftime('%H:%M:%S')}", "",
+             f"{'model':<32} {'state':<10} {'done':>9} {'pass rate':>10}  run"]
+    for m, p, state in rows:
+        st = "running" if state is None else ("missing" if state == "missing" else f"exit {state}")
+        if state is not None and p.partial_reason:
+            st += " (partial)"
+        rate = f"{100 * p.passed / p.done:.1f}%" if p.done else "-"
+        run = p.run_dir.name if p.run_dir else ("(dry run)" if cfg.dry_run else "-")
+        lines.append(f"{m.model_id:<32} {st:<10} {f'{p.done}/{p.total}':>9} {rate:>10}  {run}")
+    return "\n".join(lines)
+
+
+VERDICT = {0: "no candidate is significantly worse than the baseline",
+           1: "REGRESSION: at least one candidate is significantly worse than the baseline",
+           2: "compare failed (usage or input error)"}
+
+
+def status_loop(cfg: Config, since: int, interval: float = 2.0) -> int:
+    while True:
+        states = pane_states(cfg.session_name)
+        rows = [(m, progress(cfg.runs_root / slug(m.model_id), since), states.get(slug(m.model_id), "missing"))
+                for m in cfg.models]
+        print("\033[H\033[2J" + render(cfg, rows), flush=True)
+        if all(state is not None for _, _, state in rows):
+            break
+        time.sleep(interval)
+    runs = [p.run_dir for _, p, _ in rows if p.run_dir is not None and (p.run_dir / "run.json").exists()]
+    print()
+    if len(runs) < 2:
+        print("all model windows have exited; fewer than two runs to compare.", flush=True)
+        return 0
+    out = cfg.runs_root / "compare"
+    cmd = [sys.executable, "-m", "evaluator.compare", *map(str, runs), "--out", str(out)]
+    print("$ " + shlex.join(cmd), flush=True)
+    rc = subprocess.run(cmd, cwd=cfg.repo_root).returncode
+    print(f"\ncompare exit {rc}: {VERDICT.get(rc, 'unexpected exit status')}", flush=True)
+    return 0
+
+
+# --- CLI -------------------------------------------------------------------------------------
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python tools/run_parallel_eval_tmux.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, type=Path, help="JSON config (see tools/parallel_eval_config.example.json).")
+    p.add_argument("--attach", action="store_true", help="Attach to the session after starting it.")
+    p.add_argument("--kill-existing", action="store_true", help="Kill an existing session of the same name first.")
+    p.add_argument("--print-commands", action="store_true", help="Print the tmux commands; start nothing.")
+    p.add_argument("--socket", metavar="NAME", help="Private tmux server socket name (tmux -L NAME).")
+    p.add_argument("--status", action="store_true", help=argparse.SUPPRESS)  # internal: the status window
+    p.add_argument("--launched-at", type=int, default=0, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        config_path = args.config.expanduser().resolve()
+        cfg = load_config(config_path)
+        if args.status:
+            return status_loop(cfg, args.launched_at)
+        tmux = tmux_base(args.socket)
+        steps = plan(cfg, config_path, int(time.time()))
+        if args.print_commands:
+            for step in steps:
+                print(printable(step, tmux))
+            return 0
+        launch(cfg, steps, tmux, args.kill_existing)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"error: tmux failed (exit {exc.returncode}): {shlex.join(map(str, exc.cmd[:4]))} ...", file=sys.stderr)
+        return 1
+    windows = ", ".join([STATUS_WINDOW, *(slug(m.model_id) for m in cfg.models)])
+    attach = shlex.join([*tmux, "attach", "-t", cfg.session_name])
+    print(f"tmux session {cfg.session_name} started: windows {windows}; attach with: {attach}")
+    if args.attach:
+        return subprocess.run([*tmux, "attach", "-t", f"={cfg.session_name}"]).returncode
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
