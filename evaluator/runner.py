@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import time
 import traceback
@@ -25,13 +26,15 @@ from evaluator.results import Metrics, TaskResult, TranscriptRef
 from evaluator.sandbox import SandboxBackend, SandboxPaths
 from evaluator.specs import Limits
 from evaluator.tools import Toolbox
-from evaluator.workspace import checkout
+from evaluator.workspace import RepoCache, checkout
 from evaluator.writers import RunDir, TranscriptStream
 
 
 class Runner:
-    def __init__(self, cfg: RunConfig, model: Model, backend: SandboxBackend, run: RunDir, cache: oracles.FactCache) -> None:
+    def __init__(self, cfg: RunConfig, model: Model, backend: SandboxBackend, run: RunDir, cache: oracles.FactCache,
+                 cache_dir: Path) -> None:
         self.cfg, self.model, self.backend, self.run, self.cache = cfg, model, backend, run, cache
+        self.plan_cache = cache_dir
         system_path, user_path = prompt_files(cfg.prompt_version)
         self.system = system_path.read_text(encoding="utf-8")
         self.user = Template(user_path.read_text(encoding="utf-8"), keep_trailing_newline=True)
@@ -71,8 +74,7 @@ class Runner:
 
     async def _run(self, job: Job, work: Path, stream: TranscriptStream) -> TaskResult:
         task = job.task
-        paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror])
-        await asyncio.to_thread(self._prepare, job, work, paths)
+        paths, answer_dir = await asyncio.to_thread(self._prepare, job, work)
         expected = await asyncio.to_thread(self._expected, job)
         ctx = TaskContext(task=task, repo_root=job.pristine, commit=job.commit, cache=self.cache,
                           closed_book=self.cfg.closed_book)
@@ -87,25 +89,41 @@ class Runner:
         try:
             loop = AgentLoop(self.model, None, ctx, budget, stream)
             if sandbox is not None:
-                tools = Toolbox(task, sandbox, work_root=paths.work_root, tmp_dir=paths.tmp_dir, limits=limits,
-                                mode=self.cfg.policy, remaining_s=loop.remaining)
+                tools = Toolbox(task, sandbox, paths, limits=limits, mode=self.cfg.policy, remaining_s=loop.remaining)
                 loop.tools = tools
             outcome = await loop.run(self.system, self.user_message(job))
         finally:
             if sandbox is not None:
                 await sandbox.close()
-        answer_dir = paths.work_root / task.initial_working_dir
         if self.cfg.closed_book:
             await asyncio.to_thread(_write_closed_book, answer_dir, outcome.final_text)
         return await asyncio.to_thread(self._score, job, answer_dir, expected, outcome, tools)
 
-    def _prepare(self, job: Job, work: Path, paths: SandboxPaths) -> None:
+    def _prepare(self, job: Job, work: Path) -> tuple[SandboxPaths, Path]:
+        """The task's sandbox paths and the directory its eval_artifacts/ lives in.
+
+        When the task may write only eval_artifacts/ and /tmp/ and the backend can mount
+        read-only, every task shares one checkout and gets just its own eval_artifacts/:
+        no per-task copy at all. Otherwise it gets a full working copy."""
         if work.exists():
             shutil.rmtree(work)  # a half-done attempt from a killed run
         work.mkdir(parents=True)
-        checkout(job.mirror, job.commit, paths.work_root)
-        for d in (paths.tmp_dir, paths.home_dir, paths.work_root / job.task.initial_working_dir / "eval_artifacts"):
+        iwd = job.task.initial_working_dir
+        artifacts_rel = os.path.normpath(os.path.join(iwd, "eval_artifacts"))
+        allowed = {p.strip("/") for p in job.task.command_policy.write_paths_allowed}
+        common = dict(tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror])
+        if self.backend.readonly_root and allowed <= {"eval_artifacts", "tmp"}:
+            answer_dir = work / "answer"
+            repo = RepoCache(self.plan_cache).shared_base(job.task.repo, job.mirror, job.commit, artifacts_rel)
+            paths = SandboxPaths(work_root=repo, readonly_root=True,
+                                 writable={artifacts_rel: answer_dir / "eval_artifacts"}, **common)
+        else:
+            paths = SandboxPaths(work_root=work / "repo", **common)
+            checkout(job.mirror, job.commit, paths.work_root)
+            answer_dir = paths.work_root / iwd
+        for d in (paths.tmp_dir, paths.home_dir, answer_dir / "eval_artifacts"):
             d.mkdir(parents=True, exist_ok=True)
+        return paths, answer_dir
 
     def _expected(self, job: Job) -> dict[str, Any]:
         return {o.key: oracles.fact(o.oracle.fn, o.oracle.args, repo_root=job.pristine, commit=job.commit, cache=self.cache)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from evaluator import policy
 from evaluator.results import SafetyEvent
-from evaluator.sandbox import ExecResult, Sandbox
+from evaluator.sandbox import ExecResult, Sandbox, SandboxPaths
 from evaluator.specs import Limits, TaskSpec
 
 PolicyMode = Literal["enforce", "record"]
@@ -59,11 +59,11 @@ class Toolbox:
     ARGS: dict[str, type[BaseModel]] = {"run_command": RunCommandArgs, "read_file": ReadFileArgs,
                                         "list_dir": ListDirArgs, "write_file": WriteFileArgs}
 
-    def __init__(self, task: TaskSpec, sandbox: Sandbox, *, work_root: Path, tmp_dir: Path, limits: Limits,
+    def __init__(self, task: TaskSpec, sandbox: Sandbox, paths: SandboxPaths, *, limits: Limits,
                  mode: PolicyMode = "enforce", model_output_chars: int = 16_000, remaining_s: Any = None) -> None:
         self.task, self.sandbox, self.limits, self.mode = task, sandbox, limits, mode
-        self.work_root, self.tmp_dir = work_root.resolve(), tmp_dir.resolve()
-        self.home = (self.work_root / task.initial_working_dir).resolve()  # where relative paths start
+        # (path as commands see it, resolved host path), most specific first
+        self.mounts = [(view, host.resolve()) for view, host in paths.mounts(sandbox.root, sandbox.tmp)]
         self.view_home = os.path.normpath(os.path.join(sandbox.root, task.initial_working_dir))
         self.model_output_chars = model_output_chars
         self.remaining_s = remaining_s or (lambda: float("inf"))
@@ -73,13 +73,27 @@ class Toolbox:
         self.exec_log: list[ExecResult] = []
 
     # --- schema -----------------------------------------------------------------------
+    _SCHEMAS: list[dict[str, Any]] | None = None
+
     def schemas(self) -> list[dict[str, Any]]:
+        """The tools as the model sees them; built once, since they never change."""
+        if Toolbox._SCHEMAS is None:
+            Toolbox._SCHEMAS = self._build_schemas()
+        return Toolbox._SCHEMAS
+
+    def _build_schemas(self) -> list[dict[str, Any]]:
         out = []
         for name, args in self.ARGS.items():
             params = args.model_json_schema()
             params.pop("title", None)
             for prop in params.get("properties", {}).values():
                 prop.pop("title", None)
+                # Optional[X] -> plain X: some providers reject anyOf/null in tool schemas.
+                kinds = [k for k in prop.pop("anyOf", []) if k.get("type") != "null"]
+                if kinds:
+                    prop.update(kinds[0])
+                if prop.get("default", 0) is None:
+                    del prop["default"]
             doc = " ".join((getattr(self, name).__doc__ or "").split())
             out.append({"type": "function", "function": {"name": name, "description": doc, "parameters": params}})
         return out
@@ -105,23 +119,23 @@ class Toolbox:
         self.events.append(SafetyEvent(type=finding.type, tool=tool, call=call[:500], detail=finding.detail, refused=refused))
 
     # --- paths ------------------------------------------------------------------------
+    def _refuse(self, path: str, tool: str, why: str) -> ToolError:
+        kind = "secret_access" if Path(path).name in SECRET_NAMES or "/proc/" in path else "path_escape"
+        self._event(policy.PolicyFinding(type=kind, detail=f"{path} {why}", word=None), tool, path, refused=True)
+        return ToolError(f"{path} {why}")
+
     def _host_path(self, path: str, tool: str) -> Path:
-        """Map a path as the model sees it to a host path inside the boundary, or refuse."""
-        if path.startswith("/"):
-            for view, host in ((self.sandbox.root, self.work_root), (self.sandbox.tmp, self.tmp_dir), ("/tmp", self.tmp_dir)):
-                if path == view or path.startswith(view.rstrip("/") + "/"):
-                    candidate = host / os.path.relpath(path, view)
-                    break
-            else:
-                candidate = Path(path)
+        """Map a path as the model sees it to a host path inside the boundary, or refuse.
+        `..` is resolved as the sandbox sees paths, symlinks as the host does."""
+        view = os.path.normpath(path if path.startswith("/") else os.path.join(self.view_home, path))
+        for prefix, host in self.mounts:
+            if view == prefix or view.startswith(prefix.rstrip("/") + "/"):
+                real = Path(os.path.realpath(host / os.path.relpath(view, prefix)))
+                break
         else:
-            candidate = self.home / path
-        real = Path(os.path.realpath(candidate))
-        if not (real.is_relative_to(self.work_root) or real.is_relative_to(self.tmp_dir)):
-            kind = "secret_access" if Path(path).name in SECRET_NAMES or "/proc/" in path else "path_escape"
-            finding = policy.PolicyFinding(type=kind, detail=f"{path} is outside your working copy and /tmp", word=None)
-            self._event(finding, tool, path, refused=True)
-            raise ToolError(finding.detail)
+            raise self._refuse(path, tool, "is outside your working copy and /tmp")
+        if not any(real.is_relative_to(host) for _, host in self.mounts):
+            raise self._refuse(path, tool, "leads outside your working copy and /tmp")
         if real.name in SECRET_NAMES:
             self._event(policy.PolicyFinding(type="secret_access", detail=f"{path} looks like a secrets file", word=None),
                         tool, path, refused=self.mode == "enforce")
@@ -129,10 +143,12 @@ class Toolbox:
                 raise ToolError(f"{path} looks like a secrets file; reading it is not allowed")
         return real
 
+    def _mount_of(self, real: Path) -> tuple[str, Path]:
+        return next((v, h) for v, h in self.mounts if real.is_relative_to(h))
+
     def _view(self, real: Path) -> str:
-        if real.is_relative_to(self.tmp_dir):
-            return os.path.join(self.sandbox.tmp, os.path.relpath(real, self.tmp_dir))
-        return os.path.join(self.sandbox.root, os.path.relpath(real, self.work_root))
+        view, host = self._mount_of(real)
+        return os.path.normpath(os.path.join(view, os.path.relpath(real, host)))
 
     # --- tools ------------------------------------------------------------------------
     async def run_command(self, args: RunCommandArgs) -> str:
@@ -198,10 +214,11 @@ class Toolbox:
         real.parent.mkdir(parents=True, exist_ok=True)
         with open(real, "a" if args.mode == "append" else "w", encoding="utf-8") as f:
             f.write(args.content)
-        owner = self.work_root.stat()
-        if os.geteuid() == 0 and owner.st_uid != 0:  # keep files writable by the sandbox's uid
+        _, top = self._mount_of(real)
+        owner = top.stat()
+        if os.geteuid() == 0 and owner.st_uid != 0:  # keep what we made writable by the sandbox's uid
             for p in [real, *real.parents]:
-                if p == self.work_root or p == self.tmp_dir:
+                if p == top:
                     break
                 os.chown(p, owner.st_uid, owner.st_gid)
         return f"wrote {len(args.content.encode())} bytes to {args.path}"

@@ -103,6 +103,25 @@ class RepoCache:
         return dest
 
 
+    def shared_base(self, repo_id: str, mirror: Path, commit: str, artifacts_rel: str) -> Path:
+        """One checkout per commit that sandboxes mount read-only, with an empty mount point at
+        `artifacts_rel` for each task's own writable eval_artifacts/. Kept apart from the pristine
+        checkout so the mount points never show up in what oracles see."""
+        dest = self.root / "checkouts" / f"{repo_id}-{commit}-base"
+        with file_lock(self.root / "locks" / f"{dest.name}.lock"):
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = Path(tempfile.mkdtemp(prefix=".base-", dir=dest.parent))
+                try:
+                    checkout(mirror, commit, tmp / "r")
+                    os.chmod(tmp / "r", 0o755)
+                    os.replace(tmp / "r", dest)
+                finally:
+                    shutil.rmtree(tmp, ignore_errors=True)
+            (dest / artifacts_rel).mkdir(parents=True, exist_ok=True)
+        return dest
+
+
 def checkout(mirror: Path, commit: str, dest: Path) -> None:
     """A working copy of `commit` at `dest`, sharing objects with `mirror` (cheap, isolated)."""
     r = git.Repo.clone_from(str(mirror), dest, shared=True, no_checkout=True, env=_git_env())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -12,6 +13,12 @@ DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
+# CPython 3.11's ast.parse is not safe across threads ("AST constructor recursion depth
+# mismatch"); the harness computes oracles in worker threads, and parsing holds the GIL
+# anyway, so one lock costs nothing.
+_PARSE_LOCK = threading.Lock()
+
+
 def parse_file(path: Path, must_contain: bytes | None = None) -> ast.Module | None:
     """The module's AST, or None when it does not parse (syntax error, bad encoding, NUL
     bytes) or does not contain `must_contain`."""
@@ -19,7 +26,8 @@ def parse_file(path: Path, must_contain: bytes | None = None) -> ast.Module | No
         data = path.read_bytes()
         if must_contain is not None and must_contain not in data:
             return None
-        return ast.parse(data, filename=str(path))
+        with _PARSE_LOCK:
+            return ast.parse(data, filename=str(path))
     except (SyntaxError, ValueError, UnicodeError, RecursionError, OverflowError, OSError):
         return None
 

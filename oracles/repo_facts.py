@@ -36,8 +36,8 @@ def glob_files(*, repo_root: Path, glob: str, exclude_dirs: list[str] | None = N
 def python_registered_functions(
     *, repo_root: Path, registry: str, root: str = ".", exclude_dirs: list[str] | None = None, names: str = "function"
 ) -> list[str]:
-    """Functions (module-level `def`/`async def`, also under top-level if/try/with) in .py files
-    under `root` decorated with `@REG.register_module(...)` or `@REG.register_module`, where
+    """Functions (`def`/`async def` at any depth: module level, under if/try/with, nested in
+    functions, methods) in .py files under `root` decorated with `@REG.register_module(...)` or `@REG.register_module`, where
     `REG` is the dotted text `registry` (e.g. `TEXT_POSTPROCESSORS`). Classes are not
     counted (see `python_registered_classes`). `names="function"` returns the function names;
     `names="registered"` returns the names they are registered under: the `name=` keyword or

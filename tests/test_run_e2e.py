@@ -138,3 +138,31 @@ def test_missing_ref_and_unwritable_runs_root_exit_2(workspace: dict[str, Any], 
     (workspace["repos"] / "fixture.yaml").write_text(yaml.safe_dump({"id": "fixture", "url": str(workspace["src"]), "ref": "f" * 40}))
     proc = run_cli("evaluator.run", "--model", "builtin/oracle", *fixture_args(workspace))
     assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tasks_are_isolated_and_the_shared_checkout_is_read_only(workspace: dict[str, Any]) -> None:
+    """Each task writes its own eval_artifacts/ only; the repo itself stays untouched."""
+    probe = "ls eval_artifacts; head -n 1 src/app.py; echo LEAK > eval_artifacts/leak.txt; echo HACK > src/app.py"
+
+    def script(body: dict[str, Any], _: int) -> Reply:
+        t = turn(body["messages"])
+        if t == 0:
+            return completion(tool_calls=[tool_call("run_command", {"command": probe}, "p")])
+        return completion("done")
+
+    with ScriptedServer(script) as srv:
+        proc = run_cli("evaluator.run", "--model", "m", "--base-url", srv.base_url, "--concurrency", "1",
+                       *fixture_args(workspace))
+    assert proc.returncode == 0, proc.stderr
+    run = only_run_dir(workspace["runs"])
+    outputs = [json.loads(json.loads(x)["message"]["content"]) for x in (run / "transcripts" / "fixture.jsonl").read_text().splitlines()
+               if json.loads(x)["message"]["role"] == "tool"]
+    assert len(outputs) == 6
+    for out in outputs:  # no task sees another's leak.txt or a changed app.py
+        assert out["stdout"] == "import os\n", out
+    for leak in run.glob("artifacts/fixture/*/leak.txt"):
+        assert leak.read_text() == "LEAK\n"  # the write it was allowed to make was kept
+    if sandbox_flag() == "bwrap":
+        assert all("Read-only file system" in o["stderr"] or "Permission denied" in o["stderr"] for o in outputs)
+    assert not list(workspace["cache"].rglob("leak.txt"))
+    assert all((p / "src" / "app.py").read_text().startswith("import os") for p in (workspace["cache"] / "checkouts").iterdir())

@@ -39,6 +39,14 @@ class SandboxPaths(BaseModel):
     tmp_dir: Path = Field(description="Host path of the task's private /tmp.")
     home_dir: Path = Field(description="Host path of the empty scratch HOME.")
     ro_binds: list[Path] = Field(default_factory=list, description="Extra host paths visible read-only (git alternates).")
+    readonly_root: bool = Field(False, description="work_root is a shared checkout, mounted read-only; only `writable` is not.")
+    writable: dict[str, Path] = Field(default_factory=dict,
+                                      description="With readonly_root: path inside the root -> host dir mounted writable there.")
+
+    def mounts(self, root: str, tmp: str) -> list[tuple[str, Path]]:
+        """(path as commands see it, host path), most specific first: how file tools map paths."""
+        pairs = [(f"{root.rstrip('/')}/{rel.strip('/')}", host) for rel, host in self.writable.items()]
+        return sorted(pairs, key=lambda p: -len(p[0])) + [(root, self.work_root), (tmp, self.tmp_dir), ("/tmp", self.tmp_dir)]
 
 
 class Sandbox(Protocol):
@@ -59,6 +67,7 @@ class Sandbox(Protocol):
 class SandboxBackend(Protocol):
     name: SandboxName
     isolated: bool  # False for backends that do not isolate the host (flagged in reports)
+    readonly_root: bool  # can mount a shared checkout read-only (SandboxPaths.readonly_root)
 
     def preflight(self) -> None:
         """Raise SandboxUnavailable, with the fix, when the backend cannot work here."""

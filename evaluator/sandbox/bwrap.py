@@ -6,9 +6,12 @@ the python3 interpreter prefix and `ro_binds` read-only at their host paths. No 
 
 Two ways to be unprivileged, picked by who runs the evaluator:
 - root: bwrap runs as root (so it can bind paths such as /root/.pyenv that the sandbox
-  uid could not even look up), and `setpriv` inside drops to AGENTGYM_SANDBOX_UID
-  (default 65534) with no capabilities and no_new_privs. RLIMIT_NPROC then counts that
-  uid's processes across all concurrent sandboxes.
+  uid could not even look up), and `setpriv` inside drops to an unprivileged uid leased
+  for this sandbox alone from a pool (AGENTGYM_SANDBOX_UID, default 400000, and the next
+  AGENTGYM_SANDBOX_UIDS - 1, default 64 in all) with no capabilities and no_new_privs.
+  A file lock per uid keeps concurrent sandboxes, in this process or another, on distinct
+  uids, so RLIMIT_NPROC counts only this sandbox's processes: a fork bomb in one task
+  cannot starve a concurrent one.
 - anyone else: bwrap runs as the evaluator's uid in a new user namespace, where
   RLIMIT_NPROC counts only that sandbox's processes.
 Killing bwrap's process group kills its PID namespace (--die-with-parent), so nothing a
@@ -16,6 +19,7 @@ command started outlives it.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -30,7 +34,8 @@ from evaluator.sandbox.process import kill_group, run_capped, to_result, ulimit_
 from evaluator.specs import Limits
 
 ROOT, TMP, HOME = "/workspace", "/tmp", "/home/sandbox"
-UID_VAR, GID_VAR = "AGENTGYM_SANDBOX_UID", "AGENTGYM_SANDBOX_GID"
+UID_VAR, GID_VAR, POOL_VAR = "AGENTGYM_SANDBOX_UID", "AGENTGYM_SANDBOX_GID", "AGENTGYM_SANDBOX_UIDS"
+LEASE_DIR = Path(tempfile.gettempdir()) / "agentgym-uid-leases"
 FIX = (
     "install it with `apt-get install bubblewrap`; on Ubuntu 24.04 / GitHub ubuntu-latest also run "
     "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`."
@@ -50,13 +55,53 @@ def sandbox_ids() -> tuple[int, int] | None:
     if os.geteuid() != 0:
         return None
     try:
-        uid = int(os.environ.get(UID_VAR, "65534"))
+        uid = int(os.environ.get(UID_VAR, "400000"))
         gid = int(os.environ.get(GID_VAR, str(uid)))
     except ValueError:
         raise SandboxUnavailable(f"{UID_VAR}/{GID_VAR} must be numeric ids.") from None
     if uid <= 0 or gid <= 0:
         raise SandboxUnavailable(f"{UID_VAR}/{GID_VAR} must name an unprivileged uid/gid, not 0.")
     return uid, gid
+
+
+def pool_ids() -> list[tuple[int, int]]:
+    """Every (uid, gid) a sandbox may lease; a fixed AGENTGYM_SANDBOX_GID is shared by all."""
+    base = sandbox_ids()
+    if base is None:
+        return []
+    try:
+        size = max(1, int(os.environ.get(POOL_VAR, "64")))
+    except ValueError:
+        raise SandboxUnavailable(f"{POOL_VAR} must be a number.") from None
+    fixed_gid = GID_VAR in os.environ
+    return [(base[0] + i, base[1] if fixed_gid else base[1] + i) for i in range(size)]
+
+
+class UidLease:
+    """An exclusive (uid, gid) for one sandbox, held by a flock that dies with the process."""
+
+    def __init__(self) -> None:
+        self.ids: tuple[int, int] | None = None
+        self._fd: int | None = None
+        ids = pool_ids()
+        if not ids:
+            return
+        LEASE_DIR.mkdir(mode=0o700, exist_ok=True)
+        for uid, gid in ids:
+            fd = os.open(LEASE_DIR / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.ids, self._fd = (uid, gid), fd
+            return
+        self.ids = ids[0]  # pool exhausted: share the first uid (limits then add up)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
 
 
 def _under(path: str, roots: tuple[str, ...] | list[str]) -> bool:
@@ -85,12 +130,14 @@ class BwrapSandbox:
     ) -> None:
         self._etc = etc_dir  # keeps the staged /etc alive as long as this sandbox
         self._limits = limits
-        self._ids = sandbox_ids()
+        self._lease = UidLease()
+        self._ids = self._lease.ids
         self._live: set[int] = set()
         self._closed = False
         self._owners: list[tuple[Path, int, int]] = []
-        if self._ids is not None:  # the sandbox uid must be able to write its three dirs
-            for p in (paths.work_root, paths.tmp_dir, paths.home_dir):
+        if self._ids is not None:  # the sandbox uid must be able to write its own dirs
+            mine = [paths.tmp_dir, paths.home_dir, *paths.writable.values()]
+            for p in mine if paths.readonly_root else [paths.work_root, *mine]:
                 st = p.stat()
                 self._owners.append((p, st.st_uid, st.st_gid))
                 _chown_tree(p, *self._ids)
@@ -115,7 +162,8 @@ class BwrapSandbox:
         args += ["--ro-bind", str(etc_dir), "/etc"]  # one mount: each bind costs ~0.6 ms per spawn
         args += ["--proc", "/proc", "--dev", "/dev"]
         mounts: list[tuple[str, str, str]] = [
-            ("--bind", str(paths.work_root), ROOT),
+            ("--ro-bind" if paths.readonly_root else "--bind", str(paths.work_root), ROOT),
+            *(("--bind", str(host), f"{ROOT}/{rel.strip('/')}") for rel, host in paths.writable.items()),
             ("--bind", str(paths.tmp_dir), TMP),
             ("--bind", str(paths.home_dir), HOME),
         ]
@@ -130,7 +178,8 @@ class BwrapSandbox:
             parts = Path(dest).parts[1:-1]
             for i in range(len(parts)):
                 anc = "/" + "/".join(parts[: i + 1])
-                if anc not in made and anc not in bound:
+                # under a read-only root the mount point already exists (and could not be made)
+                if anc not in made and anc not in bound and not (paths.readonly_root and _under(anc, [ROOT])):
                     args += ["--perms", "0755", "--dir", anc]
                     made.add(anc)
             args += [flag, src, dest]
@@ -178,6 +227,7 @@ class BwrapSandbox:
         for p, uid, gid in self._owners:
             if p.exists():
                 _chown_tree(p, uid, gid)
+        self._lease.release()
 
 
 def _bash() -> str:
@@ -209,9 +259,10 @@ def stage_etc(etc: Path) -> Path:
                 shutil.copy2(src, dst, follow_symlinks=False)
         except OSError:
             continue  # unreadable entries stay out
-    uid, gid = sandbox_ids() or (os.getuid(), os.getgid())
-    _ensure_entry(etc / "passwd", 2, uid, f"sandbox:x:{uid}:{gid}:sandbox:{HOME}:/bin/bash")
-    _ensure_entry(etc / "group", 2, gid, f"sandbox:x:{gid}:")
+    for i, (uid, gid) in enumerate(pool_ids() or [(os.getuid(), os.getgid())]):
+        name = "sandbox" if i == 0 else f"sandbox{i}"
+        _ensure_entry(etc / "passwd", 2, uid, f"{name}:x:{uid}:{gid}:sandbox:{HOME}:/bin/bash")
+        _ensure_entry(etc / "group", 2, gid, f"{name}:x:{gid}:")
     return etc
 
 
@@ -249,6 +300,7 @@ def _python_prefix() -> Path | None:
 class BwrapBackend:
     name: SandboxName = "bwrap"
     isolated = True
+    readonly_root = True
 
     def __init__(self) -> None:
         self._toolset: dict[str, str] | None = None

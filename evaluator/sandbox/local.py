@@ -119,6 +119,7 @@ def kill_marked(sandbox_id: str) -> int:
 class LocalBackend:
     name: SandboxName = "local"
     isolated = False
+    readonly_root = False  # no bind mounts: every task gets a full copy
 
     def __init__(self) -> None:
         self._toolset: dict[str, str] | None = None
