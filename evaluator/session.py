@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib
 import importlib.metadata
 import platform
 import re
 import shlex
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,8 @@ class Session:
         done = set(self.manifest.done) - set(redo)
         self.manifest = self.manifest.model_copy(update={"done": sorted(done), "total": len(self.plan.jobs),
                                                          "complete": False, "partial_reason": None})
+        # Warm the plotting import off the loop while tasks run; the report needs it at the end.
+        threading.Thread(target=importlib.import_module, args=("evaluator.plots",), daemon=True).start()
         if not (self.run.path / "run.json").exists():
             self.run.write_json("run.json", meta)
         self.run.write_manifest(self.manifest)
