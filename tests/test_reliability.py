@@ -215,3 +215,33 @@ def test_sigterm_writes_partial_report_and_a_working_resume_command(workspace: d
     assert resumed.returncode == 0, resumed.stderr
     assert len(load_results(run, "fixture")) == 6 and all(r["success"] for r in load_results(run, "fixture").values())
     assert "PARTIAL" not in (run / "results" / "REPORT.md").read_text()
+
+
+def test_retry_failed_redoes_only_infrastructure_failures(workspace: dict[str, Any]) -> None:
+    answer = solver()
+    broken = {"on": True}
+
+    def script(body: dict[str, Any], i: int) -> Reply:
+        task = body["messages"][1]["content"]
+        if broken["on"] and "Task: fx_001" in task:
+            return error(404, "model went away")
+        if "Task: fx_002" in task:
+            return completion("I give up")  # the model's own failure: must stay as it is
+        return answer(body)
+
+    with ScriptedServer(script) as srv:
+        proc = run_cli("evaluator.run", "--model", "m", "--base-url", srv.base_url, *fixture_args(workspace))
+        assert proc.returncode == 1
+        run = only_run_dir(workspace["runs"])
+        before = load_results(run, "fixture")
+        assert before["fx_001"]["failure_reason"] == "api_error"
+        assert before["fx_002"]["failure_reason"] == "missing_answer"
+        broken["on"] = False
+        n = len(srv.requests)
+        again = run_cli("evaluator.run", "--retry-failed", str(run), "--quiet")
+        retried = {b["messages"][1]["content"].split("Task: ")[1].split()[0] for b in srv.requests[n:]}
+    assert again.returncode == 0, again.stderr
+    assert retried == {"fx_001"}
+    after = load_results(run, "fixture")
+    assert after["fx_001"]["success"]
+    assert comparable({k: v for k, v in after.items() if k != "fx_001"}) == comparable({k: v for k, v in before.items() if k != "fx_001"})
