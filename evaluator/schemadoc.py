@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import sys
 import typing
-from pathlib import Path
 
 from pydantic import BaseModel
 

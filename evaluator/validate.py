@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path

@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import IO, Any
 
-from evaluator.atomic import write_json_atomic, write_text_atomic
+from evaluator.atomic import write_text_atomic
 from evaluator.results import RunManifest, TaskResult
 
 ARTIFACT_MAX_BYTES = 1_000_000

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from conftest import (FACTS, ROOT, fixture_args, git, load_results, only_run_dir, run_cli, sandbox_flag, turn,
+from conftest import (FACTS, fixture_args, git, load_results, only_run_dir, run_cli, sandbox_flag, turn,
                       user_task_id)
 from evaluator.fake_server import Reply, ScriptedServer, completion, tool_call
 
