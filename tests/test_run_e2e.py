@@ -10,7 +10,7 @@ import yaml
 
 from conftest import (FACTS, fixture_args, git, load_results, only_run_dir, run_cli, sandbox_flag, turn,
                       user_task_id)
-from evaluator.fake_server import Reply, ScriptedServer, completion, tool_call
+from evaluator.fake_server import Reply, ScriptedServer, completion, error, tool_call
 
 
 def demo_run(tmp_path: Path, model: str) -> Path:
@@ -166,3 +166,24 @@ def test_tasks_are_isolated_and_the_shared_checkout_is_read_only(workspace: dict
         assert all("Read-only file system" in o["stderr"] or "Permission denied" in o["stderr"] for o in outputs)
     assert not list(workspace["cache"].rglob("leak.txt"))
     assert all((p / "src" / "app.py").read_text().startswith("import os") for p in (workspace["cache"] / "checkouts").iterdir())
+
+
+def test_provider_dialects_and_reasoning_round_trip(workspace: dict[str, Any]) -> None:
+    """A provider that wants max_completion_tokens and rejects temperature still works, and
+    --include-reasoning-content sends reasoning back."""
+    def picky(body: dict[str, Any], _: int) -> Reply:
+        if "max_tokens" in body:
+            return error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")
+        if "temperature" in body:
+            return error(400, "Unsupported value: 'temperature' does not support 0 with this model.")
+        return half_right_script({"fx_001"})(body, _)
+
+    with ScriptedServer(picky) as srv:
+        proc = run_cli("evaluator.run", "--model", "m", "--base-url", srv.base_url, "--tasks", "fx_001",
+                       "--include-reasoning-content", "--extra-body", '{"top_p": 0.5}', *fixture_args(workspace))
+        bodies = list(srv.requests)
+    assert proc.returncode == 0, proc.stderr
+    assert load_results(only_run_dir(workspace["runs"]), "fixture")["fx_001"]["success"]
+    last = bodies[-1]
+    assert last["max_completion_tokens"] == 4096 and "temperature" not in last and last["top_p"] == 0.5
+    assert any(m.get("reasoning_content") == "look first" for m in last["messages"])
