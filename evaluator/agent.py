@@ -47,7 +47,7 @@ class LoopOutcome(BaseModel):
 
 class AgentLoop:
     def __init__(self, model: Model, tools: Toolbox | None, ctx: TaskContext, budget: LoopBudget,
-                 record: Callable[[dict[str, Any]], None]) -> None:
+                 record: Callable[[dict[str, Any], dict[str, Any] | None], None]) -> None:
         self.model, self.tools, self.ctx, self.budget, self.record = model, tools, ctx, budget, record
         self.out = LoopOutcome(stop_reason="completed")
         self.messages: list[dict[str, Any]] = []
@@ -62,9 +62,9 @@ class AgentLoop:
     def remaining(self) -> float:
         return self.budget.timeout_s - self.elapsed()
 
-    def add(self, message: dict[str, Any]) -> None:
+    def add(self, message: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
         self.messages.append(message)
-        self.record(message)
+        self.record(message, meta)
 
     async def run(self, system: str, user: str) -> LoopOutcome:
         self.add({"role": "system", "content": system})
@@ -158,13 +158,17 @@ class AgentLoop:
         if self.remaining() <= 0:
             return Stop("timeout")
         self.out.tool_calls += 1
+        self.tools.last_exec = None
         try:
             content = await self.tools.call(name, args)
         except ToolError as exc:
             content = f"error: {exc}"
         except OSError as exc:
             content = f"error: {exc.strerror or exc}"
-        self.add(self.tool_message(call, content))
+        # The model sees the output cut to a few KB; the transcript keeps up to the sandbox's
+        # cap (head + tail) with the full byte counts and sha256s.
+        full = self.tools.last_exec
+        self.add(self.tool_message(call, content), full.model_dump() if full else None)
         return None
 
 

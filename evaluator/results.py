@@ -96,6 +96,7 @@ class TaskResult(BaseModel):
     difficulty: str = "easy"
     task_hash: str = Field("", description="Hash of the task file, its oracles' and comparators' source, prompt, weights and commit.")
     repo_commit: str = Field("", description="The commit the task ran against.")
+    task_set_hash: str = Field("", description="Hash of the whole selected task set (the suite version) this result belongs to.")
     success: bool = Field(description="Every output check passed.")
     score: float = Field(description="0-100, see docs/05-scoring-rules.md.")
     failure_reason: FailureReason | None = Field(None, description="Why the task failed; null on success.")

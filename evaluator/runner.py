@@ -32,9 +32,9 @@ from evaluator.writers import RunDir, TranscriptStream
 
 class Runner:
     def __init__(self, cfg: RunConfig, model: Model, backend: SandboxBackend, run: RunDir, cache: oracles.FactCache,
-                 cache_dir: Path) -> None:
+                 cache_dir: Path, task_set_hash: str = "") -> None:
         self.cfg, self.model, self.backend, self.run, self.cache = cfg, model, backend, run, cache
-        self.plan_cache = cache_dir
+        self.plan_cache, self.task_set_hash = cache_dir, task_set_hash
         system_path, user_path = prompt_files(cfg.prompt_version)
         self.system = system_path.read_text(encoding="utf-8")
         self.user = Template(user_path.read_text(encoding="utf-8"), keep_trailing_newline=True)
@@ -65,6 +65,7 @@ class Runner:
     def _base(self, job: Job) -> dict[str, Any]:
         return dict(task_id=job.task.id, repo_id=job.task.repo, model=self.cfg.model, epoch=job.epoch,
                     difficulty=job.task.difficulty, task_hash=job.task_hash, repo_commit=job.commit,
+                    task_set_hash=self.task_set_hash,
                     closed_book=self.cfg.closed_book)
 
     def _harness_error(self, job: Job, exc: BaseException) -> TaskResult:

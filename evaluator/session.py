@@ -90,7 +90,7 @@ class Session:
             self.run.write_json("run.json", meta)
         self.run.write_manifest(self.manifest)
         todo = [j for j in self.plan.jobs if j.key not in done]
-        runner = Runner(self.cfg, self.model, self.backend, self.run, self.cache, self.plan.cache_dir)
+        runner = Runner(self.cfg, self.model, self.backend, self.run, self.cache, self.plan.cache_dir, self.plan.task_set_hash)
         slots = asyncio.Semaphore(self.cfg.concurrency)
         progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("pass {task.fields[rate]}"), TimeRemainingColumn(), console=console,

@@ -70,7 +70,7 @@ class Toolbox:
         self.events: list[SafetyEvent] = []
         self.commands = 0
         self.commands_ok = 0
-        self.exec_log: list[ExecResult] = []
+        self.last_exec: ExecResult | None = None  # full (capped) output of the last command, for the transcript
 
     # --- schema -----------------------------------------------------------------------
     _SCHEMAS: list[dict[str, Any]] | None = None
@@ -169,7 +169,7 @@ class Toolbox:
         timeout = min(float(args.timeout_seconds or self.limits.command_timeout_s), self.limits.command_timeout_s * 5,
                       max(1.0, self.remaining_s()))
         result = await self.sandbox.exec(args.command, cwd=cwd, timeout_s=timeout)
-        self.exec_log.append(result)
+        self.last_exec = result
         if result.limit and result.limit != "output":
             self._event(policy.PolicyFinding(type="resource_limit", detail=f"the command hit the {result.limit} limit", word=None),
                         "run_command", args.command, refused=False)

@@ -43,8 +43,11 @@ class TranscriptStream:
         self.count = 0
         self.hash = hashlib.sha256()
 
-    def __call__(self, message: dict[str, Any]) -> None:
-        line = self.run.redact(json.dumps({**self.head, "seq": self.count, "message": message}, ensure_ascii=False))
+    def __call__(self, message: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
+        record = {**self.head, "seq": self.count, "message": message}
+        if meta is not None:
+            record["exec"] = meta  # the command's output as the sandbox kept it
+        line = self.run.redact(json.dumps(record, ensure_ascii=False))
         self.hash.update(line.encode())
         self.run.transcript_file(self.repo).write(line + "\n")
         self.count += 1

@@ -29,6 +29,8 @@ class ExecResult(BaseModel):
     duration_s: float = 0.0
     stdout_bytes: int = Field(0, description="Bytes the command wrote to stdout, before capping.")
     stderr_bytes: int = 0
+    stdout_sha256: str = Field("", description="sha256 of the whole stdout, cut or not.")
+    stderr_sha256: str = ""
     limit: str | None = Field(None, description="Resource limit that stopped it: cpu, memory, file_size, processes, output.")
 
 

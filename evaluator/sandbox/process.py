@@ -7,6 +7,7 @@ Output is read in chunks and only head + tail are kept, so a flood cannot fill m
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import resource
 import signal
@@ -34,9 +35,11 @@ class HeadTail:
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
+        self.hash = hashlib.sha256()  # of everything, so a transcript can vouch for what it cut
 
     def feed(self, data: bytes) -> None:
         self.total += len(data)
+        self.hash.update(data)
         room = self.head_cap - len(self.head)
         if room > 0:
             self.head += data[:room]
@@ -70,6 +73,8 @@ class RunOutcome:
     stderr: str
     stdout_bytes: int
     stderr_bytes: int
+    stdout_sha256: str
+    stderr_sha256: str
     timed_out: bool
     flooded: bool  # killed because output went far past the cap
     truncated: bool  # some output was cut
@@ -150,7 +155,8 @@ async def run_capped(
             pass_fds=tuple(pass_fds),
         )
     except OSError as exc:
-        return RunOutcome(-1, "", f"could not start command: {exc}\n", 0, 0, False, False, False, 0.0)
+        empty = hashlib.sha256().hexdigest()
+        return RunOutcome(-1, "", f"could not start command: {exc}\n", 0, 0, empty, empty, False, False, False, 0.0)
 
     pgid = transport.get_pid()
     if live is not None:
@@ -182,6 +188,8 @@ async def run_capped(
         stderr=proto.err.text(),
         stdout_bytes=proto.out.total,
         stderr_bytes=proto.err.total,
+        stdout_sha256=proto.out.hash.hexdigest(),
+        stderr_sha256=proto.err.hash.hexdigest(),
         timed_out=timed_out,
         flooded=proto.flooded,
         truncated=proto.out.truncated or proto.err.truncated,
@@ -244,5 +252,7 @@ def to_result(o: RunOutcome) -> ExecResult:
         duration_s=round(o.duration_s, 4),
         stdout_bytes=o.stdout_bytes,
         stderr_bytes=o.stderr_bytes,
+        stdout_sha256=o.stdout_sha256,
+        stderr_sha256=o.stderr_sha256,
         limit=classify(o),
     )
