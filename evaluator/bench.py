@@ -256,6 +256,13 @@ def table(result: dict[str, Any]) -> str:
     for c, row in sc.items():
         if c != "latency_s":
             lines.append(f"| speed-up at concurrency {c} ({sc['latency_s']} s latency) | {row['speedup']} (ideal {row['ideal']:g}) |")
+    if "inspect" in result:
+        i = result["inspect"]
+        if "error" in i:
+            lines += [f"| Inspect AI | error: {' '.join(i['error'].split())[:300]} |", "| harness / Inspect AI throughput | n/a |"]
+        else:
+            lines += [f"| Inspect AI {i['version']} ({i['sandbox']} sandbox) wall (s) / tasks/s | {i['wall_s']} / {i['tasks_per_s']} |",
+                      f"| harness / Inspect AI throughput | {result['ratio_throughput_harness_to_inspect']}x |"]
     return "\n".join(lines)
 
 
@@ -271,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--spawn-runs", type=int, default=30)
     p.add_argument("--small", action="store_true", help="A quick run for tests: few tasks, short latency.")
     p.add_argument("--json", type=Path, help="Also write the results as JSON here.")
+    p.add_argument("--with-inspect", action="store_true", help="Also run the workload through Inspect AI, installed on "
+                   "demand in its own virtualenv (see evaluator/bench_inspect.py), and report the throughput ratio.")
     ns = p.parse_args(argv)
     try:
         ns.scaling = [int(x) for x in ns.scaling.split(",")]
@@ -282,6 +291,14 @@ def main(argv: list[str] | None = None) -> int:
         result = run_bench(ns)
     except SandboxUnavailable as exc:
         return cli.fail(str(exc))
+    if ns.with_inspect:
+        from evaluator.bench_inspect import run_inspect
+
+        try:
+            result["inspect"] = run_inspect(ns.tasks, ns.concurrency)
+            result["ratio_throughput_harness_to_inspect"] = round(result["inspect"]["wall_s"] / result["harness"]["wall_s"], 2)
+        except Exception as exc:  # noqa: BLE001 - no network, no venv: report it and keep going
+            result["inspect"] = {"error": str(exc)}
     print(table(result))
     if ns.json:
         ns.json.write_text(json.dumps(result, indent=2) + "\n")
