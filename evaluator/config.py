@@ -38,7 +38,7 @@ class RunConfig(BaseModel):
     include_reasoning_content: bool = False
     extra_body: dict[str, Any] = Field(default_factory=dict)
     request_timeout_s: float = 300.0
-    max_attempts: int = 6
+    max_attempts: int = 10
     max_inflight: int = 16
     concurrency: int = 4
     epochs: int = 1

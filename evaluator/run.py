@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
                    help="Send reasoning_content back to providers that require it (it is always kept in transcripts).")
     m.add_argument("--extra-body", help="JSON object merged into every request body, e.g. '{\"top_p\": 0.9}'.")
     m.add_argument("--request-timeout", type=float, default=300.0, help="Seconds per model request (default 300).")
-    m.add_argument("--max-attempts", type=int, default=6, help="Attempts per model request on 429/5xx/timeouts (default 6).")
+    m.add_argument("--max-attempts", type=int, default=10, help="Attempts per model request on 429/5xx/timeouts (default 10).")
     m.add_argument("--max-inflight", type=int, help="Cap on in-flight model requests per endpoint (default: --concurrency).")
     r = p.add_argument_group("execution")
     r.add_argument("--concurrency", type=int, default=4, help="Tasks in flight at once (default 4).")

@@ -29,7 +29,7 @@ class EndpointConfig(BaseModel):
     include_reasoning_content: bool = False
     extra_body: dict[str, Any] = Field(default_factory=dict)
     request_timeout_s: float = 300.0
-    max_attempts: int = 6
+    max_attempts: int = 10
     max_inflight: int = 16
     backoff_max_s: float = 60.0
 
