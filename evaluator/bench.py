@@ -44,9 +44,14 @@ def _script(delay: float):  # noqa: ANN202
     from evaluator.fake_server import completion, tool_call
 
     def script(body: dict[str, Any], _: int):  # noqa: ANN202
+        # Whatever shell tool the request offers: our run_command(command), Inspect's bash(command|cmd).
+        tools = {t["function"]["name"]: t["function"] for t in body.get("tools", []) if t.get("type") == "function"}
+        shell = next((n for n in ("run_command", "bash") if n in tools), "run_command")
+        props = list(((tools.get(shell) or {}).get("parameters") or {}).get("properties") or {})
+        arg = next((a for a in ("command", "cmd") if a in props), props[0] if props else "command")
         turn = sum(1 for m in body["messages"] if m["role"] == "assistant")
         if turn < len(COMMANDS):
-            reply = completion(tool_calls=[tool_call("run_command", {"command": COMMANDS[turn]}, f"c{turn}")])
+            reply = completion(tool_calls=[tool_call(shell, {arg: COMMANDS[turn]}, f"c{turn}")])
         elif turn == len(COMMANDS):
             reply = completion(tool_calls=[tool_call("write_file", {"path": "eval_artifacts/answer.json",
                                                                     "content": json.dumps({"md_files": 1})}, "w")])

@@ -20,12 +20,10 @@ After the measured run, the eval log is read back (not timed) to check that ever
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -118,48 +116,6 @@ print(json.dumps(out))
 '''
 
 
-def _script(delay: float):
-    """The bench's 7-request script, answering with whatever shell tool the request offers:
-    AgentGym's `run_command(command)` or Inspect's `bash(command)` (`cmd` in some versions)."""
-    from evaluator.fake_server import completion, tool_call
-
-    def script(body: dict[str, Any], _: int):
-        tools = {t["function"]["name"]: t["function"] for t in body.get("tools", []) if t.get("type") == "function"}
-        shell = next((n for n in ("run_command", "bash") if n in tools), "run_command")
-        props = list(((tools.get(shell) or {}).get("parameters") or {}).get("properties") or {})
-        arg = next((a for a in ("command", "cmd") if a in props), props[0] if props else "command")
-        turn = sum(1 for m in body["messages"] if m["role"] == "assistant")
-        if turn < len(COMMANDS):
-            reply = completion(tool_calls=[tool_call(shell, {arg: COMMANDS[turn]}, f"c{turn}")])
-        elif turn == len(COMMANDS):
-            reply = completion(tool_calls=[tool_call("write_file", {"path": "eval_artifacts/answer.json",
-                                                                    "content": json.dumps({"md_files": 1})}, "w")])
-        else:
-            reply = completion("done")
-        return reply.model_copy(update={"delay_s": delay})
-    return script
-
-
-def _serve(port: Any, delay: float) -> None:
-    from evaluator.fake_server import ScriptedServer
-
-    with ScriptedServer(_script(delay)) as srv:
-        port.put(srv.port)
-        while True:
-            time.sleep(3600)
-
-
-class InspectServer(Server):
-    """bench.Server with the tool-name-agnostic script."""
-
-    def __init__(self, delay: float) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        q = ctx.Queue()
-        self.proc = ctx.Process(target=_serve, args=(q, delay), daemon=True)
-        self.proc.start()
-        self.url = f"http://127.0.0.1:{q.get(timeout=60)}/v1"
-
-
 def venv_dir() -> Path:
     return Path(os.environ.get(VENV_ENV) or Path.home() / ".cache" / "agentgym" / "inspect-venv")
 
@@ -214,7 +170,7 @@ def run_inspect(tasks: int, concurrency: int, latency: float = 0.0) -> dict[str,
         base = Path(tmp)
         task_file = base / "agentgym_bench.py"
         task_file.write_text(TASK_FILE.format(readme=README))
-        server = InspectServer(latency)
+        server = Server(latency)
         # An empty scratch HOME, as the harness's sandboxes have: Inspect's bash() runs `bash --login`,
         # which would otherwise source the user's ~/.profile on every command.
         (base / "home").mkdir()

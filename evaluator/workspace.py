@@ -88,36 +88,31 @@ class RepoCache:
         except git.GitCommandError:
             raise ConfigError(f"repo {repo.id!r}: ref {repo.ref!r} does not exist in {repo.url}") from None
 
-    def pristine(self, repo: RepoSpec, mirror: Path, commit: str) -> Path:
-        """A read-only-by-convention checkout at `commit`, shared by all oracles and runs."""
-        dest = self.root / "checkouts" / f"{repo.id}-{commit}"
-        with file_lock(self.root / "locks" / f"{dest.name}.lock"):
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = Path(tempfile.mkdtemp(prefix=".co-", dir=dest.parent))
-                try:
-                    checkout(mirror, commit, tmp / "r")
-                    os.replace(tmp / "r", dest)
-                finally:
-                    shutil.rmtree(tmp, ignore_errors=True)
+    def _checkout_once(self, name: str, mirror: Path, commit: str) -> Path:
+        """checkouts/<name> at `commit`, built in a temp dir and renamed into place under a lock."""
+        dest = self.root / "checkouts" / name
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".co-", dir=dest.parent))
+            try:
+                checkout(mirror, commit, tmp / "r")
+                os.chmod(tmp / "r", 0o755)  # sandbox uids must be able to enter it
+                os.replace(tmp / "r", dest)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
         return dest
 
+    def pristine(self, repo: RepoSpec, mirror: Path, commit: str) -> Path:
+        """A read-only-by-convention checkout at `commit`, shared by all oracles and runs."""
+        with file_lock(self.root / "locks" / f"{repo.id}-{commit}.lock"):
+            return self._checkout_once(f"{repo.id}-{commit}", mirror, commit)
 
     def shared_base(self, repo_id: str, mirror: Path, commit: str, artifacts_rel: str) -> Path:
         """One checkout per commit that sandboxes mount read-only, with an empty mount point at
         `artifacts_rel` for each task's own writable eval_artifacts/. Kept apart from the pristine
         checkout so the mount points never show up in what oracles see."""
-        dest = self.root / "checkouts" / f"{repo_id}-{commit}-base"
-        with file_lock(self.root / "locks" / f"{dest.name}.lock"):
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = Path(tempfile.mkdtemp(prefix=".base-", dir=dest.parent))
-                try:
-                    checkout(mirror, commit, tmp / "r")
-                    os.chmod(tmp / "r", 0o755)
-                    os.replace(tmp / "r", dest)
-                finally:
-                    shutil.rmtree(tmp, ignore_errors=True)
+        with file_lock(self.root / "locks" / f"{repo_id}-{commit}-base.lock"):
+            dest = self._checkout_once(f"{repo_id}-{commit}-base", mirror, commit)
             (dest / artifacts_rel).mkdir(parents=True, exist_ok=True)
         return dest
 
