@@ -138,7 +138,8 @@ async def main_async(ns: argparse.Namespace) -> int:
     backend = get_backend(cfg.sandbox)
     backend.preflight()
     await model.preflight()
-    run_dir = existing or new_run_dir(cfg.runs_root, cfg.model)
+    # Absolute: sandboxes are started from / and must not depend on the caller's cwd.
+    run_dir = (existing or new_run_dir(cfg.runs_root, cfg.model)).resolve()
     cli.check_writable(run_dir)
     key = cfg.api_key.get_secret_value() if cfg.api_key else ""
     run = RunDir(run_dir, Redactor([key]))

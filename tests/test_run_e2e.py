@@ -14,11 +14,11 @@ from evaluator.fake_server import Reply, ScriptedServer, completion, error, tool
 
 
 def demo_run(tmp_path: Path, model: str) -> Path:
-    runs = tmp_path / "runs"
-    proc = run_cli("evaluator.run", "--repos", "demo", "--model", model, "--runs-root", str(runs),
-                   "--cache-dir", str(tmp_path / "cache"), "--sandbox", sandbox_flag(), "--quiet")
+    """As the README runs it: the default, relative runs root, from the caller's directory."""
+    proc = run_cli("evaluator.run", "--repos", "demo", "--model", model, "--cache-dir", str(tmp_path / "cache"),
+                   "--sandbox", sandbox_flag(), "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr + proc.stdout
-    return only_run_dir(runs)
+    return only_run_dir(tmp_path / "runs")
 
 
 def test_demo_oracle_scores_100_and_writes_the_whole_layout(tmp_path: Path) -> None:
@@ -44,6 +44,7 @@ def test_demo_oracle_scores_100_and_writes_the_whole_layout(tmp_path: Path) -> N
     meta = json.loads((run / "run.json").read_text())
     assert meta["repos"]["demo"]["pinned"] and len(meta["task_set_hash"]) == 16
     assert "100.0%" in (run / "results" / "REPORT.md").read_text()
+    assert all(r["metrics"]["valid_rate"] == 1.0 for r in results.values())  # the probe command really ran
 
 
 def test_demo_nop_scores_zero(tmp_path: Path) -> None:

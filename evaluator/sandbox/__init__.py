@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from evaluator.specs import Limits
 
@@ -44,6 +44,11 @@ class SandboxPaths(BaseModel):
     readonly_root: bool = Field(False, description="work_root is a shared checkout, mounted read-only; only `writable` is not.")
     writable: dict[str, Path] = Field(default_factory=dict,
                                       description="With readonly_root: path inside the root -> host dir mounted writable there.")
+
+    @field_validator("work_root", "tmp_dir", "home_dir")
+    @classmethod
+    def _absolute(cls, p: Path) -> Path:
+        return p.absolute()  # backends start commands from /, so relative paths would break
 
     def mounts(self, root: str, tmp: str) -> list[tuple[str, Path]]:
         """(path as commands see it, host path), most specific first: how file tools map paths."""
