@@ -126,3 +126,23 @@ def user_task_id(messages: list[dict[str, Any]]) -> str:
 
 def turn(messages: list[dict[str, Any]]) -> int:
     return sum(1 for m in messages if m["role"] == "assistant")
+
+
+_BWRAP: list = []
+
+
+def bwrap_backend():  # noqa: ANN201 - BwrapBackend, imported lazily
+    """One preflighted bwrap backend per test session; skip when unusable, but fail under CI=true."""
+    from evaluator.sandbox import SandboxUnavailable
+    from evaluator.sandbox.bwrap import BwrapBackend
+
+    if not _BWRAP:
+        backend = BwrapBackend()
+        try:
+            backend.preflight()
+        except SandboxUnavailable as exc:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"bwrap must work under CI: {exc}")
+            pytest.skip(f"bwrap unavailable: {exc}")
+        _BWRAP.append(backend)
+    return _BWRAP[0]

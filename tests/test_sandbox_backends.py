@@ -18,21 +18,8 @@ from evaluator.sandbox.process import HeadTail
 from evaluator.sandbox.spawnbench import measure_spawn_async
 from evaluator.specs import Limits
 
-_BWRAP: list[BwrapBackend] = []
+from conftest import bwrap_backend
 
-
-def bwrap_backend() -> BwrapBackend:
-    """One preflighted backend per test session; skip (or fail under CI) when unusable."""
-    if not _BWRAP:
-        backend = BwrapBackend()
-        try:
-            backend.preflight()
-        except SandboxUnavailable as exc:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"bwrap must work under CI: {exc}")
-            pytest.skip(f"bwrap unavailable: {exc}")
-        _BWRAP.append(backend)
-    return _BWRAP[0]
 
 
 class Box:

@@ -23,26 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.sandbox import ExecResult, SandboxPaths, SandboxUnavailable, get_backend
-from evaluator.sandbox.bwrap import BwrapBackend
+from evaluator.sandbox import ExecResult, SandboxPaths, get_backend
 from evaluator.specs import Limits
+
+from conftest import bwrap_backend
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"
-_BWRAP: list[BwrapBackend] = []
-
-
-def bwrap_backend() -> BwrapBackend:
-    if not _BWRAP:
-        backend = BwrapBackend()
-        try:
-            backend.preflight()
-        except SandboxUnavailable as exc:
-            if IN_CI:
-                pytest.fail(f"bwrap must work under CI: {exc}")
-            pytest.skip(f"bwrap unavailable: {exc}")
-        _BWRAP.append(backend)
-    return _BWRAP[0]
 
 
 def alive(marker: str) -> list[str]:
