@@ -104,16 +104,22 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return i, n
 
 
+def api_key_from(ns: argparse.Namespace) -> SecretStr | None:
+    """--api-key, else OPENAI_API_KEY from the environment or ./.env."""
+    load_dotenv(Path.cwd() / ".env", override=False)
+    key = ns.api_key or _env("OPENAI_API_KEY")
+    return SecretStr(key) if key else None
+
+
 def run_config_from(ns: argparse.Namespace) -> RunConfig:
     """Resolve flags, then environment (and .env), then defaults. Raises ConfigError."""
-    load_dotenv(Path.cwd() / ".env", override=False)
+    secret = api_key_from(ns)
     model = ns.model or _env("MODEL_NAME", "OPENAI_MODEL")
     if not model:
         raise ConfigError("no model given: pass --model (or set MODEL_NAME), e.g. --model builtin/oracle")
     base_url = ns.base_url or _env("BASE_URL", "OPENAI_BASE_URL") or OPENAI_URL
-    key = ns.api_key or _env("OPENAI_API_KEY")
     builtin = model.startswith("builtin/")
-    if not builtin and not key and needs_key(base_url) and not ns.dry_run:
+    if not builtin and not secret and needs_key(base_url) and not ns.dry_run:
         raise ConfigError(f"an API key is required for {base_url}: set OPENAI_API_KEY (in the environment or .env) or pass --api-key")
     temperature = ns.temperature if ns.temperature is not None else _number(_env("OPENAI_TEMPERATURE", "TEMPERATURE"), float, "OPENAI_TEMPERATURE")
     max_out = ns.max_output_tokens or _number(_env("OPENAI_MAX_OUTPUT_TOKENS", "MAX_OUTPUT_TOKENS"), int, "OPENAI_MAX_OUTPUT_TOKENS")
@@ -127,7 +133,7 @@ def run_config_from(ns: argparse.Namespace) -> RunConfig:
         if value < 1:
             raise ConfigError(f"{flag} must be at least 1")
     return RunConfig(
-        selection=selection_from(ns), model=model, base_url=base_url, api_key=SecretStr(key) if key else None,
+        selection=selection_from(ns), model=model, base_url=base_url, api_key=secret,
         temperature=0.0 if temperature is None else temperature, max_output_tokens=max_out or 4096,
         include_reasoning_content=ns.include_reasoning_content, extra_body=extra, concurrency=ns.concurrency,
         max_inflight=ns.max_inflight or max(ns.concurrency, 1), epochs=ns.epochs, sandbox=ns.sandbox,

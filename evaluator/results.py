@@ -111,12 +111,6 @@ class TaskResult(BaseModel):
     closed_book: bool = Field(False, description="The task ran with --closed-book (no tools).")
 
 
-class TaskSummary(BaseModel):
-    """`results/<repo>/<task>.json`: the per-task summary over epochs (the trial itself when epochs=1)."""
-
-    model_config = {"extra": "allow"}
-
-
 class RunManifest(BaseModel):
     """`manifest.json`: which (task, epoch) results are done. Rewritten atomically after each."""
 

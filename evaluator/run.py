@@ -16,7 +16,7 @@ from pathlib import Path
 
 from evaluator import cli
 from evaluator.catalog import ConfigError
-from evaluator.config import RunConfig, add_selection_flags, run_config_from
+from evaluator.config import RunConfig, add_selection_flags, api_key_from, run_config_from
 from evaluator.models import BUILTIN_MODELS, Model, PreflightError
 from evaluator.plan import Plan, build_plan
 from evaluator.results import INFRA_FAILURES
@@ -87,7 +87,7 @@ def config_for(ns: argparse.Namespace) -> tuple[RunConfig, Path | None, set[str]
     if not meta_path.is_file():
         raise ConfigError(f"{existing} is not a run directory (no run.json)")
     cfg = RunConfig.model_validate({**json.loads(meta_path.read_text(encoding="utf-8"))["config"], "api_key": None})
-    key = ns.api_key or run_config_from_env_key()
+    key = api_key_from(ns)  # never stored in run.json: pass it again
     if key:
         cfg = cfg.model_copy(update={"api_key": key})
     redo: set[str] = set()
@@ -97,17 +97,6 @@ def config_for(ns: argparse.Namespace) -> tuple[RunConfig, Path | None, set[str]
             if t.get("failure_reason") in INFRA_FAILURES:
                 redo.add(f"{t['repo_id']}/{t['task_id']}#{t['epoch']}")
     return cfg, existing, redo
-
-
-def run_config_from_env_key():  # noqa: ANN201 - tiny helper, SecretStr or None
-    import os
-
-    from dotenv import load_dotenv
-    from pydantic import SecretStr
-
-    load_dotenv(Path.cwd() / ".env", override=False)
-    key = os.environ.get("OPENAI_API_KEY")
-    return SecretStr(key) if key else None
 
 
 def print_plan(cfg: RunConfig, plan: Plan) -> None:

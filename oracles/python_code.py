@@ -135,13 +135,18 @@ def python_subclasses(
                     name = dotted(b.value if isinstance(b, ast.Subscript) else b)
                     if name:
                         texts.update({name, name.rsplit(".", 1)[-1]})
-    found = {name for name, texts in bases_of.items() if base in texts}
+    return sorted(subclass_closure(bases_of, base, transitive))
+
+
+def subclass_closure(bases: dict[str, set[str]], base: str, transitive: bool) -> set[str]:
+    """Classes whose base names include `base`; with `transitive`, their subclasses too."""
+    found = {name for name, texts in bases.items() if base in texts}
     while transitive:
-        more = {name for name, texts in bases_of.items() if name not in found and texts & found}
+        more = {name for name, texts in bases.items() if name not in found and texts & found}
         if not more:
             break
         found |= more
-    return sorted(found)
+    return found
 
 
 @fact_oracle()

@@ -241,10 +241,12 @@ def test_retry_failed_redoes_only_infrastructure_failures(workspace: dict[str, A
         assert before["fx_002"]["failure_reason"] == "missing_answer"
         broken["on"] = False
         n = len(srv.requests)
-        again = run_cli("evaluator.run", "--retry-failed", str(run), "--quiet")
+        # the key is never stored in the run, so it is passed again (here as a flag)
+        again = run_cli("evaluator.run", "--retry-failed", str(run), "--api-key", "sk-again-1234", "--quiet")
         retried = {b["messages"][1]["content"].split("Task: ")[1].split()[0] for b in srv.requests[n:]}
     assert again.returncode == 0, again.stderr
     assert retried == {"fx_001"}
+    assert "sk-again-1234" not in (run / "run.json").read_text()
     after = load_results(run, "fixture")
     assert after["fx_001"]["success"]
     assert comparable({k: v for k, v in after.items() if k != "fx_001"}) == comparable({k: v for k, v in before.items() if k != "fx_001"})

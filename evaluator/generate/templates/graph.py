@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from evaluator.generate.model import Candidate, DistractorDraft
 from evaluator.generate.templates.base import Context, Template, schema
+from oracles.python_code import subclass_closure
 
 SKIP = ["configs"]
 
@@ -41,16 +42,6 @@ class ImportUsers(Template):
         return out
 
 
-def _closure(bases: dict[str, set[str]], base: str, transitive: bool) -> set[str]:
-    found = {c for c, bs in bases.items() if base in bs}
-    while transitive:
-        more = {c for c, bs in bases.items() if c not in found and bs & found}
-        if not more:
-            break
-        found |= more
-    return found
-
-
 class Subclasses(Template):
     name = "python_subclasses"
 
@@ -59,7 +50,7 @@ class Subclasses(Template):
         out = []
         roots = sorted({b for bs in scan.bases.values() for b in bs if scan.class_count.get(b) == 1})
         for base in roots:
-            direct, every = _closure(scan.bases, base, False), _closure(scan.bases, base, True)
+            direct, every = subclass_closure(scan.bases, base, False), subclass_closure(scan.bases, base, True)
             if base in every or not 3 <= len(every) <= 30 or direct == every:
                 continue
             for pkg in scan.packages:
