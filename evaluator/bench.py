@@ -6,7 +6,8 @@ the answer, and a final reply. It reports, measured in one run on one machine:
 - tasks/s and wall time of the harness, and of the *floor* (evaluator/bench_floor.py: SDK
   call + sandboxed command + file write, nothing else), as a ratio;
 - harness CPU per tool call, with and without the sandbox spawns, next to the measured
-  spawn cost of `bash -c` and of the sandbox in use;
+  spawn cost of `bash -c` and of the sandbox in use; marginal (the workload minus a run of
+  a few tasks), so fixed per-run costs are left out and reported apart;
 - per-task set-up time (working copy + sandbox) on a repo of --setup-files files;
 - peak RSS of the harness process;
 - with a simulated model latency, the speed-up at concurrency 1, 8 and 32 against ideal.
@@ -187,32 +188,39 @@ def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
                                         "commands_per_task": len(COMMANDS), "concurrency": ns.concurrency,
                                         "sandbox": ns.sandbox},
                            "spawn": spawn.model_dump()}
+    # Per-call CPU is marginal: the workload minus a small run of k tasks, so each process's
+    # fixed costs (interpreter, imports, preflight, the report) cancel out.
+    k = max(1, min(ns.concurrency, ns.tasks // 4))
     with tempfile.TemporaryDirectory(prefix="agentgym-bench-") as tmp:
         base = Path(tmp)
         make_suite(base, ns.tasks, 20)
+        make_suite(base / "small", k, 20)
         server = Server(0.0)
         try:
-            measure(harness(base, server.url, ns.sandbox, ns.concurrency, "--dry-run"))  # clone into the cache
-            startup = measure(harness(base, server.url, ns.sandbox, ns.concurrency, "--dry-run"))
+            for b in (base, base / "small"):
+                measure(harness(b, server.url, ns.sandbox, ns.concurrency, "--dry-run"))  # clone into the cache
+            h_small = measure(harness(base / "small", server.url, ns.sandbox, ns.concurrency))
             h = measure(harness(base, server.url, ns.sandbox, ns.concurrency))
             floor_argv = [sys.executable, "-m", "evaluator.bench_floor", "--base-url", server.url, "--concurrency",
                           str(ns.concurrency), "--sandbox", ns.sandbox, "--workdir", str(base / "floor"),
                           "--readme", str(base / "repo" / "README.md"), "--tasks"]
-            floor_startup = measure(floor_argv + ["0"])
+            f_small = measure(floor_argv + [str(k)])
             floor = measure(floor_argv + [str(ns.tasks)])
         finally:
             server.stop()
-        calls, commands = ns.tasks * (len(COMMANDS) + 1), ns.tasks * len(COMMANDS)
-        # Per-call CPU leaves out each process's fixed start-up (interpreter, imports, planning).
-        h_cpu, f_cpu = h.cpu_s - startup.cpu_s, floor.cpu_s - floor_startup.cpu_s
-        out["harness"] = {**h.model_dump(), "tasks_per_s": round(ns.tasks / h.wall_s, 2),
-                          "cpu_ms_per_tool_call": round(1000 * h_cpu / calls, 2),
-                          "cpu_ms_per_tool_call_above_spawns": round((1000 * h_cpu - commands * spawn_cpu_ms) / calls, 2),
-                          "startup_wall_s": startup.wall_s, "startup_cpu_s": startup.cpu_s}
-        out["floor"] = {**floor.model_dump(), "tasks_per_s": round(ns.tasks / floor.wall_s, 2),
-                        "cpu_ms_per_tool_call": round(1000 * f_cpu / calls, 2),
-                        "cpu_ms_per_tool_call_above_spawns": round((1000 * f_cpu - commands * spawn_cpu_ms) / calls, 2),
-                        "startup_wall_s": floor_startup.wall_s, "startup_cpu_s": floor_startup.cpu_s}
+        per_task_calls = len(COMMANDS) + 1
+        calls, commands = (ns.tasks - k) * per_task_calls, (ns.tasks - k) * len(COMMANDS)
+
+        def summary(m: Measured, small: Measured) -> dict[str, Any]:
+            cpu = m.cpu_s - small.cpu_s
+            return {**m.model_dump(), "tasks_per_s": round(ns.tasks / m.wall_s, 2),
+                    "marginal_tasks_per_s": round((ns.tasks - k) / max(m.wall_s - small.wall_s, 1e-3), 2),
+                    "cpu_ms_per_tool_call": round(1000 * cpu / calls, 2),
+                    "cpu_ms_per_tool_call_above_spawns": round((1000 * cpu - commands * spawn_cpu_ms) / calls, 2),
+                    "fixed_cpu_s": round(small.cpu_s - k * cpu / (ns.tasks - k), 3),
+                    "small_run": {"tasks": k, **small.model_dump()}}
+
+        out["harness"], out["floor"] = summary(h, h_small), summary(floor, f_small)
         out["ratio_wall_harness_to_floor"] = round(h.wall_s / floor.wall_s, 2)
         out["setup_s_per_task"] = {"files": ns.setup_files, "seconds": setup_time(base, ns.setup_files, ns.sandbox, 3)}
         out["latency_scaling"] = scaling(base, ns)
@@ -252,11 +260,13 @@ def table(result: dict[str, Any]) -> str:
              f"| workload | {result['workload']['tasks']} tasks x {result['workload']['requests_per_task']} requests, concurrency {result['workload']['concurrency']}, sandbox {result['workload']['sandbox']} |",
              f"| harness wall (s) | {h['wall_s']} |", f"| floor wall (s) | {f['wall_s']} |",
              f"| harness / floor | {result['ratio_wall_harness_to_floor']}x |",
-             f"| harness tasks/s | {h['tasks_per_s']} |",
+             f"| tasks/s, harness / floor | {h['tasks_per_s']} / {f['tasks_per_s']} |",
+             f"| marginal tasks/s (start-up left out), harness / floor | {h['marginal_tasks_per_s']} / {f['marginal_tasks_per_s']} |",
              f"| harness CPU per tool call (ms) | {h['cpu_ms_per_tool_call']} |",
              f"| harness CPU per tool call above sandbox spawns (ms) | {h['cpu_ms_per_tool_call_above_spawns']} |",
              f"| floor CPU per tool call (ms) | {f['cpu_ms_per_tool_call']} |",
              f"| floor CPU per tool call above sandbox spawns (ms) | {f['cpu_ms_per_tool_call_above_spawns']} |",
+             f"| fixed CPU per run, harness / floor (s) | {h['fixed_cpu_s']} / {f['fixed_cpu_s']} |",
              f"| bash -c spawn: wall / CPU (ms) | {s['bash']['wall_ms_median']} / {s['bash']['cpu_ms_mean']} |",
              f"| bwrap spawn: wall / CPU (ms) | {bw.get('wall_ms_median', 'n/a')} / {bw.get('cpu_ms_mean', 'n/a')} |",
              *(f"| set-up per task, {result['setup_s_per_task']['files']} files, {k} (s) | {v} |"
@@ -272,7 +282,9 @@ def table(result: dict[str, Any]) -> str:
             lines += [f"| Inspect AI | error: {' '.join(i['error'].split())[:300]} |", "| harness / Inspect AI throughput | n/a |"]
         else:
             lines += [f"| Inspect AI {i['version']} ({i['sandbox']} sandbox) wall (s) / tasks/s | {i['wall_s']} / {i['tasks_per_s']} |",
-                      f"| harness / Inspect AI throughput | {result['ratio_throughput_harness_to_inspect']}x |"]
+                      f"| harness / Inspect AI throughput | {result['ratio_throughput_harness_to_inspect']}x |",
+                      f"| floor / Inspect AI throughput | {result['ratio_throughput_floor_to_inspect']}x |",
+                      f"| harness / Inspect AI marginal throughput (start-up left out) | {result['ratio_marginal_throughput_harness_to_inspect']}x |"]
     return "\n".join(lines)
 
 
@@ -306,7 +318,10 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             result["inspect"] = run_inspect(ns.tasks, ns.concurrency)
-            result["ratio_throughput_harness_to_inspect"] = round(result["inspect"]["wall_s"] / result["harness"]["wall_s"], 2)
+            i, h, f = result["inspect"], result["harness"], result["floor"]
+            result["ratio_throughput_harness_to_inspect"] = round(i["wall_s"] / h["wall_s"], 2)
+            result["ratio_throughput_floor_to_inspect"] = round(i["wall_s"] / f["wall_s"], 2)
+            result["ratio_marginal_throughput_harness_to_inspect"] = round(h["marginal_tasks_per_s"] / i["marginal_tasks_per_s"], 2)
         except Exception as exc:  # noqa: BLE001 - no network, no venv: report it and keep going
             result["inspect"] = {"error": str(exc)}
     print(table(result))

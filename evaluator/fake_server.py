@@ -64,6 +64,10 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body in one buffered write, and no Nagle: otherwise a reply can sit
+            # ~40 ms waiting on the client's delayed ACK, which swamps a zero-latency benchmark.
+            wbufsize = -1
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
@@ -107,6 +111,7 @@ class ScriptedServer:
                     self.connection.shutdown(2)
                     return
                 self.wfile.write(raw)
+                self.wfile.flush()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -13,4 +13,6 @@ def test_bench_small_mode_reports_every_measure(tmp_path: Path) -> None:
     for key in ("harness", "floor", "spawn", "setup_s_per_task", "latency_scaling", "ratio_wall_harness_to_floor"):
         assert key in data
     assert data["harness"]["peak_rss_mb"] > 0 and data["workload"]["tasks"] == 4
+    for side in ("harness", "floor"):  # per-call CPU is marginal over a smaller run, reported beside it
+        assert data[side]["small_run"]["tasks"] < 4 and data[side]["marginal_tasks_per_s"] > 0
     assert "harness / floor" in proc.stdout

@@ -11,13 +11,14 @@ import time
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from evaluator.models import ModelError, ModelReply, PreflightError, TaskContext
 from evaluator.models.endpoint import OPENAI_URL, needs_key, normalize_base_url
+
 _SLOTS: dict[str, asyncio.Semaphore] = {}  # in-flight cap per endpoint, shared by all tasks
+_MESSAGE_KEYS = ("role", "content", "tool_calls", "reasoning_content")  # what a reply keeps
 
 
 class EndpointConfig(BaseModel):
@@ -44,6 +45,36 @@ def _retryable(exc: BaseException) -> bool:
 
 class _GarbageResponse(Exception):
     """A 200 whose body is not a chat completion; retried like a 5xx."""
+
+
+class _Choice(BaseModel):
+    message: dict[str, Any] | None = Field(None, description="Kept as sent: the agent loop judges malformed tool calls.")
+    finish_reason: str | None = None
+
+
+class _Usage(BaseModel):
+    prompt_tokens: int | None = 0
+    completion_tokens: int | None = 0
+
+
+class _ChatBody(BaseModel):
+    """What the harness reads from a Chat Completions response (other fields are ignored).
+
+    Validated from the raw bytes in one pass: the SDK's own response models cost more CPU
+    per request than the rest of the agent loop, and lose nothing we use."""
+
+    choices: list[_Choice]
+    model: str | None = None
+    system_fingerprint: str | None = None
+    usage: _Usage | None = None
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
 
 
 def _retry_after(exc: BaseException | None) -> float | None:
@@ -103,7 +134,7 @@ class OpenAIModel:
             return True
         return False
 
-    async def _create(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> tuple[Any, float]:
+    async def _create(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> tuple[_ChatBody, float]:
         waited = [0.0]  # backoff sleeps plus time queued for an endpoint slot
 
         async def sleep(seconds: float) -> None:
@@ -118,16 +149,14 @@ class OpenAIModel:
                         t0 = time.monotonic()
                         async with self._slot():
                             waited[0] += time.monotonic() - t0
-                            try:
-                                # The SDK's own HTTP, errors and response parsing, but not its
-                                # request-side TypedDict transform: our messages are plain JSON
-                                # already, and that walk cost more CPU than the rest of the harness.
-                                resp = await self.client.post("/chat/completions", cast_to=ChatCompletion,
-                                                              body=self._params(messages, tools, max_tokens))
-                            except ValueError as exc:  # a body that is not JSON
-                                raise _GarbageResponse(f"response body is not JSON: {exc}") from None
-                        if not isinstance(getattr(resp, "choices", None), list):
-                            raise _GarbageResponse(f"unexpected response body: {str(resp)[:200]}")
+                            # The SDK's HTTP, auth and errors; the request body goes as it is
+                            # (our messages are plain JSON, so its TypedDict transform is skipped).
+                            raw = await self.client.post("/chat/completions", cast_to=bytes,
+                                                         body=self._params(messages, tools, max_tokens))
+                        try:
+                            resp = _ChatBody.model_validate_json(raw)
+                        except ValidationError:
+                            raise _GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
                 return resp, waited[0]
             except openai.BadRequestError as exc:
                 if _is_overflow(exc) or not self._adapt(exc):
@@ -142,21 +171,18 @@ class OpenAIModel:
             raise ModelError(kind, f"HTTP {exc.status_code}: {exc.message}") from None
         except (openai.APIError, _GarbageResponse) as exc:
             raise ModelError("api_error", f"{type(exc).__name__}: {exc}") from None
-        usage = getattr(resp, "usage", None)
+        usage = resp.usage or _Usage()
         choice = resp.choices[0] if resp.choices else None
-        message = choice.message.model_dump(exclude_none=True) if choice and choice.message else None
-        if message is not None:
-            message = {k: v for k, v in message.items() if k in ("role", "content", "tool_calls", "reasoning_content")}
-            extra = getattr(choice.message, "model_extra", None) or {}
-            if extra.get("reasoning_content") is not None:
-                message["reasoning_content"] = extra["reasoning_content"]
+        message = None
+        if choice is not None and choice.message is not None:
+            message = {k: v for k, v in _drop_none(choice.message).items() if k in _MESSAGE_KEYS}
         return ModelReply(
             message=message,
-            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-            model=getattr(resp, "model", None),
-            system_fingerprint=getattr(resp, "system_fingerprint", None),
-            finish_reason=getattr(choice, "finish_reason", None) if choice else None,
+            prompt_tokens=usage.prompt_tokens or 0,
+            completion_tokens=usage.completion_tokens or 0,
+            model=resp.model,
+            system_fingerprint=resp.system_fingerprint,
+            finish_reason=choice.finish_reason if choice else None,
             wait_s=waited,
         )
 
