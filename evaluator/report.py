@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from evaluator.chart_worker import ChartRequest, ChartWorker, draw
 from evaluator.results import TaskResult
 from evaluator.summary import by_task, run_stats, task_row, task_summary
 from evaluator.writers import RunDir
@@ -44,26 +45,28 @@ def write_summaries(run: RunDir, trials: list[TaskResult]) -> None:
             "results": rows})
 
 
-def _plot(run: RunDir, meta: dict[str, Any], trials: list[TaskResult]) -> str | None:
-    from evaluator import plots
-
+def _plot(run: RunDir, meta: dict[str, Any], trials: list[TaskResult], chart: ChartWorker | None) -> str | None:
     s = run_stats(trials, int(meta.get("epochs", 1)))
     if s is None:
         return None
     g = s.per_repo
-    plots.success_rate_bars([x.name for x in g], [x.success_rate for x in g], [x.ci_low for x in g],
-                            [x.ci_high for x in g], run.results / "success_by_repo.png",
-                            title=f"{meta['model']}: success rate by repo (95% CI)")
-    return "success_by_repo.png"
+    req = ChartRequest(labels=[x.name for x in g], rates=[x.success_rate for x in g], ci_low=[x.ci_low for x in g],
+                       ci_high=[x.ci_high for x in g], out=run.results / "success_by_repo.png",
+                       title=f"{meta['model']}: success rate by repo (95% CI)")
+    if chart is None or not chart.draw(req):
+        draw(req)
+    return req.out.name
 
 
 def finalize(run: RunDir, meta: dict[str, Any], trials: list[TaskResult], *, partial: str | None, total: int,
-             resume_command: str) -> None:
-    """Everything derived from the trials: run.json's closing fields, summaries, plot, REPORT.md."""
+             resume_command: str, chart: ChartWorker | None = None) -> None:
+    """Everything derived from the trials: run.json's closing fields, summaries, plot, REPORT.md.
+
+    `chart` is a child process already waiting to draw the chart (see chart_worker)."""
     for key in ("response_models", "system_fingerprints"):
         meta[key] = sorted({v for t in trials for v in getattr(t, key)})
     meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     run.write_json("run.json", meta)
     write_summaries(run, trials)
-    plot = _plot(run, meta, trials)
+    plot = _plot(run, meta, trials, chart)
     run.write_report(render(meta, trials, partial=partial, total=total, resume_command=resume_command, plot=plot))

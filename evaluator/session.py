@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
 import importlib.metadata
 import platform
 import re
 import shlex
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evaluator import oracles, report
+from evaluator.chart_worker import ChartWorker
 from evaluator.config import PROJECT_ROOT, RunConfig
 from evaluator.models import Model
 from evaluator.plan import Plan
@@ -78,14 +77,15 @@ class Session:
         self.manifest = run.manifest() or RunManifest(run_id=run.path.name, total=len(plan.jobs))
         self.lock = asyncio.Lock()
         self.results: dict[str, TaskResult] = {}
+        self.chart: ChartWorker | None = None
 
     async def execute(self, meta: dict[str, Any], redo: set[str] = frozenset()) -> int:
         """Run every job not yet done; returns the exit code."""
         done = set(self.manifest.done) - set(redo)
         self.manifest = self.manifest.model_copy(update={"done": sorted(done), "total": len(self.plan.jobs),
                                                          "complete": False, "partial_reason": None})
-        # Warm the plotting import off the loop while tasks run; the report needs it at the end.
-        threading.Thread(target=importlib.import_module, args=("evaluator.plots",), daemon=True).start()
+        # The report's chart is drawn by a child that imports matplotlib while the tasks run.
+        self.chart = ChartWorker.start()
         if not (self.run.path / "run.json").exists():
             self.run.write_json("run.json", meta)
         self.run.write_manifest(self.manifest)
@@ -123,8 +123,13 @@ class Session:
         """Write summaries, index, REPORT.md and the manifest from the trials on disk."""
         keep = {j.key for j in self.plan.jobs}
         trials = [t for t in self.run.read_trials() if f"{t.repo_id}/{t.task_id}#{t.epoch}" in keep]
-        report.finalize(self.run, meta, trials, partial=partial, total=len(self.plan.jobs),
-                        resume_command=self.resume_command)
+        chart, self.chart = self.chart, None
+        try:
+            report.finalize(self.run, meta, trials, partial=partial, total=len(self.plan.jobs),
+                            resume_command=self.resume_command, chart=chart)
+        finally:
+            if chart is not None:
+                chart.close()
         complete = partial is None and len(self.manifest.done) >= len(self.plan.jobs)
         self.run.write_manifest(self.manifest.model_copy(update={"complete": complete, "partial_reason": partial}))
         self.print_summary(trials, partial)

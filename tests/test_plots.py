@@ -85,3 +85,36 @@ def test_output_is_deterministic(tmp_path: Path) -> None:
     first = success_rate_bars(*args, tmp_path / "1.png").read_bytes()
     second = success_rate_bars(*args, tmp_path / "2.png").read_bytes()
     assert first == second
+
+
+def _chart_request(out: Path) -> "ChartRequest":
+    from evaluator.chart_worker import ChartRequest
+
+    return ChartRequest(labels=["demo", "mmengine"], rates=[0.5, 1.0], ci_low=[0.2, 0.6], ci_high=[0.8, 1.0],
+                        out=out, title="m: success rate by repo (95% CI)")
+
+
+def test_chart_worker_draws_the_same_png_as_in_process(tmp_path: Path) -> None:
+    from evaluator.chart_worker import ChartWorker, draw
+
+    worker = ChartWorker.start()
+    assert worker is not None
+    assert worker.draw(_chart_request(tmp_path / "child.png"))
+    draw(_chart_request(tmp_path / "here.png"))
+    assert (tmp_path / "child.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+    _png_size(tmp_path / "child.png")
+
+
+def test_chart_worker_failures_are_reported_not_raised(tmp_path: Path) -> None:
+    from evaluator.chart_worker import ChartWorker
+
+    idle = ChartWorker.start()  # the run died before sending data: the child just exits
+    assert idle is not None
+    idle.proc.stdin.close()
+    assert idle.proc.wait(timeout=60) == 0
+    dead = ChartWorker.start()
+    assert dead is not None
+    dead.proc.kill()
+    dead.proc.wait()
+    assert dead.draw(_chart_request(tmp_path / "x.png")) is False  # report.finalize then draws in-process
+    assert not (tmp_path / "x.png").exists()
