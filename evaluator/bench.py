@@ -11,7 +11,9 @@ the answer, and a final reply. It reports, measured in one run on one machine:
 - per-task set-up time (working copy + sandbox) on a repo of --setup-files files;
 - peak RSS of the harness process;
 - with a simulated model latency, the speed-up at concurrency 1, 8 and 32 against ideal.
-It is a benchmark, not a test: nothing here asserts a time.
+The zero-latency workload runs --repeat times (harness and floor interleaved) and medians are
+reported, with the range of the harness/floor ratio. It is a benchmark, not a test: nothing
+here asserts a time.
 
 Exit codes: 0 done; 2 usage error or the sandbox is unavailable.
 """
@@ -23,6 +25,7 @@ import json
 import multiprocessing
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,6 +105,13 @@ def measure(argv: list[str]) -> Measured:
         raise RuntimeError(f"{' '.join(argv[:4])} failed ({proc.returncode}): {proc.stderr[-800:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Measured(wall_s=round(wall, 3), cpu_s=round(cpu, 3), peak_rss_mb=round(after.ru_maxrss / 1024, 1))
+
+
+def _median(ms: list[Measured]) -> Measured:
+    """Median wall and CPU over repetitions (each taken apart); the highest peak RSS."""
+    return Measured(wall_s=round(statistics.median(m.wall_s for m in ms), 3),
+                    cpu_s=round(statistics.median(m.cpu_s for m in ms), 3),
+                    peak_rss_mb=max(m.peak_rss_mb for m in ms))
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -187,7 +197,7 @@ def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                            "workload": {"tasks": ns.tasks, "requests_per_task": len(COMMANDS) + 2,
                                         "commands_per_task": len(COMMANDS), "concurrency": ns.concurrency,
-                                        "sandbox": ns.sandbox},
+                                        "sandbox": ns.sandbox, "repeat": ns.repeat},
                            "spawn": spawn.model_dump()}
     # Per-call CPU is marginal: the workload minus a small run of k tasks, so each process's
     # fixed costs (interpreter, imports, preflight, the report) cancel out.
@@ -200,13 +210,16 @@ def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
         try:
             for b in (base, base / "small"):
                 measure(harness(b, server.url, ns.sandbox, ns.concurrency, "--dry-run"))  # clone into the cache
-            h_small = measure(harness(base / "small", server.url, ns.sandbox, ns.concurrency))
-            h = measure(harness(base, server.url, ns.sandbox, ns.concurrency))
             floor_argv = [sys.executable, "-m", "evaluator.bench_floor", "--base-url", server.url, "--concurrency",
                           str(ns.concurrency), "--sandbox", ns.sandbox, "--workdir", str(base / "floor"),
                           "--readme", str(base / "repo" / "README.md"), "--tasks"]
-            f_small = measure(floor_argv + [str(k)])
-            floor = measure(floor_argv + [str(ns.tasks)])
+            runs: dict[str, list[Measured]] = {"h_small": [], "h": [], "f_small": [], "f": []}
+            for _ in range(ns.repeat):  # interleaved, so a busy moment on the machine hits both sides
+                runs["h_small"].append(measure(harness(base / "small", server.url, ns.sandbox, ns.concurrency)))
+                runs["h"].append(measure(harness(base, server.url, ns.sandbox, ns.concurrency)))
+                runs["f_small"].append(measure(floor_argv + [str(k)]))
+                runs["f"].append(measure(floor_argv + [str(ns.tasks)]))
+            h_small, h, f_small, floor = (_median(runs[key]) for key in ("h_small", "h", "f_small", "f"))
         finally:
             server.stop()
         per_task_calls = len(COMMANDS) + 1
@@ -223,6 +236,8 @@ def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
 
         out["harness"], out["floor"] = summary(h, h_small), summary(floor, f_small)
         out["ratio_wall_harness_to_floor"] = round(h.wall_s / floor.wall_s, 2)
+        ratios = [a.wall_s / b.wall_s for a, b in zip(runs["h"], runs["f"])]
+        out["ratio_wall_harness_to_floor_range"] = [round(min(ratios), 2), round(max(ratios), 2)]
         out["setup_s_per_task"] = {"files": ns.setup_files, "seconds": setup_time(base, ns.setup_files, ns.sandbox, 3)}
         out["latency_scaling"] = scaling(base, ns)
     return out
@@ -264,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scaling", default="1,8,32", help="Concurrency levels for the scaling run (default 1,8,32).")
     p.add_argument("--setup-files", type=int, default=3500, help="Files in the repo for the set-up measure.")
     p.add_argument("--spawn-runs", type=int, default=30)
+    p.add_argument("--repeat", type=int, default=3, help="Repetitions of the zero-latency workload, harness and "
+                   "floor interleaved; medians are reported (default 3).")
     p.add_argument("--small", action="store_true", help="A quick run for tests: few tasks, short latency.")
     p.add_argument("--json", type=Path, help="Also write the results as JSON here.")
     p.add_argument("--with-inspect", action="store_true", help="Also run the workload through Inspect AI, installed on "
@@ -274,10 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         return cli.fail(f"--scaling must be comma-separated integers, got {ns.scaling!r}")
     if ns.small:
-        ns.tasks, ns.latency, ns.scaling, ns.setup_files, ns.spawn_runs = 4, 0.05, [1, 2], 200, 5
-    if ns.tasks < 2 or ns.concurrency < 1 or min(ns.scaling) < 1:
-        return cli.fail("--tasks must be at least 2 (per-call figures are marginal over a smaller run), "
-                        "--concurrency and --scaling levels at least 1")
+        ns.tasks, ns.latency, ns.scaling, ns.setup_files, ns.spawn_runs, ns.repeat = 4, 0.05, [1, 2], 200, 5, 1
+    if ns.tasks < 2 or min(ns.concurrency, ns.repeat, *ns.scaling) < 1:
+        return cli.fail("--tasks must be at least 2 (per-call figures are marginal over a smaller run); "
+                        "--concurrency, --repeat and --scaling levels at least 1")
     try:
         result = run_bench(ns)
     except SandboxUnavailable as exc:

@@ -7,10 +7,11 @@ from typing import Any
 def table(result: dict[str, Any]) -> str:
     h, f, s = result["harness"], result["floor"], result["spawn"]
     bw = s.get("bwrap") or {}
+    lo, hi = result["ratio_wall_harness_to_floor_range"]
     lines = ["| measure | value |", "|---|---:|",
-             f"| workload | {result['workload']['tasks']} tasks x {result['workload']['requests_per_task']} requests, concurrency {result['workload']['concurrency']}, sandbox {result['workload']['sandbox']} |",
+             f"| workload | {result['workload']['tasks']} tasks x {result['workload']['requests_per_task']} requests, concurrency {result['workload']['concurrency']}, sandbox {result['workload']['sandbox']}, medians of {result['workload']['repeat']} runs |",
              f"| harness wall (s) | {h['wall_s']} |", f"| floor wall (s) | {f['wall_s']} |",
-             f"| harness / floor | {result['ratio_wall_harness_to_floor']}x |",
+             f"| harness / floor (range over repetitions) | {result['ratio_wall_harness_to_floor']}x ({lo}x-{hi}x) |",
              f"| tasks/s, harness / floor | {h['tasks_per_s']} / {f['tasks_per_s']} |",
              f"| marginal tasks/s (start-up left out), harness / floor | {h['marginal_tasks_per_s']} / {f['marginal_tasks_per_s']} |",
              f"| harness CPU per tool call (ms) | {h['cpu_ms_per_tool_call']} |",

@@ -10,7 +10,8 @@ def test_bench_small_mode_reports_every_measure(tmp_path: Path) -> None:
     proc = run_cli("evaluator.bench", "--small", "--sandbox", sandbox_flag(), "--json", str(out), timeout=600)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
-    for key in ("harness", "floor", "spawn", "setup_s_per_task", "latency_scaling", "ratio_wall_harness_to_floor"):
+    for key in ("harness", "floor", "spawn", "setup_s_per_task", "latency_scaling", "ratio_wall_harness_to_floor",
+                "ratio_wall_harness_to_floor_range"):
         assert key in data
     assert data["harness"]["peak_rss_mb"] > 0 and data["workload"]["tasks"] == 4
     for side in ("harness", "floor"):  # per-call CPU is marginal over a smaller run, reported beside it
