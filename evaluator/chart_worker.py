@@ -39,9 +39,11 @@ def draw(req: ChartRequest) -> Path:
 
 class ChartWorker:
     def __init__(self) -> None:
+        # Output is discarded (an undrained pipe could block the child); on failure the parent
+        # draws in-process, where any error shows.
         path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
         self.proc = subprocess.Popen([sys.executable, "-m", "evaluator.chart_worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      env={**os.environ, "PYTHONPATH": path})
 
     @classmethod
