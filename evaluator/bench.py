@@ -9,7 +9,7 @@ the answer, and a final reply. It reports, measured in one run on one machine:
   spawn cost of `bash -c` and of the sandbox in use; marginal (the workload minus a run of
   a few tasks), so fixed per-run costs are left out and reported apart;
 - per-task set-up time (working copy + sandbox) on a repo of --setup-files files;
-- peak RSS of the harness process;
+- peak RSS of the largest process in the harness's tree (itself, or a child such as the chart);
 - with a simulated model latency, the speed-up at concurrency 1, 8 and 32 against ideal.
 The zero-latency workload runs --repeat times (harness and floor interleaved) and medians are
 reported, with the range of the harness/floor ratio. It is a benchmark, not a test: nothing
