@@ -193,7 +193,10 @@ def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
     backend = get_backend(ns.sandbox)
     backend.preflight()
     spawn = measure_spawn(runs=ns.spawn_runs)
-    spawn_cpu_ms = (spawn.bwrap if ns.sandbox == "bwrap" and spawn.bwrap else spawn.local).cpu_ms_mean
+    in_use = spawn.local
+    if ns.sandbox == "bwrap" and spawn.bwrap and spawn.bwrap_per_command:  # the mode the harness will use
+        in_use = spawn.bwrap_per_command if getattr(backend, "mode", "") == "per-command" else spawn.bwrap
+    spawn_cpu_ms = in_use.cpu_ms_mean
     out: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                            "workload": {"tasks": ns.tasks, "requests_per_task": len(COMMANDS) + 2,
                                         "commands_per_task": len(COMMANDS), "concurrency": ns.concurrency,

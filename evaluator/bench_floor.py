@@ -27,6 +27,7 @@ async def one_task(client: openai.AsyncOpenAI, backend, base: Path, readme: str,
         d.mkdir(parents=True)
     (paths.work_root / "README.md").write_text(readme)
     sandbox = backend.open(paths, limits=Limits(), env={})
+    sandbox.warm_up()  # as the harness does: the sandbox starts while the first request is out
     messages: list[dict] = [{"role": "user", "content": f"Task: floor_{i}"}]
     try:
         while True:

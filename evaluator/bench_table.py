@@ -6,7 +6,7 @@ from typing import Any
 
 def table(result: dict[str, Any]) -> str:
     h, f, s = result["harness"], result["floor"], result["spawn"]
-    bw = s.get("bwrap") or {}
+    bw, pc = s.get("bwrap") or {}, s.get("bwrap_per_command") or {}
     lo, hi = result["ratio_wall_harness_to_floor_range"]
     lines = ["| measure | value |", "|---|---:|",
              f"| workload | {result['workload']['tasks']} tasks x {result['workload']['requests_per_task']} requests, concurrency {result['workload']['concurrency']}, sandbox {result['workload']['sandbox']}, medians of {result['workload']['repeat']} runs |",
@@ -20,7 +20,8 @@ def table(result: dict[str, Any]) -> str:
              f"| floor CPU per tool call above sandbox spawns (ms) | {f['cpu_ms_per_tool_call_above_spawns']} |",
              f"| fixed CPU per run, harness / floor (s) | {h['fixed_cpu_s']} / {f['fixed_cpu_s']} |",
              f"| bash -c spawn: wall / CPU (ms) | {s['bash']['wall_ms_median']} / {s['bash']['cpu_ms_mean']} |",
-             f"| bwrap spawn: wall / CPU (ms) | {bw.get('wall_ms_median', 'n/a')} / {bw.get('cpu_ms_mean', 'n/a')} |",
+             f"| bwrap (resident, per command, start and close included): wall / CPU (ms) | {bw.get('wall_ms_median', 'n/a')} / {bw.get('cpu_ms_mean', 'n/a')} |",
+             f"| bwrap per-command spawn: wall / CPU (ms) | {pc.get('wall_ms_median', 'n/a')} / {pc.get('cpu_ms_mean', 'n/a')} |",
              *(f"| set-up per task, {result['setup_s_per_task']['files']} files, {k} (s) | {v} |"
                for k, v in result['setup_s_per_task']['seconds'].items()),
              f"| harness peak RSS (MB) | {h['peak_rss_mb']} |"]

@@ -87,6 +87,7 @@ class Runner:
         sandbox = tools = None
         if not self.cfg.closed_book:
             sandbox = await asyncio.to_thread(self.backend.open, paths, limits=limits, env=task.env)
+            sandbox.warm_up()
         try:
             loop = AgentLoop(self.model, None, ctx, budget, stream)
             if sandbox is not None:

@@ -233,6 +233,12 @@ UNPRIVILEGED_SCRIPT = textwrap.dedent(
         out["fsize"] = (await run("head -c 1G /dev/zero > big", 30)).limit
         out["fsize_bytes"] = (paths.work_root / "big").stat().st_size
         out["flood"] = (await run("yes | head -c 2G", 30)).limit
+        # The resident executor (one per sandbox, same uid as the commands) must stay out of reach.
+        out["ppids"] = [(await run("echo $PPID")).stdout for _ in range(2)]
+        out["executor"] = (await run("ls /proc/$PPID/fd || cat /proc/$PPID/environ || head -c1 /proc/$PPID/mem; "
+                                     "echo probed")).stdout
+        out["executor_killed"] = (await run(f"sleep {marker} & kill -9 $PPID; sleep 1; echo survived")).exit_code
+        out["after_executor"] = (await run("echo fine")).stdout
         await box.close()
         return out
 
@@ -287,6 +293,9 @@ def test_attacks_with_an_unprivileged_evaluator() -> None:
         assert result["bg"] == "started\n" and result["timeout"] is True
         assert result["fsize"] == "file_size" and result["fsize_bytes"] == 5 << 20
         assert result["flood"] == "output"
+        assert result["ppids"][0] == result["ppids"][1] != "1\n"  # one resident executor served both
+        assert result["executor"] == "probed\n"
+        assert result["executor_killed"] == 128 + 9 and result["after_executor"] == "fine\n"
         assert alive(f"sleep {marker}") == []
     finally:
         shutil.rmtree(base, ignore_errors=True)

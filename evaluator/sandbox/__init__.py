@@ -66,6 +66,10 @@ class Sandbox(Protocol):
         """Run `bash -c command` in `cwd`; never raises for a failing command."""
         ...
 
+    def warm_up(self) -> None:
+        """Start getting ready in the background (called in the event loop right after open)."""
+        ...
+
     async def close(self) -> None:
         """Kill anything the task left running."""
         ...

@@ -1,4 +1,9 @@
-"""The bubblewrap backend: each command in fresh namespaces, as an unprivileged uid.
+"""The bubblewrap backend: each task in its own namespaces, as an unprivileged uid.
+
+Two modes (AGENTGYM_BWRAP_MODE). `resident` (default): one sandbox per task, whose only
+process is a small executor (executor.py, resident.py) that forks each command and kills
+everything the command started before it answers. `per-command`: a fresh sandbox for
+every command; used anyway when the sandbox's python3 cannot host the executor.
 
 Layout inside: read-only /usr (+ /bin, /lib* links) and a few /etc files, the working
 copy read-write at /workspace, the task's tmp at /tmp, a scratch HOME at /home/sandbox,
@@ -15,93 +20,35 @@ Two ways to be unprivileged, picked by who runs the evaluator:
 - anyone else: bwrap runs as the evaluator's uid in a new user namespace, where
   RLIMIT_NPROC counts only that sandbox's processes.
 Killing bwrap's process group kills its PID namespace (--die-with-parent), so nothing a
-command started outlives it.
+command started outlives the sandbox.
 """
 from __future__ import annotations
 
-import fcntl
+import asyncio
 import os
 import shutil
 import subprocess
 import tempfile
-import weakref
 from pathlib import Path
+from typing import Literal
 
 from evaluator.sandbox import ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
+from evaluator.sandbox.bwrap_host import HOME, StagedEtc, UidLease, sandbox_ids
 from evaluator.sandbox.env import scrub
 from evaluator.sandbox.local import parse_toolset, toolset_script
 from evaluator.sandbox.process import kill_group, run_capped, to_result, ulimit_line
+from evaluator.sandbox.resident import Executor, ExecutorGone
 from evaluator.specs import Limits
 
-ROOT, TMP, HOME = "/workspace", "/tmp", "/home/sandbox"
-UID_VAR, GID_VAR, POOL_VAR = "AGENTGYM_SANDBOX_UID", "AGENTGYM_SANDBOX_GID", "AGENTGYM_SANDBOX_UIDS"
-LEASE_DIR = Path(tempfile.gettempdir()) / "agentgym-uid-leases"
+ROOT, TMP = "/workspace", "/tmp"
+MODE_VAR = "AGENTGYM_BWRAP_MODE"
+BwrapMode = Literal["resident", "per-command"]
 FIX = (
     "install it with `apt-get install bubblewrap`; on Ubuntu 24.04 / GitHub ubuntu-latest also run "
     "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`."
 )
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
-# /etc entries commands need (dynamic linker, users, alternatives symlinks, python config).
-ETC = (
-    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "passwd", "group", "nsswitch.conf",
-    "hosts", "localtime", "timezone", "magic", "magic.mime", "mime.types", "terminfo",
-    "python3", "python3.11", "python3.12",
-)
 _SYSTEM_DIRS = ("/usr", "/etc", "/proc", "/dev", "/sys")
-
-
-def sandbox_ids() -> tuple[int, int] | None:
-    """(uid, gid) to drop to when the evaluator is root; None when it is not root."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        uid = int(os.environ.get(UID_VAR, "400000"))
-        gid = int(os.environ.get(GID_VAR, str(uid)))
-    except ValueError:
-        raise SandboxUnavailable(f"{UID_VAR}/{GID_VAR} must be numeric ids.") from None
-    if uid <= 0 or gid <= 0:
-        raise SandboxUnavailable(f"{UID_VAR}/{GID_VAR} must name an unprivileged uid/gid, not 0.")
-    return uid, gid
-
-
-def pool_ids() -> list[tuple[int, int]]:
-    """Every (uid, gid) a sandbox may lease; a fixed AGENTGYM_SANDBOX_GID is shared by all."""
-    base = sandbox_ids()
-    if base is None:
-        return []
-    try:
-        size = max(1, int(os.environ.get(POOL_VAR, "64")))
-    except ValueError:
-        raise SandboxUnavailable(f"{POOL_VAR} must be a number.") from None
-    fixed_gid = GID_VAR in os.environ
-    return [(base[0] + i, base[1] if fixed_gid else base[1] + i) for i in range(size)]
-
-
-class UidLease:
-    """An exclusive (uid, gid) for one sandbox, held by a flock that dies with the process."""
-
-    def __init__(self) -> None:
-        self.ids: tuple[int, int] | None = None
-        self._fd: int | None = None
-        ids = pool_ids()
-        if not ids:
-            return
-        LEASE_DIR.mkdir(mode=0o700, exist_ok=True)
-        for uid, gid in ids:
-            fd = os.open(LEASE_DIR / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            self.ids, self._fd = (uid, gid), fd
-            return
-        self.ids = ids[0]  # pool exhausted: share the first uid (limits then add up)
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
 
 
 def _under(path: str, roots: tuple[str, ...] | list[str]) -> bool:
@@ -127,6 +74,7 @@ class BwrapSandbox:
         env: dict[str, str],
         python_prefix: Path | None,
         etc_dir: StagedEtc,
+        resident: ResidentPython | None = None,
     ) -> None:
         self._etc = etc_dir  # keeps the staged /etc alive as long as this sandbox
         self._limits = limits
@@ -144,7 +92,11 @@ class BwrapSandbox:
         path = f"{python_prefix}/bin:{SYSTEM_PATH}" if python_prefix else SYSTEM_PATH
         self._env = scrub(env, home=HOME, tmp=TMP, path=path)
         self._head = self._static_args(paths, python_prefix, etc_dir.path)
-        self._tail = self._drop_args() + [_bash(), "-c", f"{ulimit_line(limits)}\n"]
+        self._drop = self._drop_args()
+        self._script = f"{ulimit_line(limits)}\n"
+        self._resident = resident
+        self._executor: Executor | None = None
+        self._starting: asyncio.Future[Executor] | None = None
 
     def _static_args(self, paths: SandboxPaths, python_prefix: Path | None, etc_dir: Path) -> list[str]:
         args = [shutil.which("bwrap") or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc",
@@ -194,12 +146,25 @@ class BwrapSandbox:
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
     def argv(self, command: str, cwd: str) -> list[str]:
-        *drop, script = self._tail
-        return [*self._head, "--chdir", cwd, "--", *drop, script + command]
+        return [*self._head, "--chdir", cwd, "--", *self._drop, _bash(), "-c", self._script + command]
 
     async def exec(self, command: str, *, cwd: str, timeout_s: float) -> ExecResult:
         if self._closed:
             return ExecResult(exit_code=-1, stdout="", stderr="sandbox is closed\n")
+        if "\0" in command or "\0" in cwd:
+            return ExecResult(exit_code=-1, stdout="", stderr="the command contains a NUL byte, which bash cannot take\n")
+        for _ in range(2):  # a second try only when the executor was found dead before the command ran
+            executor = await self._ready()
+            if executor is None:
+                break
+            try:
+                outcome = await executor.run(
+                    [_bash(), "-c", self._script + command], cwd=cwd, env=self._env, timeout_s=timeout_s,
+                    output_bytes=self._limits.output_bytes,
+                )
+                return to_result(outcome)
+            except ExecutorGone:
+                continue
         outcome = await run_capped(
             self.argv(command, cwd),
             env=self._env,
@@ -217,10 +182,52 @@ class BwrapSandbox:
             timeout=timeout_s, start_new_session=True,
         )
 
+    def warm_up(self) -> None:
+        """Start the executor in the background, so its start-up overlaps the first model call."""
+        if not self._closed and self._starting is None and self._executor is None and self._python():
+            self._starting = asyncio.ensure_future(self._start_executor())
+
+    def _python(self) -> str | None:
+        return self._resident.path if self._resident else None
+
+    async def _ready(self) -> Executor | None:
+        """The executor for the running loop, started if need be; None: spawn per command."""
+        if self._executor is not None and self._executor.usable():
+            return self._executor
+        start, self._starting = self._starting, None
+        if self._executor is not None:
+            self._executor.kill()
+            self._executor = None
+        if start is None or start.get_loop() is not asyncio.get_running_loop():
+            if self._python() is None:
+                return None
+            start = asyncio.ensure_future(self._start_executor())
+        try:
+            self._executor = await start
+        except ExecutorGone:
+            return None
+        return self._executor
+
+    async def _start_executor(self) -> Executor:
+        head = [*self._head, "--chdir", "/", "--", *self._drop]
+        try:
+            return await Executor.start(head, self._python() or "python3", env=self._env, live=self._live)
+        except ExecutorGone:
+            if self._resident is not None:
+                self._resident.path = None  # this python cannot host it: spawn per command from now on
+            raise
+
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._starting is not None and self._starting.get_loop() is asyncio.get_running_loop():
+            try:
+                self._executor = await self._starting
+            except ExecutorGone:
+                pass
+        if self._executor is not None:
+            await self._executor.close()
         for pgid in list(self._live):
             kill_group(pgid)
         # Hand the dirs back, so host-side git/oracles (running as root) see their own files.
@@ -239,40 +246,19 @@ def _setpriv() -> str:
     return found or "/usr/bin/setpriv"
 
 
-class StagedEtc:
-    """A private copy of the allow-listed /etc entries (symlinks kept as links), bound as
-    /etc in one mount. Removed when the last backend or sandbox holding it is gone."""
+class ResidentPython:
+    """The interpreter that hosts each sandbox's resident executor; None spawns per command.
 
-    def __init__(self) -> None:
-        self.path = stage_etc(Path(tempfile.mkdtemp(prefix="agentgym-etc-")))
-        weakref.finalize(self, shutil.rmtree, self.path, True)
+    Shared by a backend's sandboxes, so one failed start (a python3 older than 3.9, say)
+    switches them all to spawning bwrap per command instead of each failing in turn.
+    """
 
-
-def stage_etc(etc: Path) -> Path:
-    etc.chmod(0o755)
-    for name in ETC:
-        src, dst = Path("/etc", name), etc / name
-        try:
-            if src.is_dir() and not src.is_symlink():
-                shutil.copytree(src, dst, symlinks=True)
-            elif src.exists() or src.is_symlink():
-                shutil.copy2(src, dst, follow_symlinks=False)
-        except OSError:
-            continue  # unreadable entries stay out
-    for i, (uid, gid) in enumerate(pool_ids() or [(os.getuid(), os.getgid())]):
-        name = "sandbox" if i == 0 else f"sandbox{i}"
-        _ensure_entry(etc / "passwd", 2, uid, f"{name}:x:{uid}:{gid}:sandbox:{HOME}:/bin/bash")
-        _ensure_entry(etc / "group", 2, gid, f"{name}:x:{gid}:")
-    return etc
-
-
-def _ensure_entry(db: Path, field: int, ident: int, line: str) -> None:
-    """Add `line` unless an entry has this id, so whoami/id/git work for any sandbox uid."""
-    text = db.read_text() if db.exists() else ""
-    if any(row.split(":")[field:field + 1] == [str(ident)] for row in text.splitlines()):
-        return
-    db.write_text(text + ("" if text.endswith("\n") or not text else "\n") + line + "\n")
-    db.chmod(0o644)
+    def __init__(self, prefix: Path | None, mode: BwrapMode) -> None:
+        self.path: str | None = None
+        if mode == "per-command":
+            return
+        exe = prefix / "bin" / "python3" if prefix else Path("/usr/bin/python3")
+        self.path = str(exe) if exe.exists() else None
 
 
 def _python_prefix() -> Path | None:
@@ -302,11 +288,14 @@ class BwrapBackend:
     isolated = True
     readonly_root = True
 
-    def __init__(self) -> None:
+    def __init__(self, mode: BwrapMode | None = None) -> None:
+        """`mode` None reads AGENTGYM_BWRAP_MODE (default resident)."""
+        self.mode: BwrapMode = mode or ("per-command" if os.environ.get(MODE_VAR) == "per-command" else "resident")
         self._toolset: dict[str, str] | None = None
         self._prefix: Path | None = None
         self._prefix_known = False
         self._etc: StagedEtc | None = None
+        self._resident: ResidentPython | None = None
 
     def python_prefix(self) -> Path | None:
         if not self._prefix_known:
@@ -332,8 +321,11 @@ class BwrapBackend:
             raise SandboxUnavailable(f"bwrap cannot create a sandbox here ({why}); {FIX}")
 
     def open(self, paths: SandboxPaths, *, limits: Limits, env: dict[str, str]) -> BwrapSandbox:
+        if self._resident is None:
+            self._resident = ResidentPython(self.python_prefix(), self.mode)
         return BwrapSandbox(
-            paths, limits=limits, env=env, python_prefix=self.python_prefix(), etc_dir=self.etc_dir()
+            paths, limits=limits, env=env, python_prefix=self.python_prefix(), etc_dir=self.etc_dir(),
+            resident=self._resident,
         )
 
     def toolset(self) -> dict[str, str]:

@@ -89,6 +89,9 @@ class LocalSandbox:
         )
         return to_result(outcome)
 
+    def warm_up(self) -> None:
+        """Nothing to prepare: each command is its own process."""
+
     async def close(self) -> None:
         self._closed = True
         for pgid in list(self._live):
