@@ -113,3 +113,22 @@ def test_a_stopped_executor_is_replaced_after_the_backstop(tmp_path: Path, monke
     assert took < 10
     assert after.stdout == "alive\n"
     assert alive(f"sleep {t}") == []
+
+
+def test_a_python_that_cannot_host_the_executor_falls_back_to_per_command(tmp_path: Path) -> None:
+    backend = BwrapBackend("resident")
+    backend.preflight()
+    paths = SandboxPaths(work_root=tmp_path / "w", tmp_dir=tmp_path / "t", home_dir=tmp_path / "h")
+    for p in (paths.work_root, paths.tmp_dir, paths.home_dir):
+        p.mkdir()
+    box = backend.open(paths, limits=Limits(), env={})
+    box._resident.path = "/usr/bin/true"  # exits at once: never says it is ready
+
+    async def main() -> list[str]:
+        try:
+            return [(await box.exec("echo $PPID", cwd=box.root, timeout_s=20)).stdout for _ in range(2)]
+        finally:
+            await box.close()
+
+    assert asyncio.run(main()) == ["1\n", "1\n"]  # both ran, each in a fresh sandbox
+    assert box._resident.path is None  # the backend's other sandboxes go straight to per-command

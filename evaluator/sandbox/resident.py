@@ -78,10 +78,10 @@ class Executor:
         finally:
             theirs.close()
         live.add(proc.pid)
-        ours.send(SOURCE)
-        ours.setblocking(False)
         self = cls(proc, ours, live)
         try:
+            ours.send(SOURCE)
+            ours.setblocking(False)
             hello = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(ours, 16), START_TIMEOUT_S)
         except (asyncio.TimeoutError, OSError):
             hello = b""
