@@ -221,6 +221,12 @@ def test_preflight_explains_missing_bwrap(monkeypatch: pytest.MonkeyPatch, tmp_p
         BwrapBackend().preflight()
 
 
+def test_preflight_refuses_an_unknown_bwrap_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTGYM_BWRAP_MODE", "per_command")
+    with pytest.raises(SandboxUnavailable, match="must be `resident` or `per-command`, not 'per_command'"):
+        BwrapBackend().preflight()
+
+
 def test_spawnbench_reports_costs() -> None:
     bwrap_backend()
     bench = asyncio.run(measure_spawn_async(runs=3))

@@ -308,6 +308,8 @@ class BwrapBackend:
         return self._etc
 
     def preflight(self) -> None:
+        if os.environ.get(MODE_VAR, "resident") not in ("resident", "per-command"):
+            raise SandboxUnavailable(f"{MODE_VAR} must be `resident` or `per-command`, not {os.environ[MODE_VAR]!r}.")
         if shutil.which("bwrap") is None:
             raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {FIX}")
         if sandbox_ids() is not None and not Path(_setpriv()).exists():
