@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from conftest import only_run_dir, run_cli
-from evaluator import stats
-from evaluator.compare import main
-from evaluator.results import Metrics, SafetyEvent, TaskResult
+from evaluator.reporting import stats
+from evaluator.cli.compare import main
+from evaluator.results.records import Metrics, SafetyEvent, TaskResult
 
 PNGS = ("success_rate.png", "repo_heatmap.png", "score_vs_tokens.png")
 

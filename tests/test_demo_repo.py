@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from evaluator import comparators, oracles
-from evaluator.specs import RepoSpec, TaskSpec
+from evaluator.scoring import comparators
+from evaluator.scoring import oracle_registry as oracles
+from evaluator.tasks.specs import RepoSpec, TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 REPOS = ROOT / "repos"
@@ -238,7 +239,7 @@ def test_task_suite_coverage() -> None:
 
 
 def test_task_references_resolve() -> None:
-    from evaluator.catalog import check_task_refs
+    from evaluator.tasks.catalog import check_task_refs
 
     for path in TASK_FILES:
         task = load_task(path)
@@ -272,7 +273,7 @@ def test_oracle_matches_hand_count(checkout: Path, task_id: str, key: str) -> No
     # the hand-counted answer passes the task's own comparator and has the declared type
     credit, ok = comparators.compare(out.comparator, hand, value, out.comparator_args)
     assert ok and credit == 1.0
-    from evaluator.scoring import type_error
+    from evaluator.scoring.score import type_error
 
     assert type_error(out, hand) is None
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from evaluator import oracles
+from evaluator.scoring import oracle_registry as oracles
 from evaluator.generate.checks import DROP_DUPLICATE, DROP_INVALID, DROP_QUOTA, DROP_TRIVIAL, Checker
 from evaluator.generate.model import Candidate
 from evaluator.generate.pipeline import enforce_quota, generate
 from evaluator.generate.sampler import Sampler
 from evaluator.generate.templates import ALL, Context, Template
-from evaluator.specs import RepoSpec
+from evaluator.tasks.specs import RepoSpec
 from tests.conftest import git, make_repo, run_cli
 
 FILES = {
@@ -205,7 +205,7 @@ def test_review_writes_nothing_and_bad_input(tmp_path: Path) -> None:
 def test_l1_wrapper_generates_easy_tier(tmp_path: Path) -> None:
     make_repo(tmp_path / "plain", FILES)
     out = tmp_path / "l1"
-    r = run_cli("scripts.generate_l1_tasks", "--repo-id", "plain", "--repo-root", str(tmp_path / "plain"),
+    r = run_cli("tools.generate_l1_tasks", "--repo-id", "plain", "--repo-root", str(tmp_path / "plain"),
                 "--out", str(out), "--cache-dir", str(tmp_path / "cache"))
     assert r.returncode == 0, r.stderr
     templates = {yaml.safe_load(p.read_text())["provenance"]["template"] for p in out.glob("plain_gen_*.yaml")}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evaluator.catalog import load_repos, load_tasks
-from evaluator.specs import TaskSpec
+from evaluator.tasks.catalog import load_repos, load_tasks
+from evaluator.tasks.specs import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ("mmengine", "opencompass", "internlm")

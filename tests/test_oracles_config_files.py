@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evaluator.oracles import OracleError
+from evaluator.scoring.oracle_registry import OracleError
 from oracles.config_files import (
     pyproject_dependencies,
     pytest_param_count,

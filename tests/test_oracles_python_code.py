@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.oracles import OracleError, registered
+from evaluator.scoring.oracle_registry import OracleError, registered
 from oracles.python_code import (
     dataclass_defaults,
     docstring_number,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.oracles import OracleError, registered
+from evaluator.scoring.oracle_registry import OracleError, registered
 from oracles.repo_facts import (
     glob_files,
     ini_value,

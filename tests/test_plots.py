@@ -1,4 +1,4 @@
-"""Tests for evaluator.plots: files exist, are real PNGs, and edge inputs don't crash."""
+"""Tests for evaluator.reporting.plots: files exist, are real PNGs, and edge inputs don't crash."""
 from __future__ import annotations
 
 import struct
@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from evaluator.plots import repo_model_heatmap, score_vs_tokens, success_rate_bars
+from evaluator.reporting.plots import repo_model_heatmap, score_vs_tokens, success_rate_bars
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NAN = float("nan")
@@ -88,14 +88,14 @@ def test_output_is_deterministic(tmp_path: Path) -> None:
 
 
 def _chart_request(out: Path) -> "ChartRequest":
-    from evaluator.chart_worker import ChartRequest
+    from evaluator.reporting.chart_worker import ChartRequest
 
     return ChartRequest(labels=["demo", "mmengine"], rates=[0.5, 1.0], ci_low=[0.2, 0.6], ci_high=[0.8, 1.0],
                         out=out, title="m: success rate by repo (95% CI)")
 
 
 def test_chart_worker_draws_the_same_png_as_in_process(tmp_path: Path) -> None:
-    from evaluator.chart_worker import ChartWorker, draw
+    from evaluator.reporting.chart_worker import ChartWorker, draw
 
     worker = ChartWorker.start()
     assert worker is not None
@@ -106,7 +106,7 @@ def test_chart_worker_draws_the_same_png_as_in_process(tmp_path: Path) -> None:
 
 
 def test_chart_worker_failures_are_reported_not_raised(tmp_path: Path) -> None:
-    from evaluator.chart_worker import ChartWorker
+    from evaluator.reporting.chart_worker import ChartWorker
 
     idle = ChartWorker.start()  # the run died before sending data: the child just exits
     assert idle is not None

@@ -1,9 +1,9 @@
-"""Tests for evaluator.policy: command words, policy findings, risky commands, write paths."""
+"""Tests for evaluator.sandbox.policy.rules: command words, policy findings, risky commands, write paths."""
 from __future__ import annotations
 
 import pytest
 
-from evaluator.policy import (
+from evaluator.sandbox.policy.rules import (
     CommandParseError,
     PolicyFinding,
     check_command,

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from conftest import FACTS, fixture_args, git, load_results, only_run_dir, run_cli, turn
-from evaluator.fake_server import Reply, ScriptedServer, completion, error, tool_call
+from evaluator.testing.scripted_server import Reply, ScriptedServer, completion, error, tool_call
 
 
 def need_bwrap() -> None:

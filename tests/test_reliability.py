@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import FACTS, ROOT, fixture_args, load_results, only_run_dir, run_cli, turn
-from evaluator.fake_server import Reply, ScriptedServer, completion, error, tool_call
+from evaluator.testing.scripted_server import Reply, ScriptedServer, completion, error, tool_call
 
 TIMING = {"wall_time_s", "model_time_s"}
 

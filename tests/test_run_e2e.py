@@ -10,7 +10,7 @@ import yaml
 
 from conftest import (FACTS, fixture_args, git, load_results, only_run_dir, run_cli, sandbox_flag, turn,
                       user_task_id)
-from evaluator.fake_server import Reply, ScriptedServer, completion, error, tool_call
+from evaluator.testing.scripted_server import Reply, ScriptedServer, completion, error, tool_call
 
 
 def demo_run(tmp_path: Path, model: str) -> Path:

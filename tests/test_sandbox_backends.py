@@ -15,8 +15,8 @@ from evaluator.sandbox import ExecResult, SandboxPaths, SandboxUnavailable, get_
 from evaluator.sandbox.bwrap import BwrapBackend
 from evaluator.sandbox.env import looks_secret, scrub
 from evaluator.sandbox.process import HeadTail
-from evaluator.sandbox.spawnbench import measure_spawn_async
-from evaluator.specs import Limits
+from evaluator.benchmark.spawn import measure_spawn_async
+from evaluator.tasks.specs import Limits
 
 from conftest import bwrap_backend
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.sandbox import ExecResult, SandboxPaths, get_backend
-from evaluator.specs import Limits
+from evaluator.tasks.specs import Limits
 
 from conftest import bwrap_backend
 
@@ -200,7 +200,7 @@ UNPRIVILEGED_SCRIPT = textwrap.dedent(
     from pathlib import Path
     from evaluator.sandbox import SandboxPaths, SandboxUnavailable
     from evaluator.sandbox.bwrap import BwrapBackend
-    from evaluator.specs import Limits
+    from evaluator.tasks.specs import Limits
 
     base, marker = Path(sys.argv[1]), sys.argv[2]
     backend = BwrapBackend()

@@ -15,7 +15,7 @@ import pytest
 from evaluator.sandbox import ExecResult, SandboxPaths
 from evaluator.sandbox import resident
 from evaluator.sandbox.bwrap import BwrapBackend
-from evaluator.specs import Limits
+from evaluator.tasks.specs import Limits
 
 from conftest import bwrap_backend
 from test_sandbox_redteam_unit import alive, unique_sleep

@@ -1,4 +1,4 @@
-"""Tests for evaluator.stats: pinned reference values plus properties."""
+"""Tests for evaluator.reporting.stats: pinned reference values plus properties."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from evaluator.stats import (
+from evaluator.reporting.stats import (
     McNemarResult,
     PairedDelta,
     bootstrap_mean_ci,

@@ -162,7 +162,7 @@ def build_inputs(root: Path) -> tuple[Path, Path]:
 
 # --- server configs -------------------------------------------------------------------------
 def marker(case: Case) -> str:
-    return f"Task: {case.id}"  # the harness's user prompt (prompts/user_v1.j2) names the task this way
+    return f"Task: {case.id}"  # the harness's user prompt (evaluator/agent/prompts/user_v1.j2) names the task this way
 
 
 def fakellm_config() -> dict[str, Any]:

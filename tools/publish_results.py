@@ -32,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 # Allow `python tools/publish_results.py` from the repo root (evaluator is not installed).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluator import stats  # noqa: E402
+from evaluator.reporting import stats  # noqa: E402
 
 
 class InputError(Exception):
@@ -40,7 +40,7 @@ class InputError(Exception):
 
 
 def slug(name: str) -> str:
-    # Same rule as evaluator.session.new_run_dir, so a published folder matches the run's prefix.
+    # Same rule as evaluator.execution.session.new_run_dir, so a published folder matches the run's prefix.
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "model"
 
 
@@ -74,7 +74,7 @@ def publish(run_dir: Path, dest: Path, date: str, model: str | None, overwrite: 
 # --- leaderboard -----------------------------------------------------------------------------
 
 class TaskRow(BaseModel):
-    """One row of results/<repo>/index.json (evaluator.summary.TaskSummaryRow; extra keys ignored)."""
+    """One row of results/<repo>/index.json (evaluator.reporting.summary.TaskSummaryRow; extra keys ignored)."""
 
     task_id: str
     repo_id: str

@@ -64,7 +64,7 @@ class UsageError(Exception):
 
 
 def slug(model_id: str) -> str:
-    # Same rule as evaluator.session.new_run_dir; tmux window names also must not contain '.' or ':'.
+    # Same rule as evaluator.execution.session.new_run_dir; tmux window names also must not contain '.' or ':'.
     return re.sub(r"[^A-Za-z0-9_-]+", "_", model_id).strip("_") or "model"
 
 

@@ -15,15 +15,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evaluator import cli, oracles
-from evaluator.catalog import ConfigError, load_repos
-from evaluator.config import PROJECT_ROOT
+from evaluator.cli import common as cli
+from evaluator.scoring import oracle_registry as oracles
+from evaluator.tasks.catalog import load_repos
+from evaluator.config.errors import ConfigError
+from evaluator.config.paths import CHECKOUT as PROJECT_ROOT, REPOS_DIR
 from evaluator.generate import output, repin
 from evaluator.generate.checks import Checker
 from evaluator.generate.pipeline import QUOTA, generate
 from evaluator.generate.sampler import Sampler
 from evaluator.generate.templates import ALL, EASY_NAMES, PARAMETRIC, Context, Template
-from evaluator.workspace import RepoCache, default_cache_dir
+from evaluator.tasks.clone_cache import RepoCache, default_cache_dir
 
 GROUPS = {"easy": EASY_NAMES, "parametric": [t.name for t in PARAMETRIC], "all": list(ALL)}
 
@@ -32,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m evaluator.generate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repo", required=True, help="Repo id in the registry.")
-    p.add_argument("--repos-config", type=Path, default=PROJECT_ROOT / "repos", help="Folder of <id>.yaml repo files.")
+    p.add_argument("--repos-config", type=Path, default=REPOS_DIR, help="Folder of <id>.yaml repo files.")
     p.add_argument("--out", type=Path, help="Output folder (default: tasks/generated/<repo>/; with --review: none).")
     p.add_argument("--max-tasks", type=int, default=60, help="Most tasks to emit (default 60).")
     p.add_argument("--seed", type=int, default=0, help="Sampler seed (default 0).")

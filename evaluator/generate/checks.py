@@ -7,12 +7,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from evaluator import oracles
+from evaluator.scoring import oracle_registry as oracles
 from evaluator.generate.model import Accepted, Candidate, Drop, canonical
 from evaluator.generate.templates.base import DEFAULT_POLICY, Context
-from evaluator.plan import Job
-from evaluator.specs import RepoSpec, TaskSpec
-from evaluator.validate import Validator
+from evaluator.tasks.plan import Job
+from evaluator.tasks.specs import RepoSpec, TaskSpec
+from evaluator.tasks.validation import Validator
 
 DROP_ORACLE = "oracle error"
 DROP_TRIVIAL = "trivial answer"

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaluator.specs import ComparatorName, Difficulty, OutputType
+from evaluator.tasks.specs import ComparatorName, Difficulty, OutputType
 
 
 def canonical(value: Any) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from evaluator.atomic import write_json_atomic
+from evaluator.results.atomic import write_json_atomic
 from evaluator.generate.model import canonical
 from evaluator.generate.pipeline import Result
 

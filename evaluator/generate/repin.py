@@ -4,12 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evaluator import oracles
-from evaluator.catalog import ConfigError
+from evaluator.scoring import oracle_registry as oracles
+from evaluator.config.errors import ConfigError
 from evaluator.models import TaskContext
 from evaluator.models.builtin import solution
-from evaluator.specs import RepoSpec, TaskSpec
-from evaluator.workspace import RepoCache
+from evaluator.tasks.specs import RepoSpec, TaskSpec
+from evaluator.tasks.clone_cache import RepoCache
 
 
 def expected(task: dict[str, Any], root: Path, commit: str, cache: oracles.FactCache) -> Any:

@@ -10,8 +10,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaluator.oracles import FactCache
-from evaluator.specs import TaskSpec
+from evaluator.scoring.oracle_registry import FactCache
+from evaluator.tasks.specs import TaskSpec
 
 ModelErrorKind = Literal["api_error", "context_overflow"]
 

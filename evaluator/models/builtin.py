@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evaluator import oracles
+from evaluator.scoring import oracle_registry as oracles
 from evaluator.models import ModelReply, TaskContext
 
 _PROBES = {"ls": "ls", "pwd": "pwd", "git": "git rev-parse HEAD", "cat": "cat /dev/null", "wc": "wc -l README.md",

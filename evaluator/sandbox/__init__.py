@@ -10,7 +10,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field, field_validator
 
-from evaluator.specs import Limits
+from evaluator.tasks.specs import Limits
 
 SandboxName = Literal["bwrap", "local"]
 

@@ -38,7 +38,7 @@ from evaluator.sandbox.env import scrub
 from evaluator.sandbox.local import parse_toolset, toolset_script
 from evaluator.sandbox.process import kill_group, run_capped, to_result, ulimit_line
 from evaluator.sandbox.resident import Executor, ExecutorGone
-from evaluator.specs import Limits
+from evaluator.tasks.specs import Limits
 
 ROOT, TMP = "/workspace", "/tmp"
 MODE_VAR = "AGENTGYM_BWRAP_MODE"

@@ -20,7 +20,7 @@ from pathlib import Path
 from evaluator.sandbox import ExecResult, SandboxPaths, SandboxUnavailable, SandboxName
 from evaluator.sandbox.env import scrub
 from evaluator.sandbox.process import kill_group, run_capped, to_result, ulimit_line
-from evaluator.specs import Limits
+from evaluator.tasks.specs import Limits
 
 MARKER = "AGENTGYM_SANDBOX_ID"
 TOOLS = {

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from evaluator.sandbox import ExecResult
-from evaluator.specs import Limits
+from evaluator.tasks.specs import Limits
 
 CHUNK = 65536
 # Past this many times the cap a stream is not worth producing: the command is killed.

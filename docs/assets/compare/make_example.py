@@ -7,7 +7,7 @@ import json, subprocess, sys, os
 from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
-from evaluator.fake_server import ScriptedServer, completion, tool_call
+from evaluator.testing.scripted_server import ScriptedServer, completion, tool_call
 
 oracle, name, wrong, runs = Path(sys.argv[1]), sys.argv[2], set(sys.argv[3].split(",")), sys.argv[4]
 extra = int(sys.argv[5])  # extra exploration turns, to vary tokens

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from evaluator import oracles
+from evaluator.scoring import oracle_registry as oracles
 from evaluator.generate.model import Candidate
 from evaluator.generate.sampler import Sampler
 from evaluator.generate.scan import RepoScan, scan_repo
