@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from evaluator.scoring.oracle_registry import OracleError
+from evaluator.scoring.oracle_api import OracleError
 from oracles.original import expand_braces
 
 ALWAYS_SKIPPED = frozenset({".git"})

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from evaluator.scoring.oracle_registry import OracleError
+from evaluator.scoring.oracle_api import OracleError
 from oracles._common import iter_files, jsonable, relpath, resolve_path
 
 DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from evaluator.scoring.oracle_registry import answer_checker
+from evaluator.scoring.oracle_api import answer_checker
 from oracles.original import has_license_file, top_level_entry_count
 
 _KV = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*:\s*(.*?)\s*$")

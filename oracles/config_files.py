@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from evaluator.scoring.oracle_registry import OracleError, fact_oracle
+from evaluator.scoring.oracle_api import OracleError, fact_oracle
 from oracles._common import apply_query, relpath, resolve_path
 from oracles._pyast import dotted, literal, load_module, module_assignments
 from oracles.pytest_params import pytest_param_count

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from evaluator.scoring.oracle_registry import fact_oracle
+from evaluator.scoring.oracle_api import fact_oracle
 
 _BRACE = re.compile(r"\{([^{}]*)\}")
 

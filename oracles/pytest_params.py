@@ -5,7 +5,7 @@ import ast
 import math
 from pathlib import Path
 
-from evaluator.scoring.oracle_registry import OracleError, fact_oracle
+from evaluator.scoring.oracle_api import OracleError, fact_oracle
 from oracles._pyast import FuncNode, decorator_name, load_module, module_assignments, require_def
 
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from evaluator.scoring.oracle_registry import OracleError, fact_oracle
+from evaluator.scoring.oracle_api import OracleError, fact_oracle
 from oracles._pyast import (
     decorator_name,
     dotted,

@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from evaluator.scoring.oracle_registry import fact_oracle
+from evaluator.scoring.oracle_api import fact_oracle
 from oracles._common import apply_query, glob_matcher, iter_files, json_key, relpath, resolve_path
 from oracles._pyast import dotted, load_module, module_assignments, parse_file
 

@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from evaluator.scoring.oracle_registry import OracleError, fact_oracle
+from evaluator.scoring.oracle_api import OracleError, fact_oracle
 from oracles._common import relpath, resolve_path
 from oracles._pyast import dotted, iter_stmts, iter_trees
 

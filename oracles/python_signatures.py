@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from evaluator.scoring.oracle_registry import OracleError, fact_oracle
+from evaluator.scoring.oracle_api import OracleError, fact_oracle
 from oracles._pyast import FuncNode, decorator_name, dotted, literal, load_module, require_def, value_or_source
 
 

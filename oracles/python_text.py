@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Callable, Iterator
 
-from evaluator.scoring.oracle_registry import OracleError, fact_oracle
+from evaluator.scoring.oracle_api import OracleError, fact_oracle
 from oracles._common import glob_matcher, iter_files, relpath
 from oracles._pyast import load_module, require_def
 

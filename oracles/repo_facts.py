@@ -11,7 +11,7 @@ import configparser
 from pathlib import Path
 from typing import Any
 
-from evaluator.scoring.oracle_registry import OracleError, fact_oracle
+from evaluator.scoring.oracle_api import OracleError, fact_oracle
 from oracles._common import glob_matcher, iter_files, relpath, resolve_path
 from oracles._pyast import decorator_name, dotted, iter_stmts, iter_trees, load_module, module_assignments, value_or_source
 from oracles.config_files import load_yaml

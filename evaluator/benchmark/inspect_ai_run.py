@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from evaluator.cli.bench import COMMANDS, Measured, Server, measure
+from evaluator.benchmark.workload import COMMANDS, Measured, Server, measure
 
 README = "# bench\nA repository for the AgentGym benchmark.\n"
 VENV_ENV = "AGENTGYM_INSPECT_VENV"

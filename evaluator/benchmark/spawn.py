@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from evaluator.sandbox import SandboxPaths
+from evaluator.sandbox.base import SandboxPaths
 from evaluator.sandbox.process import run_capped
 from evaluator.tasks.specs import Limits
 
@@ -74,7 +74,7 @@ async def _measure(label: str, runs: int, spawn: Callable[[], Awaitable[int]], p
 
 
 async def measure_spawn_async(runs: int = 30) -> SpawnBench:
-    from evaluator.sandbox import SandboxUnavailable
+    from evaluator.sandbox.base import SandboxUnavailable
     from evaluator.sandbox.bwrap import BwrapBackend
     from evaluator.sandbox.local import LocalBackend
 

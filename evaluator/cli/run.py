@@ -19,7 +19,7 @@ from evaluator.config.errors import ConfigError
 from evaluator.config.settings import RunConfig, add_selection_flags, api_key_from, run_config_from
 from evaluator.models import BUILTIN_MODELS, Model, PreflightError
 from evaluator.tasks.plan import Plan, build_plan
-from evaluator.results.records import INFRA_FAILURES
+from evaluator.results.records import INFRA_FAILURES, RunMeta
 from evaluator.sandbox import SandboxUnavailable, get_backend
 from evaluator.execution.session import Session, new_run_dir, resume_command, run_meta
 from evaluator.results.rundir import Redactor, RunDir
@@ -45,8 +45,9 @@ def parser() -> argparse.ArgumentParser:
     r = p.add_argument_group("execution")
     r.add_argument("--concurrency", type=int, default=4, help="Tasks in flight at once (default 4).")
     r.add_argument("--epochs", type=int, default=1, help="Run every task K times (default 1).")
-    r.add_argument("--sandbox", choices=["bwrap", "local"], default="bwrap",
-                   help="bwrap (default): isolated; local: plain subprocess, weaker, flagged in the report.")
+    r.add_argument("--sandbox", default="bwrap",
+                   help="bwrap (default): isolated; local: plain subprocess, weaker, flagged in the report; "
+                        "or your own backend as a dotted path package.module:Backend.")
     r.add_argument("--policy", choices=["enforce", "record"], default="enforce",
                    help="enforce (default): refuse policy violations; record: run them in the sandbox and record them.")
     r.add_argument("--closed-book", action="store_true", help="No tools: the model answers from the instruction alone.")
@@ -78,15 +79,19 @@ def make_model(cfg: RunConfig) -> Model:
         request_timeout_s=cfg.request_timeout_s, max_attempts=cfg.max_attempts, max_inflight=cfg.max_inflight))
 
 
+def _meta(run_dir: Path) -> RunMeta:
+    try:
+        return RunMeta.read(run_dir)
+    except (OSError, ValueError):
+        raise ConfigError(f"{run_dir} is not a run directory (no readable run.json)") from None
+
+
 def config_for(ns: argparse.Namespace) -> tuple[RunConfig, Path | None, set[str]]:
     """The config, the existing run dir (resume/retry) and the job keys to redo."""
     existing = ns.resume or ns.retry_failed
     if existing is None:
         return run_config_from(ns), None, set()
-    meta_path = existing / "run.json"
-    if not meta_path.is_file():
-        raise ConfigError(f"{existing} is not a run directory (no run.json)")
-    cfg = RunConfig.model_validate({**json.loads(meta_path.read_text(encoding="utf-8"))["config"], "api_key": None})
+    cfg = RunConfig.model_validate({**_meta(existing).config, "api_key": None})
     key = api_key_from(ns)  # never stored in run.json: pass it again
     if key:
         cfg = cfg.model_copy(update={"api_key": key})
@@ -117,10 +122,10 @@ async def main_async(ns: argparse.Namespace) -> int:
     plan = await asyncio.to_thread(build_plan, cfg.selection, epochs=cfg.epochs, prompt_version=cfg.prompt_version,
                                    weights=cfg.weights, shard=cfg.shard)
     if existing is not None:
-        old = json.loads((existing / "run.json").read_text(encoding="utf-8"))
-        if old.get("task_set_hash") != plan.task_set_hash:
+        old = _meta(existing)
+        if old.task_set_hash != plan.task_set_hash:
             raise ConfigError(f"the tasks, oracles, prompt or weights changed since {existing} started "
-                              f"(task set hash {old.get('task_set_hash')} -> {plan.task_set_hash}); start a new run")
+                              f"(task set hash {old.task_set_hash} -> {plan.task_set_hash}); start a new run")
     if ns.dry_run:
         print_plan(cfg, plan)
         return 0
@@ -132,7 +137,7 @@ async def main_async(ns: argparse.Namespace) -> int:
     cli.check_writable(run_dir)
     key = cfg.api_key.get_secret_value() if cfg.api_key else ""
     run = RunDir(run_dir, Redactor([key]))
-    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if existing else run_meta(cfg, plan, run, backend)
+    meta = _meta(run_dir) if existing else run_meta(cfg, plan, run, backend)
     session = Session(cfg, plan, run, model, backend, quiet=ns.quiet, resume_command=resume_command(run_dir))
     try:
         return await session.execute(meta, redo)

@@ -11,7 +11,7 @@ from dotenv import load_dotenv
 from pydantic import BaseModel, Field, SecretStr
 
 from evaluator.config.errors import ConfigError
-from evaluator.config.paths import CHECKOUT as PROJECT_ROOT, REPOS_DIR, TASKS_DIR, WEIGHTS_FILE
+from evaluator.config.paths import REPOS_DIR, TASKS_DIR, WEIGHTS_FILE
 from evaluator.models.endpoint import OPENAI_URL, needs_key
 
 PROMPT_VERSION = "v1"
@@ -42,7 +42,7 @@ class RunConfig(BaseModel):
     max_inflight: int = 16
     concurrency: int = 4
     epochs: int = 1
-    sandbox: Literal["bwrap", "local"] = "bwrap"
+    sandbox: str = Field("bwrap", description="A registered backend (bwrap, local) or a dotted path package.module:Backend.")
     policy: Literal["enforce", "record"] = "enforce"
     closed_book: bool = False
     max_task_seconds: int = 1800

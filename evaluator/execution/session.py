@@ -23,7 +23,7 @@ from evaluator.config.paths import CHECKOUT as PROJECT_ROOT
 from evaluator.config.settings import RunConfig
 from evaluator.models import Model
 from evaluator.tasks.plan import Plan
-from evaluator.results.records import INFRA_FAILURES, RunManifest, TaskResult
+from evaluator.results.records import INFRA_FAILURES, RunManifest, RunMeta, TaskResult
 from evaluator.execution.trial import Runner
 from evaluator.sandbox import SandboxBackend
 from evaluator.results.rundir import RunDir
@@ -56,18 +56,16 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run_meta(cfg: RunConfig, plan: Plan, run: RunDir, backend: SandboxBackend) -> dict[str, Any]:
-    return {
-        "schema_version": 1, "run_id": run.path.name, "model": cfg.model,
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "config": cfg.redacted(), "task_set": cfg.selection.task_set, "epochs": cfg.epochs,
-        "sandbox": backend.name, "sandbox_isolated": backend.isolated, "policy": cfg.policy,
-        "closed_book": cfg.closed_book, "toolset": backend.toolset(), "versions": _versions(),
-        "repos": {k: v.model_dump() for k, v in plan.repos.items()}, "prompt_version": cfg.prompt_version,
-        "prompt_hash": plan.prompt_hash, "task_set_hash": plan.task_set_hash, "task_hashes": plan.task_hashes,
-        "shard": list(cfg.shard) if cfg.shard else None, "jobs": len(plan.jobs),
-        "response_models": [], "system_fingerprints": [],
-    }
+def run_meta(cfg: RunConfig, plan: Plan, run: RunDir, backend: SandboxBackend) -> RunMeta:
+    return RunMeta(
+        run_id=run.path.name, model=cfg.model,
+        started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        config=cfg.redacted(), task_set=cfg.selection.task_set, epochs=cfg.epochs,
+        sandbox=backend.name, sandbox_isolated=backend.isolated, sandbox_settings=backend.settings(), policy=cfg.policy,
+        closed_book=cfg.closed_book, toolset=backend.toolset(), versions=_versions(),
+        repos={k: v.model_dump() for k, v in plan.repos.items()}, prompt_version=cfg.prompt_version,
+        prompt_hash=plan.prompt_hash, task_set_hash=plan.task_set_hash, task_hashes=plan.task_hashes,
+        shard=list(cfg.shard) if cfg.shard else None, jobs=len(plan.jobs))
 
 
 class Session:
@@ -81,7 +79,7 @@ class Session:
         self.results: dict[str, TaskResult] = {}
         self.chart: ChartWorker | None = None
 
-    async def execute(self, meta: dict[str, Any], redo: set[str] = frozenset()) -> int:
+    async def execute(self, meta: RunMeta, redo: set[str] = frozenset()) -> int:
         """Run every job not yet done; returns the exit code."""
         done = set(self.manifest.done) - set(redo)
         self.manifest = self.manifest.model_copy(update={"done": sorted(done), "total": len(self.plan.jobs),
@@ -89,7 +87,7 @@ class Session:
         # The report's chart is drawn by a child that imports matplotlib while the tasks run.
         self.chart = ChartWorker.start()
         if not (self.run.path / "run.json").exists():
-            self.run.write_json("run.json", meta)
+            self.run.write_meta(meta)
         self.run.write_manifest(self.manifest)
         todo = [j for j in self.plan.jobs if j.key not in done]
         runner = Runner(self.cfg, self.model, self.backend, self.run, self.cache, self.plan.cache_dir, self.plan.task_set_hash)
@@ -121,7 +119,7 @@ class Session:
             self.run.close()
         return await asyncio.to_thread(self.finish, meta, None)
 
-    def finish(self, meta: dict[str, Any], partial: str | None) -> int:
+    def finish(self, meta: RunMeta, partial: str | None) -> int:
         """Write summaries, index, REPORT.md and the manifest from the trials on disk."""
         keep = {j.key for j in self.plan.jobs}
         trials = [t for t in self.run.read_trials() if f"{t.repo_id}/{t.task_id}#{t.epoch}" in keep]

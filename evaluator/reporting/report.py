@@ -8,8 +8,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from evaluator.reporting.chart_worker import ChartRequest, ChartWorker, draw
-from evaluator.results.records import TaskResult
-from evaluator.reporting.summary import by_task, run_stats, task_row, task_summary
+from evaluator.results.records import RunMeta, TaskResult
+from evaluator.reporting.summary import RunStats, by_task, run_stats, task_row, task_summary
 from evaluator.results.rundir import RunDir
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,
@@ -20,9 +20,14 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def render(meta: dict[str, Any], trials: list[TaskResult], *, partial: str | None = None, total: int = 0,
+def render(meta: RunMeta, trials: list[TaskResult], *, partial: str | None = None, total: int = 0,
            resume_command: str = "", plot: str | None = None) -> str:
-    s = run_stats(trials, int(meta.get("epochs", 1)))
+    return _render(meta, trials, run_stats(trials, meta.epochs), partial=partial, total=total,
+                   resume_command=resume_command, plot=plot)
+
+
+def _render(meta: RunMeta, trials: list[TaskResult], s: RunStats | None, *, partial: str | None, total: int,
+            resume_command: str, plot: str | None) -> str:
     rows = [task_row(g) for g in by_task(trials).values()]
     return _ENV.get_template("report.md.j2").render(
         run=meta, s=s, tasks=rows, partial=partial, done=len(trials), total=total,
@@ -45,28 +50,30 @@ def write_summaries(run: RunDir, trials: list[TaskResult]) -> None:
             "results": rows})
 
 
-def _plot(run: RunDir, meta: dict[str, Any], trials: list[TaskResult], chart: ChartWorker | None) -> str | None:
-    s = run_stats(trials, int(meta.get("epochs", 1)))
+def _plot(run: RunDir, meta: RunMeta, s: RunStats | None, chart: ChartWorker | None) -> str | None:
     if s is None:
         return None
     g = s.per_repo
     req = ChartRequest(labels=[x.name for x in g], rates=[x.success_rate for x in g], ci_low=[x.ci_low for x in g],
                        ci_high=[x.ci_high for x in g], out=run.results / "success_by_repo.png",
-                       title=f"{meta['model']}: success rate by repo (95% CI)")
+                       title=f"{meta.model}: success rate by repo (95% CI)")
     if chart is None or not chart.draw(req):
         draw(req)
     return req.out.name
 
 
-def finalize(run: RunDir, meta: dict[str, Any], trials: list[TaskResult], *, partial: str | None, total: int,
-             resume_command: str, chart: ChartWorker | None = None) -> None:
+def finalize(run: RunDir, meta: RunMeta, trials: list[TaskResult], *, partial: str | None, total: int,
+             resume_command: str, chart: ChartWorker | None = None) -> RunMeta:
     """Everything derived from the trials: run.json's closing fields, summaries, plot, REPORT.md.
 
     `chart` is a child process already waiting to draw the chart (see chart_worker)."""
-    for key in ("response_models", "system_fingerprints"):
-        meta[key] = sorted({v for t in trials for v in getattr(t, key)})
-    meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    run.write_json("run.json", meta)
+    meta = meta.model_copy(update={
+        "response_models": sorted({v for t in trials for v in t.response_models}),
+        "system_fingerprints": sorted({v for t in trials for v in t.system_fingerprints}),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+    run.write_meta(meta)
     write_summaries(run, trials)
-    plot = _plot(run, meta, trials, chart)
-    run.write_report(render(meta, trials, partial=partial, total=total, resume_command=resume_command, plot=plot))
+    stats = run_stats(trials, meta.epochs)  # once per report: the chart and REPORT.md share it
+    plot = _plot(run, meta, stats, chart)
+    run.write_report(_render(meta, trials, stats, partial=partial, total=total, resume_command=resume_command, plot=plot))
+    return meta

@@ -277,7 +277,7 @@ def compare_success(a: Sequence[bool], b: Sequence[bool], *, alpha: float = 0.05
     )
 
 
-def _fmt_p(p: float) -> str:
+def fmt_p(p: float) -> str:
     """0.0391 -> "0.0391", 1.0 -> "1.0", tiny -> "<0.0001" (4 decimals, trailing zeros cut)."""
     if p < 0.0001:
         return "<0.0001"
@@ -311,7 +311,7 @@ def verdict(
     regression = (sig and success.pass_to_fail > success.fail_to_pass) or score.ci_high < 0
     improvement = (sig and success.fail_to_pass > success.pass_to_fail) or score.ci_low > 0
     detail = (
-        f"p={_fmt_p(success.p_value)}, {_pts(score.delta, sign=True)} points "
+        f"p={fmt_p(success.p_value)}, {_pts(score.delta, sign=True)} points "
         f"[{_pts(score.ci_low)}, {_pts(score.ci_high)}]"
     )
     if regression and improvement:

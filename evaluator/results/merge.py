@@ -10,7 +10,6 @@ Exit codes: 0 merged; 1 merged, but some trial ended with api_error or harness_e
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -19,23 +18,23 @@ from typing import Any
 from evaluator.cli import common as cli
 from evaluator.reporting import report
 from evaluator.config.errors import ConfigError
-from evaluator.results.records import RunManifest
+from evaluator.results.records import RunManifest, RunMeta
 from evaluator.execution.session import exit_code, resume_command
 from evaluator.results.rundir import RunDir
 
 RUN_SPECIFIC = {"shard", "runs_root"}
 
 
-def _meta(path: Path) -> dict[str, Any]:
+def _meta(path: Path) -> RunMeta:
     try:
-        return json.loads((path / "run.json").read_text(encoding="utf-8"))
+        return RunMeta.read(path)
     except (OSError, ValueError):
         raise ConfigError(f"{path} is not a run directory (no readable run.json)") from None
 
 
-def _comparable(meta: dict[str, Any]) -> dict[str, Any]:
-    cfg = {k: v for k, v in meta["config"].items() if k not in RUN_SPECIFIC}
-    return {"model": meta["model"], "config": cfg, "task_set_hash": meta["task_set_hash"], "repos": meta["repos"]}
+def _comparable(meta: RunMeta) -> dict[str, Any]:
+    cfg = {k: v for k, v in meta.config.items() if k not in RUN_SPECIFIC}
+    return {"model": meta.model, "config": cfg, "task_set_hash": meta.task_set_hash, "repos": meta.repos}
 
 
 def merge(out: Path, shards: list[Path]) -> int:
@@ -67,11 +66,9 @@ def merge(out: Path, shards: list[Path]) -> int:
             with open(dest, "a", encoding="utf-8") as f:
                 f.write(jsonl.read_text(encoding="utf-8"))
     manifests = [r.manifest() or RunManifest(run_id=r.path.name, total=0) for r in runs]
-    meta = dict(metas[0])
-    meta.update(run_id=out.name, shard=None, jobs=sum(m.get("jobs", 0) for m in metas),
-                started_at=min(m["started_at"] for m in metas),
-                config={**metas[0]["config"], "shard": None, "runs_root": str(out.parent)},
-                merged_from=[str(s) for s in shards])
+    meta = metas[0].model_copy(update=dict(
+        run_id=out.name, shard=None, jobs=sum(m.jobs for m in metas), started_at=min(m.started_at for m in metas),
+        config={**metas[0].config, "shard": None, "runs_root": str(out.parent)}, merged_from=[str(s) for s in shards]))
     merged = RunDir(out)
     trials = merged.read_trials()
     total = sum(m.total for m in manifests)

@@ -1,9 +1,10 @@
 """Result models: what a run writes. `docs/result-schema.md` is generated from these."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
@@ -119,3 +120,41 @@ class RunManifest(BaseModel):
     done: list[str] = Field(default_factory=list, description="`<repo>/<task>#<epoch>` keys with a result file.")
     complete: bool = False
     partial_reason: str | None = None
+
+
+class RunMeta(BaseModel):
+    """run.json: what ran, with what and where. Written when the run starts; `finished_at` and the
+    endpoint's reported models are filled in when it ends. Every reader goes through `RunMeta.read`."""
+
+    model_config = ConfigDict(extra="allow")  # a newer harness's fields survive an older reader
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    model: str
+    started_at: str = Field(description="UTC, ISO 8601, seconds.")
+    finished_at: str | None = None
+    config: dict[str, Any] = Field(description="The resolved run configuration, secrets redacted.")
+    task_set: str
+    epochs: int = 1
+    sandbox: str
+    sandbox_isolated: bool
+    sandbox_settings: dict[str, Any] = Field(default_factory=dict,
+                                             description="How the backend ran: mode, uid pool, limits in force.")
+    policy: str
+    closed_book: bool = False
+    toolset: dict[str, str] = Field(default_factory=dict, description="Versions of the tools commands could use.")
+    versions: dict[str, str] = Field(default_factory=dict, description="Python, packages, AgentGym commit.")
+    repos: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Repo id -> pinned commit and source.")
+    prompt_version: str = "v1"
+    prompt_hash: str = ""
+    task_set_hash: str = ""
+    task_hashes: dict[str, str] = Field(default_factory=dict)
+    shard: list[int] | None = None
+    jobs: int = 0
+    response_models: list[str] = Field(default_factory=list, description="Model names the endpoint reported.")
+    system_fingerprints: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def read(cls, run_dir: Path) -> "RunMeta":
+        """The run.json of `run_dir`; OSError or ValueError (pydantic's included) when unreadable."""
+        return cls.model_validate_json((run_dir / "run.json").read_bytes())

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from evaluator.results.atomic import write_text_atomic
-from evaluator.results.records import RunManifest, TaskResult
+from evaluator.results.records import RunManifest, RunMeta, TaskResult
 
 ARTIFACT_MAX_BYTES = 1_000_000
 
@@ -116,6 +116,9 @@ class RunDir:
     def manifest(self) -> RunManifest | None:
         p = self.path / "manifest.json"
         return RunManifest.model_validate_json(p.read_text(encoding="utf-8")) if p.exists() else None
+
+    def write_meta(self, meta: RunMeta) -> None:
+        self.write_json("run.json", meta.model_dump(mode="json"))
 
     def write_manifest(self, manifest: RunManifest) -> None:
         self.write_json("manifest.json", manifest.model_dump(mode="json"))

@@ -30,10 +30,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from evaluator.sandbox import ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
-from evaluator.sandbox.bwrap_host import HOME, StagedEtc, UidLease, sandbox_ids
+from evaluator.sandbox.base import ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
+from evaluator.sandbox.bwrap_host import HOME, StagedEtc, UidLease, pool_ids, sandbox_ids
 from evaluator.sandbox.env import scrub
 from evaluator.sandbox.local import parse_toolset, toolset_script
 from evaluator.sandbox.process import kill_group, run_capped, to_result, ulimit_line
@@ -337,6 +337,11 @@ class BwrapBackend:
             except (OSError, subprocess.SubprocessError) as exc:
                 raise SandboxUnavailable(f"bwrap cannot run ({exc}); {FIX}") from None
         return self._toolset
+
+    def settings(self) -> dict[str, Any]:
+        """How this backend runs, for run.json: the mode and the uid pool (from the environment)."""
+        ids = pool_ids()
+        return {"mode": self.mode, "uid_pool": {"first": ids[0][0], "size": len(ids)} if ids else None}
 
     def _scratch_run(self, command: str) -> subprocess.CompletedProcess[str]:
         """Run one command in a throwaway sandbox (for preflight and toolset)."""

@@ -8,7 +8,7 @@ import tempfile
 import weakref
 from pathlib import Path
 
-from evaluator.sandbox import SandboxUnavailable
+from evaluator.sandbox.base import SandboxUnavailable
 
 HOME = "/home/sandbox"
 UID_VAR, GID_VAR, POOL_VAR = "AGENTGYM_SANDBOX_UID", "AGENTGYM_SANDBOX_GID", "AGENTGYM_SANDBOX_UIDS"

@@ -16,8 +16,9 @@ import signal
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 
-from evaluator.sandbox import ExecResult, SandboxPaths, SandboxUnavailable, SandboxName
+from evaluator.sandbox.base import ExecResult, SandboxPaths, SandboxUnavailable, SandboxName
 from evaluator.sandbox.env import scrub
 from evaluator.sandbox.process import kill_group, run_capped, to_result, ulimit_line
 from evaluator.tasks.specs import Limits
@@ -133,6 +134,9 @@ class LocalBackend:
 
     def open(self, paths: SandboxPaths, *, limits: Limits, env: dict[str, str]) -> LocalSandbox:
         return LocalSandbox(paths, limits=limits, env=env)
+
+    def settings(self) -> dict[str, Any]:
+        return {}
 
     def toolset(self) -> dict[str, str]:
         if self._toolset is None:

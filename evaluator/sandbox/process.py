@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from evaluator.sandbox import ExecResult
+from evaluator.sandbox.base import ExecResult
 from evaluator.tasks.specs import Limits
 
 CHUNK = 65536

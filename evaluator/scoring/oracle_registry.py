@@ -8,74 +8,22 @@ Two kinds of oracle:
   are never cached, and each ships a `solve(*, repo_root, **args) -> {path: text}` that
   `builtin/oracle` uses to produce a passing answer.
 
-Oracles register by name with the decorators below; any other function can be named by a
+Oracles register by name with the decorators of `oracle_api`; any other function can be named by a
 dotted path `package.module:function` and is treated as a fact oracle.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib
-import inspect
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any
 
-OracleKind = Literal["fact", "checker"]
+from evaluator.scoring.oracle_api import REGISTRY, Oracle, OracleError, answer_checker, fact_oracle  # noqa: F401 - re-exported
+
 BUILTIN_MODULES = (
     "oracles.original", "oracles.answer_checks", "oracles.python_code", "oracles.config_files", "oracles.repo_facts",
 )
-
-
-class OracleError(Exception):
-    """An oracle could not be found or could not compute its answer."""
-
-
-@dataclass(frozen=True)
-class Oracle:
-    name: str
-    fn: Callable[..., Any]
-    kind: OracleKind
-    version: str
-    solve: Callable[..., dict[str, str]] | None = None
-
-    @property
-    def source_hash(self) -> str:
-        """Hash of the oracle's source (and its solver's): part of every task hash."""
-        parts = [_source(self.fn), _source(self.solve) if self.solve else ""]
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-
-
-_REGISTRY: dict[str, Oracle] = {}
-
-
-def _source(fn: Callable[..., Any]) -> str:
-    try:
-        return inspect.getsource(inspect.getmodule(fn) or fn)
-    except (OSError, TypeError):
-        return getattr(fn, "__qualname__", repr(fn))
-
-
-def fact_oracle(name: str | None = None, *, version: str = "1") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        oracle = Oracle(name or fn.__name__, fn, "fact", version)
-        _REGISTRY[oracle.name] = oracle
-        fn.__oracle__ = oracle  # type: ignore[attr-defined]
-        return fn
-
-    return register
-
-
-def answer_checker(
-    name: str | None = None, *, solve: Callable[..., dict[str, str]], version: str = "1"
-) -> Callable[[Callable[..., bool]], Callable[..., bool]]:
-    def register(fn: Callable[..., bool]) -> Callable[..., bool]:
-        oracle = Oracle(name or fn.__name__, fn, "checker", version, solve)
-        _REGISTRY[oracle.name] = oracle
-        fn.__oracle__ = oracle  # type: ignore[attr-defined]
-        return fn
-
-    return register
 
 
 def load_builtins() -> None:
@@ -86,8 +34,8 @@ def load_builtins() -> None:
 def resolve(ref: str) -> Oracle:
     """Find an oracle by registered name or by dotted path `package.module:function`."""
     load_builtins()
-    if ref in _REGISTRY:
-        return _REGISTRY[ref]
+    if ref in REGISTRY:
+        return REGISTRY[ref]
     if ":" not in ref:
         raise OracleError(f"unknown oracle {ref!r} (not registered, and not a dotted path 'package.module:function')")
     module_name, _, attr = ref.partition(":")
@@ -103,7 +51,7 @@ def resolve(ref: str) -> Oracle:
 
 def registered() -> dict[str, Oracle]:
     load_builtins()
-    return dict(sorted(_REGISTRY.items()))
+    return dict(sorted(REGISTRY.items()))
 
 
 def call(oracle: Oracle, **kwargs: Any) -> Any:

@@ -30,12 +30,12 @@ class Weights(BaseModel):
 
 
 def load_weights(path: Path) -> Weights:
-    from evaluator.tasks.catalog import _load_yaml, _validate
+    from evaluator.tasks.catalog import load_yaml, validate_file
     from evaluator.config.errors import ConfigError
 
     if not path.exists():
         raise ConfigError(f"weights file {path} does not exist")
-    return _validate(Weights, _load_yaml(path), path)
+    return validate_file(Weights, load_yaml(path), path)
 
 
 class AnswerFile(BaseModel):

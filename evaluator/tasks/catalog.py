@@ -24,7 +24,7 @@ def _describe(err: ValidationError) -> str:
     return f"field `{where}`: {first['msg']}"
 
 
-def _load_yaml(path: Path) -> Any:
+def load_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -35,7 +35,7 @@ def _load_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
 
 
-def _validate(model: type[BaseModel], data: Any, path: Path) -> Any:
+def validate_file(model: type[BaseModel], data: Any, path: Path) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     try:
@@ -61,7 +61,7 @@ def load_repos(repos_dir: Path) -> dict[str, RepoSpec]:
     for path in sorted(repos_dir.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
-        spec: RepoSpec = _validate(RepoSpec, _load_yaml(path), path)
+        spec: RepoSpec = validate_file(RepoSpec, load_yaml(path), path)
         if spec.id != path.stem:
             raise ConfigError(f"{path}: field `id` is {spec.id!r} but the file is named {path.name}")
         url = spec.url
@@ -96,7 +96,7 @@ def load_tasks(
     found: list[tuple[TaskSpec, Path]] = []
     seen: dict[str, Path] = {}
     for path in _visible_yaml(root):
-        task: TaskSpec = _validate(TaskSpec, _load_yaml(path), path)
+        task: TaskSpec = validate_file(TaskSpec, load_yaml(path), path)
         if task.id in seen:
             raise ConfigError(f"{path}: duplicate task id {task.id!r} (also in {seen[task.id]})")
         seen[task.id] = path

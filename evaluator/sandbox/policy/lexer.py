@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Callable, Literal
 
 
 class CommandParseError(ValueError):
@@ -12,7 +12,7 @@ class CommandParseError(ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.invocations: list[_Inv] = []
+        self.invocations: list[Invocation] = []
 
     @property
     def words(self) -> list[str]:
@@ -22,7 +22,7 @@ class CommandParseError(ValueError):
 # --------------------------------------------------------------------------- lexer
 
 @dataclass(frozen=True)
-class _Inv:
+class Invocation:
     """One program start: its command word, its arguments, and any here-doc/-string stdin."""
 
     word: str
@@ -31,27 +31,27 @@ class _Inv:
 
 
 @dataclass
-class _Word:
+class Word:
     raw: str = ""
     value: str = ""  # quotes removed; expansions kept as written
     quoted: bool = False
-    nested: list[_Inv] = field(default_factory=list)  # from $( ), ` `, <( ) inside the word
+    nested: list[Invocation] = field(default_factory=list)  # from $( ), ` `, <( ) inside the word
     heredoc: list[str] | None = None  # body lines when this word is a here-doc delimiter
 
 
 @dataclass
-class _Tok:
+class Token:
     kind: Literal["word", "op", "redir", "arith"]
     text: str
     end: int
-    word: _Word = field(default_factory=_Word)
+    word: Word = field(default_factory=Word)
 
 
 _OPS = ("&>>", ";;&", "<<<", "<<-", "|&", "||", "&&", "&>", ";;", ";&", "<<", "<>", "<&", ">>",
         ">&", ">|", "|", "&", ";", "(", ")", "<", ">", "\n")
 _REDIRS = {"&>>", "<<<", "<<-", "&>", "<<", "<>", "<&", ">>", ">&", ">|", "<", ">"}
 _META = set(" \t\n|&;()<>")
-_ASSIGN = re.compile(r"[A-Za-z_]\w*(\[[^\]]*\])?\+?=")
+ASSIGN = re.compile(r"[A-Za-z_]\w*(\[[^\]]*\])?\+?=")
 _FD = re.compile(r"\d+(?=[<>])")
 _PARAM = re.compile(r"[A-Za-z_]\w*|[0-9@*#?$!-]")
 _ANSI = re.compile(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|[0-7]{1,3}|.)", re.S)
@@ -68,14 +68,17 @@ def _ansi(m: re.Match[str]) -> str:
     return _ANSI_MAP.get(e, e)
 
 
-class _Lexer:
-    def __init__(self, src: str, pos: int) -> None:
-        self.s, self.i = src, pos
-        self.buf: list[_Tok] = []
+class Lexer:
+    """Tokens of one command line. `parser` parses the commands nested in `$(...)` and backticks:
+    the parser passes itself in, so the two halves recurse without importing each other."""
+
+    def __init__(self, src: str, pos: int, parser: Callable[..., Any]) -> None:
+        self.s, self.i, self.parser = src, pos, parser
+        self.buf: list[Token] = []
         self.pending: list[tuple[str, bool, list[str]]] = []  # here-docs read at the next newline
         self.want_delim: bool | None = None  # next word is a here-doc delimiter (value: strip tabs)
 
-    def peek(self, k: int = 0) -> _Tok | None:
+    def peek(self, k: int = 0) -> Token | None:
         while len(self.buf) <= k:
             tok = self._lex()
             if tok is None:
@@ -83,13 +86,13 @@ class _Lexer:
             self.buf.append(tok)
         return self.buf[k]
 
-    def next(self) -> _Tok | None:
+    def next(self) -> Token | None:
         tok = self.peek()
         if tok is not None:
             self.buf.pop(0)
         return tok
 
-    def _lex(self) -> _Tok | None:
+    def _lex(self) -> Token | None:
         s = self.s
         while self.i < len(s):
             if s[self.i] in " \t":
@@ -109,7 +112,7 @@ class _Lexer:
             self.i = m.end()
         if (end := self._arith_end(self.i)) is not None:
             self.i = end
-            return _Tok("arith", "((", end)
+            return Token("arith", "((", end)
         for op in _OPS if s[self.i] in _META else ():
             if s.startswith(op, self.i):
                 self.i += len(op)
@@ -117,7 +120,7 @@ class _Lexer:
                     self._read_heredocs()
                 elif op in ("<<", "<<-"):
                     self.want_delim = op == "<<-"
-                return _Tok("redir" if op in _REDIRS else "op", op, self.i)
+                return Token("redir" if op in _REDIRS else "op", op, self.i)
         return self._word_tok()
 
     def _read_heredocs(self) -> None:
@@ -131,23 +134,23 @@ class _Lexer:
                 body.append(line)
         self.pending.clear()
 
-    def _word_tok(self) -> _Tok:
+    def _word_tok(self) -> Token:
         w = self._read_word()
         if self.want_delim is not None:
             w.heredoc = []
             self.pending.append((w.value, self.want_delim, w.heredoc))
             self.want_delim = None
-        return _Tok("word", w.raw, self.i, w)
+        return Token("word", w.raw, self.i, w)
 
-    def _read_word(self) -> _Word:
-        s, start, w, val = self.s, self.i, _Word(), []
+    def _read_word(self) -> Word:
+        s, start, w, val = self.s, self.i, Word(), []
         while self.i < len(s):
             c = s[self.i]
             if c in "<>" and self.i == start and s.startswith("(", self.i + 1):
                 end = self._subst(w, self.i + 2)
                 val.append(s[start:end])
             elif c in _META:
-                if c == "(" and _ASSIGN.fullmatch("".join(val)):  # arr=(a b c)
+                if c == "(" and ASSIGN.fullmatch("".join(val)):  # arr=(a b c)
                     end = self._balanced(self.i)
                     val.append(s[self.i:end])
                     self.i = end
@@ -172,7 +175,7 @@ class _Lexer:
         w.raw, w.value = s[start:self.i], "".join(val)
         return w
 
-    def _dquote(self, w: _Word, val: list[str]) -> None:
+    def _dquote(self, w: Word, val: list[str]) -> None:
         s, start = self.s, self.i
         self.i, w.quoted = self.i + 1, True
         while True:
@@ -191,7 +194,7 @@ class _Lexer:
                 val.append(c)
                 self.i += 1
 
-    def _dollar(self, w: _Word, val: list[str], *, in_dq: bool) -> None:
+    def _dollar(self, w: Word, val: list[str], *, in_dq: bool) -> None:
         """An expansion at self.i (`$...` or a backtick); its commands go to `w.nested`."""
         s, i = self.s, self.i
         nxt = s[i + 1:i + 2]
@@ -202,9 +205,7 @@ class _Lexer:
             if j >= len(s):
                 raise CommandParseError(f"unterminated backtick at offset {i}")
             body = re.sub(r"\\([\\`$])", r"\1", s[i + 1:j])
-            from evaluator.sandbox.policy.words import _Parser  # the two halves recurse into each other
-
-            w.nested += _Parser(body).parse()
+            w.nested += self.parser(body).parse()
             end = j + 1
         elif nxt == "'" and not in_dq:  # $'...' ANSI-C quoting
             j = i + 2
@@ -228,16 +229,14 @@ class _Lexer:
         val.append(s[i:end])
         self.i = end
 
-    def _subst(self, w: _Word, pos: int) -> int:
+    def _subst(self, w: Word, pos: int) -> int:
         """Parse the command list of `$(`, `<(` or `>(` starting at pos; return the end offset."""
-        from evaluator.sandbox.policy.words import _Parser
-
-        p = _Parser(self.s, pos, nested=True)
+        p = self.parser(self.s, pos, nested=True)
         w.nested += p.parse()
         self.i = p.end
         return p.end
 
-    def _braces(self, w: _Word, pos: int) -> int:
+    def _braces(self, w: Word, pos: int) -> int:
         # ${x:-$(cmd)} may run commands, so walk it rather than skip to the first `}`.
         self.i, depth, scratch = pos, 1, []
         while self.i < len(self.s):

@@ -31,8 +31,8 @@ class PolicyFinding(BaseModel):
     detail: str  # one sentence the model can read
     word: str | None = None
 
-from evaluator.sandbox.policy.lexer import CommandParseError, _Inv  # noqa: E402,F401 - re-exported
-from evaluator.sandbox.policy.words import _basename, _invocations, command_words  # noqa: E402,F401
+from evaluator.sandbox.policy.lexer import CommandParseError, Invocation  # noqa: E402,F401 - re-exported
+from evaluator.sandbox.policy.words import basename, invocations, command_words  # noqa: E402,F401
 
 
 # --------------------------------------------------------------------------- policy checks
@@ -42,15 +42,15 @@ ALWAYS_ALLOWED = frozenset({"cd", "echo", "printf", "true", "false", "test", "["
                             "pwd", "exit", "read", ":"})
 
 
-def _entry_matches(entry: str, inv: _Inv) -> bool:
+def _entry_matches(entry: str, inv: Invocation) -> bool:
     # "git push" matches `git` invocations whose arguments include `push`.
     head, *rest = entry.split()
-    return _basename(head) == inv.word and all(r in inv.args for r in rest)
+    return basename(head) == inv.word and all(r in inv.args for r in rest)
 
 
-def _parse_for_check(command: str) -> tuple[list[_Inv], CommandParseError | None]:
+def _parse_for_check(command: str) -> tuple[list[Invocation], CommandParseError | None]:
     try:
-        return _invocations(command), None
+        return invocations(command), None
     except CommandParseError as e:
         return e.invocations, e
 
@@ -106,7 +106,7 @@ _PY_ENV_DUMP = re.compile(r"os\.environ\b(?!\s*(?:\[|\.get\s*\()\s*['\"])")
 _PY_ENV_SECRET = re.compile(r"['\"][A-Za-z_]*(?:KEY|TOKEN|SECRET|PASSWORD)['\"]", re.I)
 
 
-def _python_code(inv: _Inv) -> str | None:
+def _python_code(inv: Invocation) -> str | None:
     for k, a in enumerate(inv.args):
         if a.startswith("-") and not a.startswith("--") and "c" in a[1:]:
             return inv.args[k + 1] if k + 1 < len(inv.args) else None
@@ -117,7 +117,7 @@ def _python_code(inv: _Inv) -> str | None:
     return None
 
 
-def _env_dump(inv: _Inv) -> str | None:
+def _env_dump(inv: Invocation) -> str | None:
     """Why this invocation prints (part of) the environment, or None."""
     w, args = inv.word, inv.args
     if w == "env":  # only reported when no command follows, i.e. it prints the environment

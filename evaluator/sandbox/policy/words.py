@@ -9,24 +9,24 @@ import posixpath
 from dataclasses import dataclass
 
 # One parser split over two modules; the underscore names are shared between them only.
-from evaluator.sandbox.policy.lexer import _ASSIGN, CommandParseError, _Inv, _Lexer, _Tok, _Word
+from evaluator.sandbox.policy.lexer import ASSIGN, CommandParseError, Invocation, Lexer, Token, Word
 
 # --------------------------------------------------------------------------- parser
 
 _SKIP_KEYWORDS = {"if", "then", "else", "elif", "fi", "while", "until", "do", "done", "esac", "in",
                   "!", "{", "}", "coproc"}
 _CASE_END = frozenset({";;", ";&", ";;&"})
-_Record = tuple[list[_Tok], bool]  # tokens of a simple command; False: data words only
+_Record = tuple[list[Token], bool]  # tokens of a simple command; False: data words only
 
 
-class _Parser:
+class Parser:
     """Recursive descent over the lexer; `nested` parsers stop at the `)` closing `$(`/`<(`."""
 
     def __init__(self, src: str, pos: int = 0, *, nested: bool = False) -> None:
-        self.lx, self.nested, self.end = _Lexer(src, pos), nested, len(src)
+        self.lx, self.nested, self.end = Lexer(src, pos, Parser), nested, len(src)
         self.records: list[_Record] = []
 
-    def parse(self) -> list[_Inv]:
+    def parse(self) -> list[Invocation]:
         try:
             self._sequence(frozenset({")"}) if self.nested else frozenset(), frozenset())
             if self.nested:
@@ -40,8 +40,8 @@ class _Parser:
             e.invocations = self._analyse(partial=True) + e.invocations
             raise
 
-    def _analyse(self, *, partial: bool) -> list[_Inv]:
-        out: list[_Inv] = []
+    def _analyse(self, *, partial: bool) -> list[Invocation]:
+        out: list[Invocation] = []
         for toks, is_cmd in self.records:
             try:
                 out += _analyse_record(toks, is_cmd)
@@ -77,7 +77,7 @@ class _Parser:
 
     def _data(self, *kinds: str, until_word: str | None = None, one: bool = False) -> None:
         """Consume non-command tokens (for-lists, case patterns, [[ ]]) keeping their $( )."""
-        toks: list[_Tok] = []
+        toks: list[Token] = []
         self.records.append((toks, False))
         while (t := self.lx.peek()) is not None and t.kind in kinds:
             self.lx.next()
@@ -88,7 +88,7 @@ class _Parser:
             raise CommandParseError(f"missing `{until_word}`")
 
     def _simple(self) -> None:
-        toks: list[_Tok] = []
+        toks: list[Token] = []
         self.records.append((toks, True))  # registered early so a parse error still reports it
         words = 0
         while (t := self.lx.peek()) is not None and t.kind in ("word", "redir"):
@@ -119,7 +119,7 @@ class _Parser:
                 self._funcparens()
                 return
             toks.append(t)
-            if not _ASSIGN.match(t.word.raw) or words:
+            if not ASSIGN.match(t.word.raw) or words:
                 words += 1
         if words == 1 and self._funcparens():  # name() { ...; } defines, does not run
             self.records[-1] = (toks, False)
@@ -194,16 +194,16 @@ _SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh"}
 _FIND_EXEC = {"-exec", "-execdir", "-ok", "-okdir"}
 
 
-def _basename(word: str) -> str:
+def basename(word: str) -> str:
     return posixpath.basename(word) if "/" in word.rstrip("/") else word
 
 
-def _analyse_record(toks: list[_Tok], is_cmd: bool) -> list[_Inv]:
+def _analyse_record(toks: list[Token], is_cmd: bool) -> list[Invocation]:
     if not is_cmd:
         return [n for t in toks for n in t.word.nested]
-    before: list[_Inv] = []  # commands in assignments/redirections ahead of the command word
-    after: list[_Inv] = []
-    argv: list[_Word] = []
+    before: list[Invocation] = []  # commands in assignments/redirections ahead of the command word
+    after: list[Invocation] = []
+    argv: list[Word] = []
     stdin: list[str] = []
     i = 0
     while i < len(toks):
@@ -217,7 +217,7 @@ def _analyse_record(toks: list[_Tok], is_cmd: bool) -> list[_Inv]:
             (after if argv else before).extend(target.nested)
             i += 2
             continue
-        if argv or not _ASSIGN.match(t.word.raw):
+        if argv or not ASSIGN.match(t.word.raw):
             argv.append(t.word)
         else:
             before += t.word.nested
@@ -230,7 +230,7 @@ def _skip_opts(spec: _Wrap, args: list[str]) -> int:
     i = 0
     while i < len(args):
         a = args[i]
-        if spec.assigns and _ASSIGN.match(a):
+        if spec.assigns and ASSIGN.match(a):
             i += 1
         elif a == "--":
             i += 1
@@ -248,17 +248,17 @@ def _skip_opts(spec: _Wrap, args: list[str]) -> int:
     return i + spec.positional
 
 
-def _argv_invs(argv: list[str], stdin: tuple[str, ...]) -> list[_Inv]:
+def _argv_invs(argv: list[str], stdin: tuple[str, ...]) -> list[Invocation]:
     if not argv:
         return []
-    name, rest = _basename(argv[0]) or argv[0] or "''", argv[1:]
-    inv = _Inv(name, tuple(rest), stdin)
+    name, rest = basename(argv[0]) or argv[0] or "''", argv[1:]
+    inv = Invocation(name, tuple(rest), stdin)
     if name == "eval":  # eval joins its arguments and runs them as a command line
-        return _Parser(" ".join(rest)).parse()
+        return Parser(" ".join(rest)).parse()
     if name == "command" and rest[:1] in (["-v"], ["-V"]):
         return []  # only looks the name up
     if name == "env" and (split := _env_split(rest)) is not None:
-        return _Parser(split).parse()
+        return Parser(split).parse()
     if (spec := _WRAPPERS.get(name)) is not None:
         tail = rest[_skip_opts(spec, rest):]
         if not tail:
@@ -271,10 +271,10 @@ def _argv_invs(argv: list[str], stdin: tuple[str, ...]) -> list[_Inv]:
             i += 2 if rest[i] in ("-o", "+o", "-O", "+O") else 1
         i += rest[i:i + 1] == ["--"]
         if has_c:
-            return [inv] + (_Parser(rest[i]).parse() if i < len(rest) else [])
+            return [inv] + (Parser(rest[i]).parse() if i < len(rest) else [])
         if i < len(rest):
             return [inv]  # runs a script file we cannot see
-        return [inv] + [x for text in stdin for x in _Parser(text).parse()]
+        return [inv] + [x for text in stdin for x in Parser(text).parse()]
     if name == "find":
         out, i = [inv], 0
         while i < len(rest):
@@ -295,14 +295,14 @@ def _env_split(args: list[str]) -> str | None:
             return a.split("=", 1)[1]
         if a in ("-S", "--split-string") and k + 1 < len(args):
             return args[k + 1]
-        if not a.startswith("-") and not _ASSIGN.match(a):
+        if not a.startswith("-") and not ASSIGN.match(a):
             return None
     return None
 
 
-def _invocations(command: str) -> list[_Inv]:
+def invocations(command: str) -> list[Invocation]:
     try:
-        return _Parser(command).parse()
+        return Parser(command).parse()
     except RecursionError:
         raise CommandParseError("the command nests too deeply to check") from None
 
@@ -318,4 +318,4 @@ def command_words(command: str) -> list[str]:
     Here-doc bodies are data. Raises CommandParseError (with `.words` = what parsed before
     the problem) for input bash would reject, e.g. unbalanced quotes or parentheses.
     """
-    return [i.word for i in _invocations(command)]
+    return [i.word for i in invocations(command)]

@@ -1,0 +1,155 @@
+"""`python -m evaluator.run`: evaluate a model on a task set.
+
+Exit codes:
+  0    every task ran (whatever the model scored)
+  1    some task ended with an infrastructure error (api_error or harness_error)
+  2    usage, config or preflight error (nothing was run)
+  130  interrupted by SIGINT, 143 by SIGTERM: a partial report was written; resume with --resume
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from evaluator.cli import common as cli
+from evaluator.config.errors import ConfigError
+from evaluator.config.settings import RunConfig, add_selection_flags, api_key_from, run_config_from
+from evaluator.models import BUILTIN_MODELS, Model, PreflightError
+from evaluator.tasks.plan import Plan, build_plan
+from evaluator.results.records import INFRA_FAILURES, RunMeta
+from evaluator.sandbox import SandboxUnavailable, get_backend
+from evaluator.execution.session import Session, new_run_dir, resume_command, run_meta
+from evaluator.results.rundir import Redactor, RunDir
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evaluator.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_selection_flags(p)
+    p.add_argument("--runs-root", type=Path, default=Path("runs"), help="Where run directories are created (default: ./runs).")
+    m = p.add_argument_group("model (flags beat MODEL_NAME, BASE_URL, OPENAI_API_KEY, ... from the environment or .env)")
+    m.add_argument("--model", help="Model id, or builtin/oracle | builtin/nop (env MODEL_NAME or OPENAI_MODEL).")
+    m.add_argument("--base-url", help="OpenAI-compatible base URL, with or without /v1 (env BASE_URL or OPENAI_BASE_URL).")
+    m.add_argument("--api-key", help="API key (env OPENAI_API_KEY); optional for local servers.")
+    m.add_argument("--temperature", type=float, help="Sampling temperature (env OPENAI_TEMPERATURE; default 0).")
+    m.add_argument("--max-output-tokens", type=int, help="Max tokens per reply (env OPENAI_MAX_OUTPUT_TOKENS; default 4096).")
+    m.add_argument("--include-reasoning-content", action="store_true",
+                   help="Send reasoning_content back to providers that require it (it is always kept in transcripts).")
+    m.add_argument("--extra-body", help="JSON object merged into every request body, e.g. '{\"top_p\": 0.9}'.")
+    m.add_argument("--request-timeout", type=float, default=300.0, help="Seconds per model request (default 300).")
+    m.add_argument("--max-attempts", type=int, default=10, help="Attempts per model request on 429/5xx/timeouts (default 10).")
+    m.add_argument("--max-inflight", type=int, help="Cap on in-flight model requests per endpoint (default: --concurrency).")
+    r = p.add_argument_group("execution")
+    r.add_argument("--concurrency", type=int, default=4, help="Tasks in flight at once (default 4).")
+    r.add_argument("--epochs", type=int, default=1, help="Run every task K times (default 1).")
+    r.add_argument("--sandbox", default="bwrap",
+                   help="bwrap (default): isolated; local: plain subprocess, weaker, flagged in the report; "
+                        "or your own backend as a dotted path package.module:Backend.")
+    r.add_argument("--policy", choices=["enforce", "record"], default="enforce",
+                   help="enforce (default): refuse policy violations; record: run them in the sandbox and record them.")
+    r.add_argument("--closed-book", action="store_true", help="No tools: the model answers from the instruction alone.")
+    r.add_argument("--max-task-seconds", type=int, default=1800, help="Global cap on any task's timeout_seconds (default 1800).")
+    r.add_argument("--max-format-errors", type=int, default=5,
+                   help="End a task after this many consecutive malformed tool calls (default 5).")
+    r.add_argument("--shard", metavar="I/N", help="Run only slice I of N (deterministic, balanced); merge with evaluator.merge.")
+    r.add_argument("--resume", type=Path, metavar="RUN_DIR", help="Continue an interrupted run with its own config.")
+    r.add_argument("--retry-failed", type=Path, metavar="RUN_DIR",
+                   help="Re-run only tasks that failed with api_error or harness_error in RUN_DIR.")
+    r.add_argument("--dry-run", action="store_true", help="Load and validate everything, print the plan; no model calls.")
+    r.add_argument("--quiet", action="store_true", help="No progress bar or tables (for CI logs).")
+    return p
+
+
+def make_model(cfg: RunConfig) -> Model:
+    if cfg.model in BUILTIN_MODELS:
+        from evaluator.models.builtin import NopModel, OracleModel
+
+        return OracleModel() if cfg.model == "builtin/oracle" else NopModel()
+    if cfg.model.startswith("builtin/"):
+        raise ConfigError(f"unknown built-in model {cfg.model!r}; choose one of {', '.join(BUILTIN_MODELS)}")
+    from evaluator.models.openai_model import EndpointConfig, OpenAIModel
+
+    return OpenAIModel(EndpointConfig(
+        model=cfg.model, base_url=cfg.base_url, api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
+        temperature=cfg.temperature, max_output_tokens=cfg.max_output_tokens,
+        include_reasoning_content=cfg.include_reasoning_content, extra_body=cfg.extra_body,
+        request_timeout_s=cfg.request_timeout_s, max_attempts=cfg.max_attempts, max_inflight=cfg.max_inflight))
+
+
+def _meta(run_dir: Path) -> RunMeta:
+    try:
+        return RunMeta.read(run_dir)
+    except (OSError, ValueError):
+        raise ConfigError(f"{run_dir} is not a run directory (no readable run.json)") from None
+
+
+def config_for(ns: argparse.Namespace) -> tuple[RunConfig, Path | None, set[str]]:
+    """The config, the existing run dir (resume/retry) and the job keys to redo."""
+    existing = ns.resume or ns.retry_failed
+    if existing is None:
+        return run_config_from(ns), None, set()
+    cfg = RunConfig.model_validate({**_meta(existing).config, "api_key": None})
+    key = api_key_from(ns)  # never stored in run.json: pass it again
+    if key:
+        cfg = cfg.model_copy(update={"api_key": key})
+    redo: set[str] = set()
+    if ns.retry_failed:
+        for p in sorted((existing / "trials").glob("*/*/epoch-*.json")):
+            t = json.loads(p.read_text(encoding="utf-8"))
+            if t.get("failure_reason") in INFRA_FAILURES:
+                redo.add(f"{t['repo_id']}/{t['task_id']}#{t['epoch']}")
+    return cfg, existing, redo
+
+
+def print_plan(cfg: RunConfig, plan: Plan) -> None:
+    print(f"model {cfg.model} · sandbox {cfg.sandbox} · policy {cfg.policy} · epochs {cfg.epochs} · "
+          f"task set {cfg.selection.task_set} ({plan.task_set_hash})")
+    for pin in plan.repos.values():
+        print(f"repo {pin.id}: {pin.url} @ {pin.commit}{'' if pin.pinned else f' (ref {pin.ref})'}")
+    for job in plan.jobs:
+        t = job.task
+        print(f"  {t.repo}/{t.id} [{t.difficulty}] epoch {job.epoch} outputs={','.join(o.key for o in t.outputs)} "
+              f"max_commands={t.max_commands} hash={job.task_hash}")
+    print(f"{len(plan.jobs)} trials planned (dry run: no model calls)")
+
+
+async def main_async(ns: argparse.Namespace) -> int:
+    cfg, existing, redo = config_for(ns)
+    model = make_model(cfg)
+    plan = await asyncio.to_thread(build_plan, cfg.selection, epochs=cfg.epochs, prompt_version=cfg.prompt_version,
+                                   weights=cfg.weights, shard=cfg.shard)
+    if existing is not None:
+        old = _meta(existing)
+        if old.task_set_hash != plan.task_set_hash:
+            raise ConfigError(f"the tasks, oracles, prompt or weights changed since {existing} started "
+                              f"(task set hash {old.task_set_hash} -> {plan.task_set_hash}); start a new run")
+    if ns.dry_run:
+        print_plan(cfg, plan)
+        return 0
+    backend = get_backend(cfg.sandbox)
+    backend.preflight()
+    await model.preflight()
+    # Absolute: sandboxes are started from / and must not depend on the caller's cwd.
+    run_dir = (existing or new_run_dir(cfg.runs_root, cfg.model)).resolve()
+    cli.check_writable(run_dir)
+    key = cfg.api_key.get_secret_value() if cfg.api_key else ""
+    run = RunDir(run_dir, Redactor([key]))
+    meta = _meta(run_dir) if existing else run_meta(cfg, plan, run, backend)
+    session = Session(cfg, plan, run, model, backend, quiet=ns.quiet, resume_command=resume_command(run_dir))
+    try:
+        return await session.execute(meta, redo)
+    finally:
+        await model.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = parser().parse_args(argv)
+    errors = (ConfigError, PreflightError, SandboxUnavailable)
+    return cli.run_async(lambda: main_async(ns), errors)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Run one job (a task at an epoch) from working copy to scored result.
+
+Any exception inside a job becomes a `harness_error` result with its traceback; the run
+goes on. Cancellation (SIGINT/SIGTERM) propagates and leaves no result, so resume redoes it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Template
+
+from evaluator.scoring import oracle_registry as oracles
+from evaluator.scoring import score as scoring
+from evaluator.agent.loop import AgentLoop, LoopBudget, closed_book_answer
+from evaluator.config.settings import RunConfig
+from evaluator.models import Model, TaskContext
+from evaluator.tasks.plan import Job, prompt_files
+from evaluator.results.records import Metrics, TaskResult, TranscriptRef
+from evaluator.sandbox import SandboxBackend, SandboxPaths
+from evaluator.tasks.specs import Limits
+from evaluator.agent.toolbox import Toolbox
+from evaluator.tasks.clone_cache import RepoCache, checkout
+from evaluator.results.rundir import RunDir, TranscriptStream
+
+
+class Runner:
+    def __init__(self, cfg: RunConfig, model: Model, backend: SandboxBackend, run: RunDir, cache: oracles.FactCache,
+                 cache_dir: Path, task_set_hash: str = "") -> None:
+        self.cfg, self.model, self.backend, self.run, self.cache = cfg, model, backend, run, cache
+        self.plan_cache, self.task_set_hash = cache_dir, task_set_hash
+        system_path, user_path = prompt_files(cfg.prompt_version)
+        self.system = system_path.read_text(encoding="utf-8")
+        self.user = Template(user_path.read_text(encoding="utf-8"), keep_trailing_newline=True)
+        self.weights = scoring.load_weights(cfg.weights)
+
+    def user_message(self, job: Job) -> str:
+        keys = [o.key for o in job.task.outputs if o.type != "oracle_bool"]
+        return self.user.render(task=job.task, commit=job.commit, keys=keys, closed_book=self.cfg.closed_book)
+
+    async def run_job(self, job: Job) -> TaskResult:
+        t0 = time.monotonic()
+        attempt = uuid.uuid4().hex[:12]
+        stream = TranscriptStream(self.run, job.task.repo, job.task.id, job.epoch, attempt)
+        work = self.run.path / ".work" / job.task.repo / f"{job.task.id}-e{job.epoch}"
+        try:
+            result = await self._run(job, work, stream)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolated: one task's bug must not end the run
+            result = self._harness_error(job, exc)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, work, True)
+        result.metrics.wall_time_s = round(time.monotonic() - t0, 3)
+        result.transcript = TranscriptRef(path=f"transcripts/{job.task.repo}.jsonl", attempt=attempt,
+                                          messages=stream.count, sha256=stream.hash.hexdigest())
+        return result
+
+    def _base(self, job: Job) -> dict[str, Any]:
+        return dict(task_id=job.task.id, repo_id=job.task.repo, model=self.cfg.model, epoch=job.epoch,
+                    difficulty=job.task.difficulty, task_hash=job.task_hash, repo_commit=job.commit,
+                    task_set_hash=self.task_set_hash,
+                    closed_book=self.cfg.closed_book)
+
+    def _harness_error(self, job: Job, exc: BaseException) -> TaskResult:
+        tb = "".join(traceback.format_exception(exc))
+        return TaskResult(**self._base(job), success=False, score=0.0, failure_reason="harness_error",
+                          stop_reason="harness_error", metrics=Metrics(), output_checks=[], error=tb)
+
+    async def _run(self, job: Job, work: Path, stream: TranscriptStream) -> TaskResult:
+        task = job.task
+        paths, answer_dir = await asyncio.to_thread(self._prepare, job, work)
+        expected = await asyncio.to_thread(self._expected, job)
+        ctx = TaskContext(task=task, repo_root=job.pristine, commit=job.commit, cache=self.cache,
+                          closed_book=self.cfg.closed_book)
+        limits = task.limits or Limits()
+        timeout = float(min(task.timeout_seconds, self.cfg.max_task_seconds))
+        budget = LoopBudget(max_commands=task.max_commands, max_turns=1 if self.cfg.closed_book else task.turn_limit,
+                            timeout_s=timeout, token_budget=task.token_budget,
+                            max_consecutive_format_errors=self.cfg.max_format_errors)
+        sandbox = tools = None
+        if not self.cfg.closed_book:
+            sandbox = await asyncio.to_thread(self.backend.open, paths, limits=limits, env=task.env)
+            sandbox.warm_up()
+        try:
+            loop = AgentLoop(self.model, None, ctx, budget, stream)
+            if sandbox is not None:
+                tools = Toolbox(task, sandbox, paths, limits=limits, mode=self.cfg.policy, remaining_s=loop.remaining)
+                loop.tools = tools
+            outcome = await loop.run(self.system, self.user_message(job))
+        finally:
+            if sandbox is not None:
+                await sandbox.close()
+        if self.cfg.closed_book:
+            await asyncio.to_thread(_write_closed_book, answer_dir, outcome.final_text)
+        return await asyncio.to_thread(self._score, job, answer_dir, expected, outcome, tools)
+
+    def _prepare(self, job: Job, work: Path) -> tuple[SandboxPaths, Path]:
+        """The task's sandbox paths and the directory its eval_artifacts/ lives in.
+
+        When the task may write only eval_artifacts/ and /tmp/ and the backend can mount
+        read-only, every task shares one checkout and gets just its own eval_artifacts/:
+        no per-task copy at all. Otherwise it gets a full working copy."""
+        if work.exists():
+            shutil.rmtree(work)  # a half-done attempt from a killed run
+        work.mkdir(parents=True)
+        iwd = job.task.initial_working_dir
+        artifacts_rel = os.path.normpath(os.path.join(iwd, "eval_artifacts"))
+        allowed = {p.strip("/") for p in job.task.command_policy.write_paths_allowed}
+        common = dict(tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror])
+        if self.backend.readonly_root and allowed <= {"eval_artifacts", "tmp"}:
+            answer_dir = work / "answer"
+            repo = RepoCache(self.plan_cache).shared_base(job.task.repo, job.mirror, job.commit, artifacts_rel)
+            paths = SandboxPaths(work_root=repo, readonly_root=True,
+                                 writable={artifacts_rel: answer_dir / "eval_artifacts"}, **common)
+        else:
+            paths = SandboxPaths(work_root=work / "repo", **common)
+            checkout(job.mirror, job.commit, paths.work_root)
+            answer_dir = paths.work_root / iwd
+        for d in (paths.tmp_dir, paths.home_dir, answer_dir / "eval_artifacts"):
+            d.mkdir(parents=True, exist_ok=True)
+        return paths, answer_dir
+
+    def _expected(self, job: Job) -> dict[str, Any]:
+        return {o.key: oracles.fact(o.oracle.fn, o.oracle.args, repo_root=job.pristine, commit=job.commit, cache=self.cache)
+                for o in job.task.outputs if o.type != "oracle_bool"}
+
+    def _score(self, job: Job, answer_dir: Path, expected: dict[str, Any], outcome: Any, tools: Toolbox | None) -> TaskResult:
+        answer = scoring.read_answer(answer_dir)
+        checks = scoring.check_outputs(job.task, expected, answer, repo_root=job.pristine, answer_dir=answer_dir)
+        events = tools.events if tools else []
+        commands = tools.commands if tools else 0
+        metrics = Metrics(
+            commands_used=commands, valid_rate=round(tools.commands_ok / commands, 4) if tools and commands else 1.0,
+            tool_calls=outcome.tool_calls, turns=outcome.turns, format_errors=outcome.format_errors,
+            prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
+            model_time_s=round(outcome.model_time_s, 3), safety_violations=len(events),
+            partial=round(scoring.partial_credit(checks), 4))
+        success = bool(checks) and all(c.ok for c in checks) and outcome.stop_reason not in scoring.INFRA_STOPS
+        result = TaskResult(**self._base(job), success=success, score=scoring.score(metrics, success, events, self.weights),
+                            failure_reason=scoring.failure_reason(success, outcome.stop_reason, checks, answer),
+                            stop_reason=outcome.stop_reason, metrics=metrics, output_checks=checks, safety_events=events,
+                            error=outcome.error, response_models=outcome.response_models,
+                            system_fingerprints=outcome.system_fingerprints)
+        self.run.copy_artifacts(answer_dir, job.task.repo, job.task.id, job.epoch, self.cfg.epochs)
+        return result
+
+
+def _write_closed_book(answer_dir: Path, text: str | None) -> None:
+    answer = closed_book_answer(text)
+    if answer is not None:
+        target = answer_dir / "eval_artifacts" / "answer.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(answer), encoding="utf-8")

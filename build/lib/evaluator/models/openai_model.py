@@ -1,0 +1,213 @@
+"""An OpenAI-compatible Chat Completions endpoint, through the official async SDK.
+
+Retries are tenacity's (the SDK's own are off) so that time spent in backoff is measured
+and kept out of the task's timeout; `Retry-After` is honoured.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+import openai
+from pydantic import BaseModel, Field, ValidationError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from evaluator.models import ModelError, ModelReply, PreflightError, TaskContext
+from evaluator.models.endpoint import OPENAI_URL, needs_key, normalize_base_url
+
+_SLOTS: dict[str, asyncio.Semaphore] = {}  # in-flight cap per endpoint, shared by all tasks
+_MESSAGE_KEYS = ("role", "content", "tool_calls", "reasoning_content")  # what a reply keeps
+
+
+class EndpointConfig(BaseModel):
+    model: str
+    base_url: str = OPENAI_URL
+    api_key: str | None = Field(None, repr=False)
+    temperature: float | None = 0.0
+    max_output_tokens: int = 4096
+    include_reasoning_content: bool = False
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    request_timeout_s: float = 300.0
+    max_attempts: int = 10
+    max_inflight: int = 16
+    backoff_max_s: float = 60.0
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return isinstance(exc, _GarbageResponse)
+
+
+class _GarbageResponse(Exception):
+    """A 200 whose body is not a chat completion; retried like a 5xx."""
+
+
+class _Choice(BaseModel):
+    message: dict[str, Any] | None = Field(None, description="Kept as sent: the agent loop judges malformed tool calls.")
+    finish_reason: str | None = None
+
+
+class _Usage(BaseModel):
+    prompt_tokens: int | None = 0
+    completion_tokens: int | None = 0
+
+
+class _ChatBody(BaseModel):
+    """What the harness reads from a Chat Completions response (other fields are ignored).
+
+    Validated from the raw bytes in one pass: the SDK's own response models cost more CPU
+    per request than the rest of the agent loop, and lose nothing we use."""
+
+    choices: list[_Choice]
+    model: str | None = None
+    system_fingerprint: str | None = None
+    usage: _Usage | None = None
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _is_overflow(exc: openai.APIStatusError) -> bool:
+    text = f"{getattr(exc, 'code', '')} {exc.message}".lower()
+    return any(s in text for s in ("context_length", "context length", "maximum context", "too many tokens", "prompt is too long"))
+
+
+class OpenAIModel:
+    def __init__(self, cfg: EndpointConfig) -> None:
+        self.cfg = cfg
+        self.name = cfg.model
+        self.base_url = normalize_base_url(cfg.base_url)
+        self.client = openai.AsyncOpenAI(api_key=cfg.api_key or "EMPTY", base_url=self.base_url,
+                                         timeout=cfg.request_timeout_s, max_retries=0)
+        self.token_param = "max_completion_tokens" if needs_key(self.base_url) else "max_tokens"
+        self.send_temperature = cfg.temperature is not None
+
+    def _slot(self) -> asyncio.Semaphore:
+        return _SLOTS.setdefault(self.base_url, asyncio.Semaphore(self.cfg.max_inflight))
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        after = _retry_after(exc)
+        if after is not None:
+            return min(after, self.cfg.backoff_max_s)
+        base = min(self.cfg.backoff_max_s, 0.5 * 2 ** (state.attempt_number - 1))
+        return random.uniform(base / 2, base)  # "equal jitter"
+
+    def _params(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": self.cfg.model, "messages": messages, self.token_param: max_tokens}
+        if tools:
+            params["tools"] = tools
+        if self.send_temperature:
+            params["temperature"] = self.cfg.temperature
+        return {**params, **self.cfg.extra_body}
+
+    def _adapt(self, exc: openai.APIStatusError) -> bool:
+        """Switch parameter dialect on a 400 that names it; True when a retry may now succeed."""
+        text = exc.message.lower()
+        if "max_tokens" in text and self.token_param == "max_tokens":
+            self.token_param = "max_completion_tokens"
+            return True
+        if "max_completion_tokens" in text and self.token_param == "max_completion_tokens":
+            self.token_param = "max_tokens"
+            return True
+        if "temperature" in text and self.send_temperature:
+            self.send_temperature = False
+            return True
+        return False
+
+    async def _create(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> tuple[_ChatBody, float]:
+        waited = [0.0]  # backoff sleeps plus time queued for an endpoint slot
+
+        async def sleep(seconds: float) -> None:
+            waited[0] += seconds
+            await asyncio.sleep(seconds)
+
+        for _ in range(3):  # at most two parameter-dialect switches
+            try:
+                async for attempt in AsyncRetrying(stop=stop_after_attempt(self.cfg.max_attempts), wait=self._wait,
+                                                   retry=retry_if_exception(_retryable), reraise=True, sleep=sleep):
+                    with attempt:
+                        t0 = time.monotonic()
+                        async with self._slot():
+                            waited[0] += time.monotonic() - t0
+                            # The SDK's HTTP, auth and errors; the request body goes as it is
+                            # (our messages are plain JSON, so its TypedDict transform is skipped).
+                            raw = await self.client.post("/chat/completions", cast_to=bytes,
+                                                         body=self._params(messages, tools, max_tokens))
+                        try:
+                            resp = _ChatBody.model_validate_json(raw)
+                        except ValidationError:
+                            raise _GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
+                return resp, waited[0]
+            except openai.BadRequestError as exc:
+                if _is_overflow(exc) or not self._adapt(exc):
+                    raise
+        raise ModelError("api_error", "the endpoint rejected every parameter dialect")
+
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], ctx: TaskContext) -> ModelReply:
+        try:
+            resp, waited = await self._create(self._outgoing(messages), tools, self.cfg.max_output_tokens)
+        except openai.APIStatusError as exc:
+            kind = "context_overflow" if exc.status_code in (400, 413) and _is_overflow(exc) else "api_error"
+            raise ModelError(kind, f"HTTP {exc.status_code}: {exc.message}") from None
+        except (openai.APIError, _GarbageResponse) as exc:
+            raise ModelError("api_error", f"{type(exc).__name__}: {exc}") from None
+        usage = resp.usage or _Usage()
+        choice = resp.choices[0] if resp.choices else None
+        message = None
+        if choice is not None and choice.message is not None:
+            message = {k: v for k, v in _drop_none(choice.message).items() if k in _MESSAGE_KEYS}
+        return ModelReply(
+            message=message,
+            prompt_tokens=usage.prompt_tokens or 0,
+            completion_tokens=usage.completion_tokens or 0,
+            model=resp.model,
+            system_fingerprint=resp.system_fingerprint,
+            finish_reason=choice.finish_reason if choice else None,
+            wait_s=waited,
+        )
+
+    def _outgoing(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """reasoning_content is kept in the transcript but sent back only to providers that need it."""
+        if self.cfg.include_reasoning_content:
+            return messages
+        return [{k: v for k, v in m.items() if k != "reasoning_content"} for m in messages]
+
+    async def preflight(self) -> None:
+        """One tiny request: a bad key, unknown model or unreachable endpoint stops the run here."""
+        try:
+            await self._create([{"role": "user", "content": "Reply with OK."}], [], 16)
+        except openai.AuthenticationError as exc:
+            raise PreflightError(f"the API key was rejected by {self.base_url} (HTTP {exc.status_code}); check OPENAI_API_KEY or --api-key") from None
+        except openai.PermissionDeniedError as exc:
+            raise PreflightError(f"the API key may not use model {self.cfg.model!r} at {self.base_url} (HTTP {exc.status_code})") from None
+        except openai.NotFoundError:
+            raise PreflightError(f"model {self.cfg.model!r} or its endpoint was not found at {self.base_url} (HTTP 404); check --model and --base-url") from None
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            raise PreflightError(f"cannot reach {self.base_url}: {exc}; check --base-url") from None
+        except openai.APIStatusError as exc:
+            raise PreflightError(f"the endpoint {self.base_url} refused a test request: HTTP {exc.status_code}: {exc.message}") from None
+        except _GarbageResponse as exc:
+            raise PreflightError(f"{self.base_url} did not answer like an OpenAI-compatible API: {exc}") from None
+
+    async def aclose(self) -> None:
+        await self.client.close()

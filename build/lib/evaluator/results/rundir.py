@@ -1,0 +1,127 @@
+"""The run directory: every file a run writes goes through here.
+
+Layout (docs/result-schema.md has the field reference):
+    run.json                         resolved config (secrets redacted), versions, pins, hashes
+    manifest.json                    which (task, epoch) results are done
+    results/REPORT.md                the report
+    results/<repo>/<task>.json       per-task summary (the trial itself when epochs=1)
+    results/<repo>/index.json        per-repo index
+    trials/<repo>/<task>/epoch-<k>.json   every trial (always written)
+    transcripts/<repo>.jsonl         one line per message, streamed as it happens
+    artifacts/<repo>/<task>/         answer.json, answer.md, task_result.json (epoch-<k>/ when epochs > 1)
+All JSON is written atomically, and the API key is redacted from everything.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import IO, Any
+
+from evaluator.results.atomic import write_text_atomic
+from evaluator.results.records import RunManifest, RunMeta, TaskResult
+
+ARTIFACT_MAX_BYTES = 1_000_000
+
+
+class Redactor:
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = [s for s in secrets if s and len(s) >= 4]
+
+    def __call__(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, "***")
+        return text
+
+
+class TranscriptStream:
+    """Appends one task attempt's messages to transcripts/<repo>.jsonl as they happen."""
+
+    def __init__(self, run: RunDir, repo: str, task_id: str, epoch: int, attempt: str) -> None:
+        self.run, self.repo, self.head = run, repo, {"task_id": task_id, "epoch": epoch, "attempt": attempt}
+        self.count = 0
+        self.hash = hashlib.sha256()
+
+    def __call__(self, message: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
+        record = {**self.head, "seq": self.count, "message": message}
+        if meta is not None:
+            record["exec"] = meta  # the command's output as the sandbox kept it
+        line = self.run.redact(json.dumps(record, ensure_ascii=False))
+        self.hash.update(line.encode())
+        self.run.transcript_file(self.repo).write(line + "\n")
+        self.count += 1
+
+
+class RunDir:
+    def __init__(self, path: Path, redact: Redactor | None = None) -> None:
+        self.path = path
+        self.redact = redact or Redactor([])
+        self._transcripts: dict[str, IO[str]] = {}
+
+    results = property(lambda self: self.path / "results")
+    report_path = property(lambda self: self.path / "results" / "REPORT.md")
+
+    def write_json(self, rel: str | Path, data: Any) -> None:
+        text = self.redact(json.dumps(data, ensure_ascii=False, indent=2))
+        write_text_atomic(self.path / rel, text + "\n")
+
+    def transcript_file(self, repo: str) -> IO[str]:
+        if repo not in self._transcripts:
+            path = self.path / "transcripts" / f"{repo}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._transcripts[repo] = open(path, "a", encoding="utf-8", buffering=1)
+        return self._transcripts[repo]
+
+    def close(self) -> None:
+        for f in self._transcripts.values():
+            f.close()
+        self._transcripts.clear()
+
+    # --- results ------------------------------------------------------------------------
+    def trial_path(self, repo: str, task: str, epoch: int) -> Path:
+        return self.path / "trials" / repo / task / f"epoch-{epoch}.json"
+
+    def artifact_dir(self, repo: str, task: str, epoch: int, epochs: int) -> Path:
+        dest = self.path / "artifacts" / repo / task
+        return dest / f"epoch-{epoch}" if epochs > 1 else dest
+
+    def write_trial(self, result: TaskResult, epochs: int) -> None:
+        data = result.model_dump(mode="json")
+        dest = self.artifact_dir(result.repo_id, result.task_id, result.epoch, epochs)
+        self.write_json((dest / "task_result.json").relative_to(self.path), data)
+        self.write_json(self.trial_path(result.repo_id, result.task_id, result.epoch).relative_to(self.path), data)
+
+    def read_trials(self) -> list[TaskResult]:
+        out = []
+        for p in sorted((self.path / "trials").glob("*/*/epoch-*.json")):
+            out.append(TaskResult.model_validate_json(p.read_text(encoding="utf-8")))
+        return out
+
+    def copy_artifacts(self, answer_dir: Path, repo: str, task: str, epoch: int, epochs: int) -> None:
+        """Copy what the model wrote to eval_artifacts/ (small text files only)."""
+        dest = self.artifact_dir(repo, task, epoch, epochs)
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        src = answer_dir / "eval_artifacts"
+        if src.is_dir():
+            for p in sorted(src.rglob("*")):
+                if p.is_file() and not p.is_symlink() and p.stat().st_size <= ARTIFACT_MAX_BYTES:
+                    target = dest / p.relative_to(src)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(self.redact(p.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
+
+    # --- manifest -----------------------------------------------------------------------
+    def manifest(self) -> RunManifest | None:
+        p = self.path / "manifest.json"
+        return RunManifest.model_validate_json(p.read_text(encoding="utf-8")) if p.exists() else None
+
+    def write_meta(self, meta: RunMeta) -> None:
+        self.write_json("run.json", meta.model_dump(mode="json"))
+
+    def write_manifest(self, manifest: RunManifest) -> None:
+        self.write_json("manifest.json", manifest.model_dump(mode="json"))
+
+    def write_report(self, text: str) -> None:
+        write_text_atomic(self.report_path, self.redact(text))

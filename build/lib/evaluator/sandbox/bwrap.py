@@ -1,0 +1,355 @@
+"""The bubblewrap backend: each task in its own namespaces, as an unprivileged uid.
+
+Two modes (AGENTGYM_BWRAP_MODE). `resident` (default): one sandbox per task, whose only
+process is a small executor (executor.py, resident.py) that forks each command and kills
+everything the command started before it answers. `per-command`: a fresh sandbox for
+every command; used anyway when the sandbox's python3 cannot host the executor.
+
+Layout inside: read-only /usr (+ /bin, /lib* links) and a few /etc files, the working
+copy read-write at /workspace, the task's tmp at /tmp, a scratch HOME at /home/sandbox,
+the python3 interpreter prefix and `ro_binds` read-only at their host paths. No network.
+
+Two ways to be unprivileged, picked by who runs the evaluator:
+- root: bwrap runs as root (so it can bind paths such as /root/.pyenv that the sandbox
+  uid could not even look up), and `setpriv` inside drops to an unprivileged uid leased
+  for this sandbox alone from a pool (AGENTGYM_SANDBOX_UID, default 400000, and the next
+  AGENTGYM_SANDBOX_UIDS - 1, default 64 in all) with no capabilities and no_new_privs.
+  A file lock per uid keeps concurrent sandboxes, in this process or another, on distinct
+  uids, so RLIMIT_NPROC counts only this sandbox's processes: a fork bomb in one task
+  cannot starve a concurrent one.
+- anyone else: bwrap runs as the evaluator's uid in a new user namespace, where
+  RLIMIT_NPROC counts only that sandbox's processes.
+Killing bwrap's process group kills its PID namespace (--die-with-parent), so nothing a
+command started outlives the sandbox.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from evaluator.sandbox.base import ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
+from evaluator.sandbox.bwrap_host import HOME, StagedEtc, UidLease, pool_ids, sandbox_ids
+from evaluator.sandbox.env import scrub
+from evaluator.sandbox.local import parse_toolset, toolset_script
+from evaluator.sandbox.process import kill_group, run_capped, to_result, ulimit_line
+from evaluator.sandbox.resident import Executor, ExecutorGone
+from evaluator.tasks.specs import Limits
+
+ROOT, TMP = "/workspace", "/tmp"
+MODE_VAR = "AGENTGYM_BWRAP_MODE"
+BwrapMode = Literal["resident", "per-command"]
+FIX = (
+    "install it with `apt-get install bubblewrap`; on Ubuntu 24.04 / GitHub ubuntu-latest also run "
+    "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`."
+)
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+_SYSTEM_DIRS = ("/usr", "/etc", "/proc", "/dev", "/sys")
+
+
+def _under(path: str, roots: tuple[str, ...] | list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _chown_tree(top: Path, uid: int, gid: int) -> None:
+    os.lchown(top, uid, gid)
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, gid)
+
+
+class BwrapSandbox:
+    root = ROOT
+    tmp = TMP
+
+    def __init__(
+        self,
+        paths: SandboxPaths,
+        *,
+        limits: Limits,
+        env: dict[str, str],
+        python_prefix: Path | None,
+        etc_dir: StagedEtc,
+        resident: ResidentPython | None = None,
+    ) -> None:
+        self._etc = etc_dir  # keeps the staged /etc alive as long as this sandbox
+        self._limits = limits
+        self._lease = UidLease()
+        self._ids = self._lease.ids
+        self._live: set[int] = set()
+        self._closed = False
+        self._owners: list[tuple[Path, int, int]] = []
+        if self._ids is not None:  # the sandbox uid must be able to write its own dirs
+            mine = [paths.tmp_dir, paths.home_dir, *paths.writable.values()]
+            for p in mine if paths.readonly_root else [paths.work_root, *mine]:
+                st = p.stat()
+                self._owners.append((p, st.st_uid, st.st_gid))
+                _chown_tree(p, *self._ids)
+        path = f"{python_prefix}/bin:{SYSTEM_PATH}" if python_prefix else SYSTEM_PATH
+        self._env = scrub(env, home=HOME, tmp=TMP, path=path)
+        self._head = self._static_args(paths, python_prefix, etc_dir.path)
+        self._drop = self._drop_args()
+        self._script = f"{ulimit_line(limits)}\n"
+        self._resident = resident
+        self._executor: Executor | None = None
+        self._starting: asyncio.Future[Executor] | None = None
+
+    def _static_args(self, paths: SandboxPaths, python_prefix: Path | None, etc_dir: Path) -> list[str]:
+        args = [shutil.which("bwrap") or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+                "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+                "--hostname", "sandbox"]
+        if self._ids is None:
+            args += ["--unshare-user", "--disable-userns"]
+        args += ["--ro-bind", "/usr", "/usr"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = Path("/", name)
+            if host.is_symlink():
+                args += ["--symlink", os.readlink(host), f"/{name}"]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), f"/{name}"]
+        args += ["--ro-bind", str(etc_dir), "/etc"]  # one mount: each bind costs ~0.6 ms per spawn
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        mounts: list[tuple[str, str, str]] = [
+            ("--ro-bind" if paths.readonly_root else "--bind", str(paths.work_root), ROOT),
+            *(("--bind", str(host), f"{ROOT}/{rel.strip('/')}") for rel, host in paths.writable.items()),
+            ("--bind", str(paths.tmp_dir), TMP),
+            ("--bind", str(paths.home_dir), HOME),
+        ]
+        extra = ([python_prefix] if python_prefix else []) + list(paths.ro_binds)
+        mounts += [("--ro-bind", str(p), str(p)) for p in extra]
+        made: set[str] = set()
+        bound: list[str] = []
+        for flag, src, dest in mounts:
+            if _under(dest, _SYSTEM_DIRS) or dest in bound:  # already visible
+                continue
+            # bwrap makes missing parents 0700 when run as root; the sandbox uid must traverse them.
+            parts = Path(dest).parts[1:-1]
+            for i in range(len(parts)):
+                anc = "/" + "/".join(parts[: i + 1])
+                # under a read-only root the mount point already exists (and could not be made)
+                if anc not in made and anc not in bound and not (paths.readonly_root and _under(anc, [ROOT])):
+                    args += ["--perms", "0755", "--dir", anc]
+                    made.add(anc)
+            args += [flag, src, dest]
+            bound.append(dest)
+        return args
+
+    def _drop_args(self) -> list[str]:
+        if self._ids is None:
+            return []
+        uid, gid = self._ids
+        return [_setpriv(), f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+    def argv(self, command: str, cwd: str) -> list[str]:
+        return [*self._head, "--chdir", cwd, "--", *self._drop, _bash(), "-c", self._script + command]
+
+    async def exec(self, command: str, *, cwd: str, timeout_s: float) -> ExecResult:
+        if self._closed:
+            return ExecResult(exit_code=-1, stdout="", stderr="sandbox is closed\n")
+        if "\0" in command or "\0" in cwd:
+            return ExecResult(exit_code=-1, stdout="", stderr="the command contains a NUL byte, which bash cannot take\n")
+        for _ in range(2):  # a second try only when the executor was found dead before the command ran
+            executor = await self._ready()
+            if executor is None:
+                break
+            try:
+                outcome = await executor.run(
+                    [_bash(), "-c", self._script + command], cwd=cwd, env=self._env, timeout_s=timeout_s,
+                    output_bytes=self._limits.output_bytes,
+                )
+                return to_result(outcome)
+            except ExecutorGone:
+                continue
+        outcome = await run_capped(
+            self.argv(command, cwd),
+            env=self._env,
+            cwd="/",
+            timeout_s=timeout_s,
+            output_bytes=self._limits.output_bytes,
+            live=self._live,
+        )
+        return to_result(outcome)
+
+    def run_sync(self, command: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+        """Blocking variant for preflight/toolset (callers that are not in an event loop)."""
+        return subprocess.run(
+            self.argv(command, ROOT), env=self._env, cwd="/", capture_output=True, text=True,
+            timeout=timeout_s, start_new_session=True,
+        )
+
+    def warm_up(self) -> None:
+        """Start the executor in the background, so its start-up overlaps the first model call."""
+        if not self._closed and self._starting is None and self._executor is None and self._python():
+            self._starting = asyncio.ensure_future(self._start_executor())
+
+    def _python(self) -> str | None:
+        return self._resident.path if self._resident else None
+
+    async def _ready(self) -> Executor | None:
+        """The executor for the running loop, started if need be; None: spawn per command."""
+        if self._executor is not None and self._executor.usable():
+            return self._executor
+        start, self._starting = self._starting, None
+        if self._executor is not None:
+            self._executor.kill()
+            self._executor = None
+        if start is None or start.get_loop() is not asyncio.get_running_loop():
+            if self._python() is None:
+                return None
+            start = asyncio.ensure_future(self._start_executor())
+        try:
+            self._executor = await start
+        except ExecutorGone:
+            return None
+        return self._executor
+
+    async def _start_executor(self) -> Executor:
+        head = [*self._head, "--chdir", "/", "--", *self._drop]
+        try:
+            return await Executor.start(head, self._python() or "python3", env=self._env, live=self._live)
+        except ExecutorGone:
+            if self._resident is not None:
+                self._resident.path = None  # this python cannot host it: spawn per command from now on
+            raise
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._starting is not None and self._starting.get_loop() is asyncio.get_running_loop():
+            try:
+                self._executor = await self._starting
+            except ExecutorGone:
+                pass
+        if self._executor is not None:
+            await self._executor.close()
+        for pgid in list(self._live):
+            kill_group(pgid)
+        # Hand the dirs back, so host-side git/oracles (running as root) see their own files.
+        for p, uid, gid in self._owners:
+            if p.exists():
+                _chown_tree(p, uid, gid)
+        self._lease.release()
+
+
+def _bash() -> str:
+    return "/usr/bin/bash" if Path("/usr/bin/bash").exists() else "/bin/bash"
+
+
+def _setpriv() -> str:
+    found = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+    return found or "/usr/bin/setpriv"
+
+
+class ResidentPython:
+    """The interpreter that hosts each sandbox's resident executor; None spawns per command.
+
+    Shared by a backend's sandboxes, so one failed start (a python3 older than 3.9, say)
+    switches them all to spawning bwrap per command instead of each failing in turn.
+    """
+
+    def __init__(self, prefix: Path | None, mode: BwrapMode) -> None:
+        self.path: str | None = None
+        if mode == "per-command":
+            return
+        exe = prefix / "bin" / "python3" if prefix else Path("/usr/bin/python3")
+        self.path = str(exe) if exe.exists() else None
+
+
+def _python_prefix() -> Path | None:
+    """Prefix of the `python3` on the evaluator's PATH, when /usr does not already hold it."""
+    exe = shutil.which("python3")
+    if exe is None:
+        return None
+    try:
+        done = subprocess.run(
+            [exe, "-c", "import sys; print(sys.base_prefix)"], capture_output=True, text=True, timeout=60
+        )
+        prefix = Path(done.stdout.strip()).resolve()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not done.stdout.strip() or _under(str(prefix), _SYSTEM_DIRS) or str(prefix) == "/":
+        return None
+    binary = prefix / "bin" / "python3"
+    if not binary.exists():
+        return None
+    if os.geteuid() == 0:  # bwrap binds it as root; the sandbox uid needs world r-x on it
+        return prefix if prefix.stat().st_mode & 0o005 == 0o005 else None
+    return prefix if os.access(binary, os.X_OK) else None
+
+
+class BwrapBackend:
+    name: SandboxName = "bwrap"
+    isolated = True
+    readonly_root = True
+
+    def __init__(self, mode: BwrapMode | None = None) -> None:
+        """`mode` None reads AGENTGYM_BWRAP_MODE (default resident)."""
+        self.mode: BwrapMode = mode or ("per-command" if os.environ.get(MODE_VAR) == "per-command" else "resident")
+        self._toolset: dict[str, str] | None = None
+        self._prefix: Path | None = None
+        self._prefix_known = False
+        self._etc: StagedEtc | None = None
+        self._resident: ResidentPython | None = None
+
+    def python_prefix(self) -> Path | None:
+        if not self._prefix_known:
+            self._prefix, self._prefix_known = _python_prefix(), True
+        return self._prefix
+
+    def etc_dir(self) -> StagedEtc:
+        if self._etc is None:
+            self._etc = StagedEtc()
+        return self._etc
+
+    def preflight(self) -> None:
+        if os.environ.get(MODE_VAR, "resident") not in ("resident", "per-command"):
+            raise SandboxUnavailable(f"{MODE_VAR} must be `resident` or `per-command`, not {os.environ[MODE_VAR]!r}.")
+        if shutil.which("bwrap") is None:
+            raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {FIX}")
+        if sandbox_ids() is not None and not Path(_setpriv()).exists():
+            raise SandboxUnavailable("setpriv is missing (needed to drop root): `apt-get install util-linux`.")
+        try:
+            done = self._scratch_run("true")
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise SandboxUnavailable(f"bwrap could not create a test sandbox ({exc}); {FIX}") from None
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or ["no error message"])[-1]
+            raise SandboxUnavailable(f"bwrap cannot create a sandbox here ({why}); {FIX}")
+
+    def open(self, paths: SandboxPaths, *, limits: Limits, env: dict[str, str]) -> BwrapSandbox:
+        if self._resident is None:
+            self._resident = ResidentPython(self.python_prefix(), self.mode)
+        return BwrapSandbox(
+            paths, limits=limits, env=env, python_prefix=self.python_prefix(), etc_dir=self.etc_dir(),
+            resident=self._resident,
+        )
+
+    def toolset(self) -> dict[str, str]:
+        if self._toolset is None:
+            try:
+                self._toolset = parse_toolset(self._scratch_run(toolset_script()).stdout)
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise SandboxUnavailable(f"bwrap cannot run ({exc}); {FIX}") from None
+        return self._toolset
+
+    def settings(self) -> dict[str, Any]:
+        """How this backend runs, for run.json: the mode and the uid pool (from the environment)."""
+        ids = pool_ids()
+        return {"mode": self.mode, "uid_pool": {"first": ids[0][0], "size": len(ids)} if ids else None}
+
+    def _scratch_run(self, command: str) -> subprocess.CompletedProcess[str]:
+        """Run one command in a throwaway sandbox (for preflight and toolset)."""
+        with tempfile.TemporaryDirectory(prefix="agentgym-bwrap-") as d:
+            paths = SandboxPaths(work_root=Path(d, "w"), tmp_dir=Path(d, "t"), home_dir=Path(d, "h"))
+            for p in (paths.work_root, paths.tmp_dir, paths.home_dir):
+                p.mkdir()
+            box = BwrapSandbox(
+                paths, limits=Limits(), env={}, python_prefix=self.python_prefix(), etc_dir=self.etc_dir()
+            )
+            return box.run_sync(command)

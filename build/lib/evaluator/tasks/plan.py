@@ -1,0 +1,123 @@
+"""From a selection to a plan: repos cloned and pinned, tasks loaded, hashed and sharded."""
+from __future__ import annotations
+
+import hashlib
+import inspect
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from evaluator.scoring import comparators
+from evaluator.scoring import oracle_registry as oracles
+from evaluator.tasks.catalog import load_repos, load_tasks
+from evaluator.config.errors import ConfigError
+from evaluator.config.paths import PROMPTS_DIR
+from evaluator.config.settings import Selection
+from evaluator.tasks.specs import RepoSpec, TaskSpec
+from evaluator.tasks.clone_cache import SHA_RE, RepoCache, default_cache_dir
+
+
+class RepoPin(BaseModel):
+    id: str
+    url: str
+    ref: str
+    commit: str
+    pinned: bool  # the ref is a full sha (built-in repos always are)
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    task: TaskSpec
+    task_path: Path
+    repo: RepoSpec
+    commit: str
+    mirror: Path
+    pristine: Path
+    task_hash: str
+    epoch: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.task.repo}/{self.task.id}#{self.epoch}"
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    jobs: list[Job]
+    repos: dict[str, RepoPin]
+    task_hashes: dict[str, str]
+    task_set_hash: str
+    prompt_hash: str
+    cache_dir: Path
+
+
+def prompt_files(version: str) -> tuple[Path, Path]:
+    base = PROMPTS_DIR
+    return base / f"system_{version}.txt", base / f"user_{version}.j2"
+
+
+def _sha(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def task_hash(task: TaskSpec, path: Path, commit: str, prompt_hash: str, weights: bytes) -> str:
+    """Covers the task file, its oracles' and comparators' source, the prompt, the weights and the commit."""
+    parts: list[bytes | str] = [path.read_bytes(), commit, prompt_hash, weights]
+    for out in task.outputs:
+        for call in [out.oracle, *out.distractors]:
+            parts.append(oracles.resolve(call.fn).source_hash)
+        parts.append(inspect.getsource(comparators.COMPARATORS[out.comparator]))
+    return _sha(*parts)[:16]
+
+
+def shard_of(index: int, n: int) -> int:
+    """1-based shard of the index-th task in (repo, id) order: round-robin, so sizes differ by at most one."""
+    return index % n + 1
+
+
+def build_plan(sel: Selection, *, epochs: int, prompt_version: str, weights: Path,
+               shard: tuple[int, int] | None = None, clone: bool = True) -> Plan:
+    repos = load_repos(sel.repos_config)
+    for rid in sel.repos or []:
+        if rid not in repos:
+            raise ConfigError(f"unknown repo id {rid!r}; known ids in {sel.repos_config}: {', '.join(sorted(repos)) or 'none'}")
+    tasks = load_tasks(sel.tasks_dir, task_set=sel.task_set, repos=sel.repos, pattern=sel.tasks)
+    if not tasks:
+        raise ConfigError(f"no tasks match (tasks dir {sel.tasks_dir}, task set {sel.task_set!r}, repos {sel.repos or 'all'}, filter {sel.tasks or 'none'})")
+    for task, path in tasks:
+        if task.repo not in repos:
+            raise ConfigError(f"{path}: field `repo`: unknown repo id {task.repo!r}; add {sel.repos_config}/{task.repo}.yaml")
+    system, user = prompt_files(prompt_version)
+    if not system.exists() or not user.exists():
+        raise ConfigError(f"prompt version {prompt_version!r} not found in {system.parent}")
+    prompt_hash = _sha(system.read_bytes(), user.read_bytes())[:16]
+    if not weights.exists():
+        raise ConfigError(f"weights file {weights} does not exist")
+    weights_bytes = weights.read_bytes()
+    cache = RepoCache(sel.cache_dir or default_cache_dir())
+    pins: dict[str, RepoPin] = {}
+    places: dict[str, tuple[Path, Path]] = {}
+    for rid in sorted({t.repo for t, _ in tasks}):
+        spec = repos[rid]
+        if clone:
+            mirror = cache.mirror(spec)
+            commit = cache.resolve(spec, mirror)
+            places[rid] = (mirror, cache.pristine(spec, mirror, commit))
+        else:
+            commit, places[rid] = spec.ref, (Path(), Path())
+        pins[rid] = RepoPin(id=rid, url=spec.url, ref=spec.ref, commit=commit, pinned=bool(SHA_RE.match(spec.ref)))
+    hashes = {t.id: task_hash(t, p, pins[t.repo].commit, prompt_hash, weights_bytes) for t, p in tasks}
+    if shard:
+        tasks = [tp for i, tp in enumerate(tasks) if shard_of(i, shard[1]) == shard[0]]
+    jobs = [Job(task=t, task_path=p, repo=repos[t.repo], commit=pins[t.repo].commit, mirror=places[t.repo][0],
+                pristine=places[t.repo][1], task_hash=hashes[t.id], epoch=e)
+            for t, p in tasks for e in range(epochs)]
+    set_hash = _sha(*(f"{k}:{v}" for k, v in sorted(hashes.items())))[:16]
+    return Plan(jobs=jobs, repos=pins, task_hashes=hashes, task_set_hash=set_hash, prompt_hash=prompt_hash,
+                cache_dir=cache.root)
