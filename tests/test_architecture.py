@@ -53,6 +53,11 @@ def _graph() -> tuple[dict[str, set[str]], dict[str, set[tuple[str, str]]]]:
             if target in modules and target != name:
                 deps.add(target)
         graph[name] = deps
+    # The oracle registry imports the built-in oracle modules by name (importlib): edges too.
+    registry = "evaluator.scoring.oracle_registry"
+    for node in ast.walk(ast.parse(modules[registry].read_text())):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "BUILTIN_MODULES":
+            graph[registry] |= set(ast.literal_eval(node.value))
     return graph, names
 
 

@@ -11,7 +11,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,11 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 REPOS = ROOT / "repos"
 TASKS_DIR = ROOT / "tasks" / "l1" / "demo"
 TASK_FILES = sorted(TASKS_DIR.glob("*.yaml"))
-# Oracles in these modules are written alongside this suite; tests that need them skip (not
-# fail) while a module is missing, and run as soon as it exists.
-CODE_ORACLE_MODULES = ("oracles.python_code", "oracles.config_files")
-
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 # ---------------------------------------------------------------------------------------------
 # Expected values, counted by hand from repos/_demo_src (the pinned, second commit).
@@ -130,15 +124,6 @@ def load_task(path: Path) -> TaskSpec:
 
 def pinned_ref() -> str:
     return yaml.safe_load((REPOS / "demo.yaml").read_text(encoding="utf-8"))["ref"]
-
-
-def resolve_or_skip(fn: str) -> oracles.Oracle:
-    try:
-        return oracles.resolve(fn)
-    except ModuleNotFoundError as exc:
-        if exc.name in CODE_ORACLE_MODULES or (exc.name or "").startswith("oracles."):
-            pytest.skip(f"{exc.name} does not exist yet")
-        raise
 
 
 def all_outputs() -> list[tuple[str, str]]:
@@ -245,7 +230,7 @@ def test_task_references_resolve() -> None:
         task = load_task(path)
         for out in task.outputs:
             for call in [out.oracle, *out.distractors]:
-                resolve_or_skip(call.fn)
+                oracles.resolve(call.fn)
         check_task_refs(task, path)
 
 
@@ -266,7 +251,7 @@ def _outputs_by_key() -> dict[tuple[str, str], Any]:
 @pytest.mark.parametrize("task_id,key", sorted(EXPECTED), ids=[f"{t}:{k}" for t, k in sorted(EXPECTED)])
 def test_oracle_matches_hand_count(checkout: Path, task_id: str, key: str) -> None:
     out = _outputs_by_key()[(task_id, key)]
-    oracle = resolve_or_skip(out.oracle.fn)
+    oracle = oracles.resolve(out.oracle.fn)
     value = oracle.fn(repo_root=checkout, **out.oracle.args)
     hand = EXPECTED[(task_id, key)]
     assert json.loads(json.dumps(value)) == hand
@@ -283,8 +268,8 @@ def test_oracle_matches_hand_count(checkout: Path, task_id: str, key: str) -> No
 )
 def test_distractors_are_wrong_answers(checkout: Path, task_id: str, key: str) -> None:
     out = _outputs_by_key()[(task_id, key)]
-    expected = resolve_or_skip(out.oracle.fn).fn(repo_root=checkout, **out.oracle.args)
-    got = [resolve_or_skip(d.fn).fn(repo_root=checkout, **d.args) for d in out.distractors]
+    expected = oracles.resolve(out.oracle.fn).fn(repo_root=checkout, **out.oracle.args)
+    got = [oracles.resolve(d.fn).fn(repo_root=checkout, **d.args) for d in out.distractors]
     assert got == EXPECTED_DISTRACTORS[(task_id, key)]
     for value in got:
         assert not comparators.compare(out.comparator, value, expected, out.comparator_args)[1], value
@@ -293,7 +278,7 @@ def test_distractors_are_wrong_answers(checkout: Path, task_id: str, key: str) -
 def test_regex_oracle_value_only_matches_the_version(checkout: Path) -> None:
     # `.` in "0.3.1" matches any character; the comparator still pins the answer down enough.
     out = _outputs_by_key()[("demo_task_005", "version")]
-    pattern = resolve_or_skip(out.oracle.fn).fn(repo_root=checkout, **out.oracle.args)
+    pattern = oracles.resolve(out.oracle.fn).fn(repo_root=checkout, **out.oracle.args)
     assert comparators.compare("regex", " 0.3.1\n", pattern, out.comparator_args)[1]
     assert not comparators.compare("regex", "0.3.0", pattern, out.comparator_args)[1]
     assert not comparators.compare("regex", "v0.3.1", pattern, out.comparator_args)[1]
@@ -301,7 +286,7 @@ def test_regex_oracle_value_only_matches_the_version(checkout: Path) -> None:
 
 def test_answer_md_checker(checkout: Path, tmp_path: Path) -> None:
     out = _outputs_by_key()[("demo_task_002", "answer_md")]
-    checker = resolve_or_skip(out.oracle.fn)
+    checker = oracles.resolve(out.oracle.fn)
     assert checker.kind == "checker" and checker.solve is not None
     answer_dir = tmp_path / "work"
     (answer_dir / "eval_artifacts").mkdir(parents=True)

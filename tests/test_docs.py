@@ -91,7 +91,8 @@ def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("name", sorted(scripts()))
 def test_runnable_blocks_run_offline(name: str, project_copy: Path, tmp_path: Path) -> None:
-    script = "set -euo pipefail\n" + scripts()[name]
+    # The walkthrough's fixed /tmp folder, made private: parallel workers run the EN and zh pages at once.
+    script = "set -euo pipefail\n" + scripts()[name].replace("/tmp/agentgym-walkthrough", str(tmp_path / "walk"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "MODEL_NAME", "BASE_URL"))}
     env.update(PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}", AGENTGYM_CACHE=str(tmp_path / "cache"),
                PYTHONPATH=str(project_copy))

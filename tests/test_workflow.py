@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -148,7 +149,9 @@ class Runner:
             return
         outputs = self.tmp / f"out-{job_id}-{ctx.get('shard', 0)}-{step.get('id', 'x')}"
         outputs.touch()
-        env = {**os.environ, "RUNNER_TEMP": str(self.temp), "GITHUB_OUTPUT": str(outputs),
+        # The steps call `python`: the interpreter running the tests, activated venv or not.
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        env = {**os.environ, "PATH": path, "RUNNER_TEMP": str(self.temp), "GITHUB_OUTPUT": str(outputs),
                "GITHUB_STEP_SUMMARY": str(self.summary), "GITHUB_REPOSITORY": "example/agentgym", "CI": "true"}
         env.update({k: self.expr(str(v), ctx) for k, v in {**WF.get("env", {}), **JOBS[job_id].get("env", {}),
                                                            **step.get("env", {})}.items()})
