@@ -1,2 +1,0 @@
-"""Running: one run (concurrency, manifest, resume, cancellation) and one trial (working copy ->
-sandbox -> agent loop -> score)."""
