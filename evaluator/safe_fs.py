@@ -76,6 +76,8 @@ def _openat2(dir_fd: int, rel: str, flags: int) -> int | None:
         return None
     if err in (errno.ELOOP, errno.EXDEV):
         raise Escape(rel)
+    if err == errno.ENOTDIR:
+        return None  # a file, or a symlink met with O_DIRECTORY: the walk tells which
     raise OSError(err, os.strerror(err), rel)
 
 
