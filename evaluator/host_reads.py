@@ -36,10 +36,17 @@ class ArtifactCopy:
             self.unlisted += 1
 
 
-def escape_event(call: str, detail: str) -> SafetyEvent:
-    """A `path_escape` the harness met reading the workspace; nothing was followed."""
-    return SafetyEvent(type="path_escape", tool="host_read", call=safe_fs.printable(call)[:500],
-                       detail=safe_fs.printable(detail)[:1000], refused=True)
+def read_back_event(answer_escape: str | None, copied: ArtifactCopy) -> SafetyEvent | None:
+    """One `path_escape` for the symlinks the harness met reading the answer and artifacts back
+    (nothing was followed); one planted link is one event, though both readers meet it."""
+    if not answer_escape and not copied.escapes:
+        return None
+    parts = [f"answer.json: {answer_escape}"] if answer_escape else []
+    if copied.escapes:
+        parts.append("symlinks pointing out, not followed: " + "; ".join(copied.escapes[:5]))
+    call = "eval_artifacts/answer.json" if answer_escape else "eval_artifacts/"
+    return SafetyEvent(type="path_escape", tool="host_read", call=call,
+                       detail=safe_fs.printable(" | ".join(parts))[:1000], refused=True)
 
 
 def copy_artifacts(root: Path, rel_dir: str, dest: Path, caps: ReadLimits, redact: Callable[[str], str]) -> ArtifactCopy:
@@ -49,7 +56,7 @@ def copy_artifacts(root: Path, rel_dir: str, dest: Path, caps: ReadLimits, redac
     try:
         src_fd = safe_fs.open_beneath(root_fd, rel_dir, directory=True)
     except safe_fs.Escape as exc:
-        out.escapes.append(f"{rel_dir}: {exc.detail}")
+        out.escapes.append(_link_text(root_fd, os.path.normpath(rel_dir)) or f"{rel_dir}: {exc.detail}")
         return out
     except OSError:
         return out  # no eval_artifacts/ (or not a directory): nothing to copy
@@ -60,6 +67,13 @@ def copy_artifacts(root: Path, rel_dir: str, dest: Path, caps: ReadLimits, redac
     finally:
         os.close(src_fd)
     return out
+
+
+def _link_text(root_fd: int, rel: str) -> str | None:
+    try:
+        return f"{rel} -> {os.readlink(rel, dir_fd=root_fd)}"  # only says where it points; never opened
+    except OSError:
+        return None
 
 
 def _copy_tree(src_fd: int, dest: Path, caps: ReadLimits, redact: Callable[[str], str], out: ArtifactCopy) -> None:

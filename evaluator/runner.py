@@ -141,11 +141,9 @@ class Runner:
                                          job.epoch, self.cfg.epochs, caps)
         checks = scoring.check_outputs(job.task, expected, answer, repo_root=job.pristine, answer_dir=answer_dir)
         events = [*(tools.events if tools else [])]
-        if answer.escape:
-            events.append(host_reads.escape_event(scoring.ANSWER_REL, f"answer.json: {answer.escape}"))
-        if copied.escapes:
-            events.append(host_reads.escape_event("eval_artifacts/", "symlinks pointing out of eval_artifacts/, "
-                                                  "not followed: " + "; ".join(copied.escapes[:5])))
+        escape = host_reads.read_back_event(answer.escape, copied)
+        if escape:
+            events.append(escape)
         commands = tools.commands if tools else 0
         metrics = Metrics(
             commands_used=commands, valid_rate=round(tools.commands_ok / commands, 4) if tools and commands else 1.0,
