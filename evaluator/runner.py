@@ -133,7 +133,8 @@ class Runner:
         return {o.key: oracles.fact(o.oracle.fn, o.oracle.args, repo_root=job.pristine, commit=job.commit, cache=self.cache)
                 for o in job.task.outputs if o.type != "oracle_bool"}
 
-    def _score(self, job: Job, root: Path, answer_dir: Path, expected: dict[str, Any], outcome: Any, tools: Toolbox | None) -> TaskResult:
+    def _score(self, job: Job, root: Path, answer_dir: Path, expected: dict[str, Any], outcome: Any,
+               tools: Toolbox | None) -> TaskResult:
         caps = job.task.read_limits
         rel = os.path.relpath(answer_dir, root)
         answer = scoring.read_answer(root, os.path.join(rel, scoring.ANSWER_REL), max_bytes=caps.answer_max_bytes)

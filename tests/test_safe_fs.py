@@ -177,6 +177,22 @@ def test_copy_artifacts_caps_and_lists_what_is_left_out(tmp_path: Path) -> None:
     assert len(list(dest.iterdir())) == 5 and "artifacts_max_files" in {x.path: x.reason for x in got.left_out}["f10.txt"]
 
 
+def test_copy_artifacts_names_that_are_not_utf8(tmp_path: Path) -> None:
+    src = tmp_path / "work" / "eval_artifacts"
+    src.mkdir(parents=True)
+    with open(os.fsencode(src) + b"/bad\xff.txt", "w") as f:
+        f.write("x")
+    os.symlink("/etc", os.fsencode(src) + b"/link\xfe")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    got = host_reads.copy_artifacts(tmp_path / "work", "eval_artifacts", dest, ReadLimits(), lambda s: s)
+    assert [p.name for p in dest.iterdir()] == ["bad\\xff.txt"]
+    assert [x.path for x in got.left_out] == ["link\\xfe"]
+    json.dumps([x.model_dump() for x in got.left_out], ensure_ascii=False).encode("utf-8")  # writable as is
+    event = host_reads.read_back_event(None, got)
+    assert event is not None and "link\\xfe -> /etc" in event.detail
+
+
 def test_copy_artifacts_does_not_enter_a_symlinked_folder(tree: dict[str, Path]) -> None:
     (tree["work"] / "eval_artifacts").symlink_to(tree["host"])
     dest = tree["work"].parent / "dest"
