@@ -52,7 +52,13 @@ def read_back_event(answer_escape: str | None, copied: ArtifactCopy) -> SafetyEv
 def copy_artifacts(root: Path, rel_dir: str, dest: Path, caps: ReadLimits, redact: Callable[[str], str]) -> ArtifactCopy:
     """Copy the files under `root/rel_dir` into `dest` (as redacted text), within `caps`."""
     out = ArtifactCopy()
-    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        root_fd = safe_fs.open_root(root)
+    except safe_fs.Escape as exc:
+        out.escapes.append(exc.detail)
+        return out
+    except OSError:
+        return out  # the task's folder is gone (only the unisolated local backend lets a command do that)
     try:
         src_fd = safe_fs.open_beneath(root_fd, rel_dir, directory=True)
     except safe_fs.Escape as exc:

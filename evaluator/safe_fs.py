@@ -152,12 +152,23 @@ def read_fd(fd: int, rel: str, cap: int) -> bytes:
     return b"".join(chunks)
 
 
+def open_root(root: Path) -> int:
+    """An fd for a directory the harness made. Its last component is not followed either: with
+    the unisolated `local` backend, commands could otherwise swap it for a symlink."""
+    try:
+        return os.open(root, _DIR_FLAGS)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(root):
+            raise Escape(root.name, "the task's folder was replaced by a symlink") from None
+        raise
+
+
 def read_file(root: Path, rel: str, cap: int) -> bytes:
     """The bytes of `root/rel`, read without following any symlink below `root`, at most `cap` bytes.
 
-    `root` is a directory the harness made (so it is trusted); everything below is not.
-    Raises FileNotFoundError, Escape, NotRegular or TooLarge."""
-    root_fd = os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)
+    `root` is a directory the harness made; everything below is not. Raises FileNotFoundError,
+    Escape, NotRegular or TooLarge (or OSError)."""
+    root_fd = open_root(root)
     try:
         fd = open_beneath(root_fd, rel)
     finally:

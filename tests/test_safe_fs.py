@@ -72,6 +72,16 @@ def test_dotdot_and_absolute_paths_are_refused(tree: dict[str, Path], mode: str,
         safe_fs.read_file(tree["work"], rel, 100)
 
 
+def test_a_root_swapped_for_a_symlink_is_not_followed(tree: dict[str, Path], mode: str) -> None:
+    """With the unisolated local backend a command could replace the task's folder itself."""
+    swapped = tree["work"].parent / "swapped"
+    swapped.symlink_to(tree["host"])
+    with pytest.raises(safe_fs.Escape):
+        safe_fs.read_file(swapped, "secret.json", 100)
+    got = host_reads.copy_artifacts(swapped, "sub", tree["work"], ReadLimits(), lambda s: s)
+    assert got.copied == 0 and got.escapes
+
+
 def test_missing_file(tree: dict[str, Path], mode: str) -> None:
     with pytest.raises(FileNotFoundError):
         safe_fs.read_file(tree["work"], "a/b/nope.json", 100)
