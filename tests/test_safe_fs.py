@@ -259,3 +259,26 @@ def _unprivileged(tmp_path: Path) -> None:
         assert got[f"ok.json/{mode}"] == "{}"
         assert got[f"link.json/{mode}"] == "Escape" and got[f"dir/answer.json/{mode}"] == "Escape"
         assert got[f"fifo/{mode}"] == "NotRegular"
+
+
+def test_read_answer_outcomes(tmp_path: Path) -> None:
+    """What scoring makes of each answer file: missing, escaped, too big, not a file, too deep."""
+    from evaluator.scoring import read_answer
+
+    art = tmp_path / "eval_artifacts"
+    art.mkdir()
+    assert read_answer(tmp_path).present is False
+    (art / "answer.json").write_text('{"k": 1}')
+    assert read_answer(tmp_path).data == {"k": 1}
+    got = read_answer(tmp_path, max_bytes=5)  # a task's own answer_max_bytes
+    assert got.present and got.data is None and "8 bytes, over the 5-byte limit" in (got.error or "")
+    (art / "answer.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert "not valid JSON" in (read_answer(tmp_path).error or "")  # deep nesting: no RecursionError escapes
+    (art / "answer.json").unlink()
+    (art / "answer.json").symlink_to(tmp_path / "elsewhere.json")
+    (tmp_path / "elsewhere.json").write_text('{"k": 1}')
+    got = read_answer(tmp_path)
+    assert got.present is False and got.data is None and "symlink" in (got.escape or "")
+    (art / "answer.json").unlink()
+    os.mkfifo(art / "answer.json")
+    assert "FIFO" in (read_answer(tmp_path).error or "")
