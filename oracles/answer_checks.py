@@ -5,6 +5,8 @@ import re
 from pathlib import Path
 
 from evaluator.scoring.oracle_api import answer_checker
+from evaluator.readback import safe_fs
+from evaluator.tasks.specs import ReadLimits
 from oracles.original import has_license_file, top_level_entry_count
 
 _KV = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*:\s*(.*?)\s*$")
@@ -12,11 +14,13 @@ _LICENSES = ["LICENSE", "LICENSE.md"]
 
 
 def read_answer_file(answer_dir: Path, path: str) -> str | None:
-    """The text of a file the model wrote, or None; never follows a path out of `answer_dir`."""
-    target = (answer_dir / path).resolve()
-    if not target.is_relative_to(answer_dir.resolve()) or not target.is_file():
+    """The text of a file the model wrote, or None: read through safe_fs, so no symlink is
+    followed, only a regular file is read, and never more than the default answer cap."""
+    try:
+        data = safe_fs.read_file(answer_dir, path, ReadLimits().answer_max_bytes)
+    except (safe_fs.UnsafePath, OSError):
         return None
-    return target.read_text(encoding="utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace")
 
 
 def parse_kv(text: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictInt, ValidationError
 
 from evaluator.sandbox.policy import rules as policy
 from evaluator.results.records import SafetyEvent
@@ -18,6 +18,7 @@ from evaluator.sandbox import ExecResult, Sandbox, SandboxPaths
 from evaluator.tasks.specs import Limits, TaskSpec
 
 PolicyMode = Literal["enforce", "record"]
+READ_MAX_BYTES = 200_000
 SECRET_NAMES = {".env", "id_rsa", "id_ed25519", ".netrc", "credentials", ".pypirc"}
 
 
@@ -29,7 +30,8 @@ class RunCommandArgs(BaseModel):
 
 class ReadFileArgs(BaseModel):
     path: str = Field(description="File path, relative to your working directory (or absolute inside it, or under /tmp).")
-    max_bytes: int | None = Field(None, description="Read at most this many bytes (default 200000).")
+    # Strict and >= 1: `-2` once became f.read(-1), the whole file past the cap.
+    max_bytes: StrictInt | None = Field(None, ge=1, description="Read at most this many bytes (default and maximum 200000).")
 
 
 class ListDirArgs(BaseModel):
@@ -185,7 +187,7 @@ class Toolbox:
         real = self._host_path(args.path, "read_file")
         if not real.is_file():
             raise ToolError(f"{args.path}: no such file")
-        limit = args.max_bytes or 200_000
+        limit = min(args.max_bytes or READ_MAX_BYTES, READ_MAX_BYTES)
         with open(real, "rb") as f:
             data = f.read(limit + 1)
         if b"\x00" in data[:8192]:

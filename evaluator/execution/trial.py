@@ -17,10 +17,10 @@ from typing import Any
 
 from jinja2 import Template
 
-from evaluator.scoring import oracle_registry as oracles
-from evaluator.scoring import score as scoring
+from evaluator.scoring import oracle_registry as oracles, score as scoring
 from evaluator.agent.loop import AgentLoop, LoopBudget, closed_book_answer
 from evaluator.config.settings import RunConfig
+from evaluator.readback import host_reads
 from evaluator.models import Model, TaskContext
 from evaluator.tasks.plan import Job, prompt_files
 from evaluator.results.records import Metrics, TaskResult, TranscriptRef
@@ -100,7 +100,9 @@ class Runner:
                 await sandbox.close()
         if self.cfg.closed_book:
             await asyncio.to_thread(_write_closed_book, answer_dir, outcome.final_text)
-        return await asyncio.to_thread(self._score, job, answer_dir, expected, outcome, tools)
+        # The harness made `root` (the model cannot replace it); reads start there.
+        root = answer_dir if paths.readonly_root else paths.work_root
+        return await asyncio.to_thread(self._score, job, root, answer_dir, expected, outcome, tools)
 
     def _prepare(self, job: Job, work: Path) -> tuple[SandboxPaths, Path]:
         """The task's sandbox paths and the directory its eval_artifacts/ lives in.
@@ -132,10 +134,18 @@ class Runner:
         return {o.key: oracles.fact(o.oracle.fn, o.oracle.args, repo_root=job.pristine, commit=job.commit, cache=self.cache)
                 for o in job.task.outputs if o.type != "oracle_bool"}
 
-    def _score(self, job: Job, answer_dir: Path, expected: dict[str, Any], outcome: Any, tools: Toolbox | None) -> TaskResult:
-        answer = scoring.read_answer(answer_dir)
+    def _score(self, job: Job, root: Path, answer_dir: Path, expected: dict[str, Any], outcome: Any,
+               tools: Toolbox | None) -> TaskResult:
+        caps = job.task.read_limits
+        rel = os.path.relpath(answer_dir, root)
+        answer = scoring.read_answer(root, os.path.join(rel, scoring.ANSWER_REL), max_bytes=caps.answer_max_bytes)
+        copied = self.run.copy_artifacts(root, os.path.join(rel, "eval_artifacts"), job.task.repo, job.task.id,
+                                         job.epoch, self.cfg.epochs, caps)
         checks = scoring.check_outputs(job.task, expected, answer, repo_root=job.pristine, answer_dir=answer_dir)
-        events = tools.events if tools else []
+        events = [*(tools.events if tools else [])]
+        escape = host_reads.read_back_event(answer.escape, copied)
+        if escape:
+            events.append(escape)
         commands = tools.commands if tools else 0
         metrics = Metrics(
             commands_used=commands, valid_rate=round(tools.commands_ok / commands, 4) if tools and commands else 1.0,
@@ -144,13 +154,12 @@ class Runner:
             model_time_s=round(outcome.model_time_s, 3), safety_violations=len(events),
             partial=round(scoring.partial_credit(checks), 4))
         success = bool(checks) and all(c.ok for c in checks) and outcome.stop_reason not in scoring.INFRA_STOPS
-        result = TaskResult(**self._base(job), success=success, score=scoring.score(metrics, success, events, self.weights),
-                            failure_reason=scoring.failure_reason(success, outcome.stop_reason, checks, answer),
-                            stop_reason=outcome.stop_reason, metrics=metrics, output_checks=checks, safety_events=events,
-                            error=outcome.error, response_models=outcome.response_models,
-                            system_fingerprints=outcome.system_fingerprints)
-        self.run.copy_artifacts(answer_dir, job.task.repo, job.task.id, job.epoch, self.cfg.epochs)
-        return result
+        return TaskResult(**self._base(job), success=success, score=scoring.score(metrics, success, events, self.weights),
+                          failure_reason=scoring.failure_reason(success, outcome.stop_reason, checks, answer),
+                          stop_reason=outcome.stop_reason, metrics=metrics, output_checks=checks, safety_events=events,
+                          error=outcome.error, response_models=outcome.response_models,
+                          system_fingerprints=outcome.system_fingerprints,
+                          artifacts_left_out=copied.left_out, artifacts_left_out_unlisted=copied.unlisted)
 
 
 def _write_closed_book(answer_dir: Path, text: str | None) -> None:

@@ -49,8 +49,10 @@ SafetyEventType = Literal[
 
 
 class SafetyEvent(BaseModel):
-    type: SafetyEventType
-    tool: str = Field(description="The tool call that caused it: run_command, read_file, ...")
+    type: SafetyEventType = Field(description="`path_escape` also covers a symlink the harness met (and did not follow) "
+                                              "reading the answer or artifacts back; its `tool` is then `host_read`.")
+    tool: str = Field(description="The tool call that caused it: run_command, read_file, ..., or `host_read` for the "
+                                  "harness reading the working copy after the task.")
     call: str = Field(description="The offending command or path (secrets redacted).")
     detail: str
     refused: bool = Field(description="True when the call was not carried out (enforce policy).")
@@ -65,6 +67,11 @@ class OutputCheck(BaseModel):
     weight: float
     comparator: str
     note: str | None = Field(None, description="Why a check failed when it is not just a different value.")
+
+
+class LeftOutArtifact(BaseModel):
+    path: str = Field(description="Path under eval_artifacts/ (bytes that are not UTF-8 shown as \\xNN).")
+    reason: str = Field(description="Why it was not copied: a symlink, not a regular file, or which cap it is over.")
 
 
 class Metrics(BaseModel):
@@ -110,6 +117,9 @@ class TaskResult(BaseModel):
     response_models: list[str] = Field(default_factory=list, description="`response.model` values seen.")
     system_fingerprints: list[str] = Field(default_factory=list, description="`system_fingerprint` values seen.")
     closed_book: bool = Field(False, description="The task ran with --closed-book (no tools).")
+    artifacts_left_out: list[LeftOutArtifact] = Field(
+        default_factory=list, description="What in eval_artifacts/ was not copied to artifacts/ and why (first 1000).")
+    artifacts_left_out_unlisted: int = Field(0, description="Further left-out entries beyond the listed ones.")
 
 
 class RunManifest(BaseModel):

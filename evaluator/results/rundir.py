@@ -21,8 +21,10 @@ from typing import IO, Any
 
 from evaluator.results.atomic import write_text_atomic
 from evaluator.results.records import RunManifest, RunMeta, TaskResult
+from evaluator.readback import host_reads
+from evaluator.readback.host_reads import ArtifactCopy
+from evaluator.tasks.specs import ReadLimits
 
-ARTIFACT_MAX_BYTES = 1_000_000
 
 
 class Redactor:
@@ -98,19 +100,15 @@ class RunDir:
             out.append(TaskResult.model_validate_json(p.read_text(encoding="utf-8")))
         return out
 
-    def copy_artifacts(self, answer_dir: Path, repo: str, task: str, epoch: int, epochs: int) -> None:
-        """Copy what the model wrote to eval_artifacts/ (small text files only)."""
+    def copy_artifacts(self, root: Path, rel_dir: str, repo: str, task: str, epoch: int, epochs: int,
+                       caps: ReadLimits) -> ArtifactCopy:
+        """Copy what the model wrote to `root/rel_dir` (its eval_artifacts/) as redacted text, through
+        host_reads: no symlink followed, within the task's caps; returns what was left out."""
         dest = self.artifact_dir(repo, task, epoch, epochs)
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
-        src = answer_dir / "eval_artifacts"
-        if src.is_dir():
-            for p in sorted(src.rglob("*")):
-                if p.is_file() and not p.is_symlink() and p.stat().st_size <= ARTIFACT_MAX_BYTES:
-                    target = dest / p.relative_to(src)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_text(self.redact(p.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
+        return host_reads.copy_artifacts(root, rel_dir, dest, caps, self.redact)
 
     # --- manifest -----------------------------------------------------------------------
     def manifest(self) -> RunManifest | None:

@@ -11,7 +11,7 @@ import typing
 from pydantic import BaseModel
 
 from evaluator.config.paths import CHECKOUT as PROJECT_ROOT
-from evaluator.results.records import FailureReason, Metrics, OutputCheck, RunManifest, SafetyEvent, SafetyEventType, StopReason, TaskResult, TranscriptRef
+from evaluator.results.records import FailureReason, LeftOutArtifact, Metrics, OutputCheck, RunManifest, SafetyEvent, SafetyEventType, StopReason, TaskResult, TranscriptRef
 
 PAGES = {"en": PROJECT_ROOT / "docs" / "result-schema.md", "zh": PROJECT_ROOT / "docs" / "zh-CN" / "result-schema.md"}
 TEXT = {
@@ -23,7 +23,7 @@ TEXT = {
 MODELS: list[tuple[str, type[BaseModel]]] = [
     ("Task result (`results/<repo>/<task>.json`, `trials/.../epoch-<k>.json`)", TaskResult),
     ("metrics", Metrics), ("output_checks[]", OutputCheck), ("safety_events[]", SafetyEvent),
-    ("transcript", TranscriptRef), ("manifest.json", RunManifest),
+    ("artifacts_left_out[]", LeftOutArtifact), ("transcript", TranscriptRef), ("manifest.json", RunManifest),
 ]
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaluator.scoring import comparators
-from evaluator.scoring import oracle_registry as oracles
+from evaluator.scoring import comparators, oracle_registry as oracles
 from evaluator.results.records import FailureReason, Metrics, OutputCheck, SafetyEvent, StopReason
-from evaluator.tasks.specs import OutputSpec, TaskSpec
+from evaluator.tasks.specs import OutputSpec, TaskSpec, ReadLimits
+from evaluator.readback import safe_fs
 
 LIMIT_STOPS = {"max_commands", "max_turns", "token_budget", "timeout", "format_errors"}
 INFRA_STOPS = {"api_error", "context_overflow", "harness_error"}
@@ -44,15 +44,30 @@ class AnswerFile(BaseModel):
     present: bool
     data: dict[str, Any] | None = None
     error: str | None = None
+    escape: str | None = Field(None, description="Why the file was not followed (a symlink on its path).")
 
 
-def read_answer(answer_dir: Path) -> AnswerFile:
-    path = answer_dir / "eval_artifacts" / "answer.json"
-    if not path.is_file():
-        return AnswerFile(present=False)
+ANSWER_REL = "eval_artifacts/answer.json"
+
+
+def read_answer(root: Path, rel: str = ANSWER_REL, *, max_bytes: int = ReadLimits().answer_max_bytes) -> AnswerFile:
+    """The answer at `root/rel`, read through safe_fs: a symlink anywhere below `root` makes it
+    missing (with `escape` set), a file over `max_bytes` makes it invalid without being read."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        raw = safe_fs.read_file(root, rel, max_bytes)
+    except (FileNotFoundError, NotADirectoryError):
+        return AnswerFile(present=False)
+    except safe_fs.Escape as exc:
+        return AnswerFile(present=False, escape=exc.detail)
+    except safe_fs.TooLarge as exc:
+        return AnswerFile(present=True, error=f"answer.json {exc.detail}; it was not read")
+    except safe_fs.NotRegular as exc:
+        return AnswerFile(present=True, error=f"answer.json {exc.detail}")
+    except OSError as exc:  # e.g. a permission the model's commands changed
+        return AnswerFile(present=True, error=f"answer.json could not be read: {exc.strerror}")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: RecursionError
         return AnswerFile(present=True, error=f"answer.json is not valid JSON: {exc}")
     if not isinstance(data, dict):
         return AnswerFile(present=True, error=f"answer.json must be a JSON object, got {type(data).__name__}")

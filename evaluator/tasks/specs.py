@@ -72,6 +72,15 @@ class Limits(Strict):
     command_timeout_s: float = Field(60, gt=0, description="Default per-command timeout.")
 
 
+class ReadLimits(Strict):
+    """Caps on what the harness reads back from the working copy after the task (never following symlinks)."""
+
+    answer_max_bytes: int = Field(1_000_000, gt=0, description="Largest answer file read; a bigger one is `invalid_answer`.")
+    artifacts_max_files: int = Field(200, ge=0, description="Files copied from eval_artifacts/ into the run's artifacts/.")
+    artifacts_max_bytes: int = Field(20_000_000, ge=0, description="Total bytes copied from eval_artifacts/.")
+    artifact_file_max_bytes: int = Field(1_000_000, gt=0, description="Largest single file copied from eval_artifacts/.")
+
+
 class TaskSpec(Strict):
     """A task file (`tasks/<task_set>/<repo_id>/*.yaml`)."""
 
@@ -90,6 +99,7 @@ class TaskSpec(Strict):
     timeout_seconds: int = Field(120, gt=0)
     token_budget: int | None = Field(None, gt=0, description="Prompt+completion tokens for the task.")
     limits: Limits | None = None
+    read_limits: ReadLimits = Field(default_factory=ReadLimits, description="Caps on what the harness reads back.")
     env: dict[str, str] = Field(default_factory=dict, description="Extra environment for commands.")
     tags: list[str] = Field(default_factory=list)
     provenance: dict[str, Any] | None = Field(None, description="Generator template, version, seed, commit.")
