@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,14 @@ def finalize(run: RunDir, meta: dict[str, Any], trials: list[TaskResult], *, par
     write_summaries(run, trials)
     plot = _plot(run, meta, trials, chart)
     run.write_report(render(meta, trials, partial=partial, total=total, resume_command=resume_command, plot=plot))
+    write_viewer(run)
+
+
+def write_viewer(run: RunDir) -> None:
+    """results/index.html next to REPORT.md. A convenience: if it fails, say so and carry on."""
+    try:
+        from evaluator.view.page import write
+
+        write([run.path], run.results / "index.html")
+    except Exception as exc:  # noqa: BLE001 - the run's results are written; the viewer must not fail it
+        print(f"warning: could not write results/index.html: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,9 +43,11 @@ class TranscriptStream:
         self.run, self.repo, self.head = run, repo, {"task_id": task_id, "epoch": epoch, "attempt": attempt}
         self.count = 0
         self.hash = hashlib.sha256()
+        self.t0 = time.monotonic()
 
     def __call__(self, message: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
-        record = {**self.head, "seq": self.count, "message": message}
+        # t: seconds since the attempt started, so a viewer can show the time each turn took.
+        record = {**self.head, "seq": self.count, "t": round(time.monotonic() - self.t0, 3), "message": message}
         if meta is not None:
             record["exec"] = meta  # the command's output as the sandbox kept it
         line = self.run.redact(json.dumps(record, ensure_ascii=False))

@@ -29,8 +29,7 @@ def find() -> tuple[str, str]:
     try:
         import selenium  # noqa: F401
     except ImportError:
-        raise BrowserUnavailable("selenium is not installed (pip install -r requirements-dev.txt, "
-                                 "or bash tools/install.sh --dev).") from None
+        raise BrowserUnavailable("selenium is not installed (pip install -r requirements.txt).") from None
     if not chromium or not driver:
         raise BrowserUnavailable("Debian's chromium and chromium-driver are not installed (bash tools/install.sh --dev).")
     return chromium, driver
