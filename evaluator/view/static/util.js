@@ -40,7 +40,7 @@ function show(v) { return typeof v === "string" ? v : JSON.stringify(v, null, 1)
 function bytesOf(s) { return new TextEncoder().encode(s || "").length; }
 function pill(ok, text) { return el("span", {class: "pill " + (ok === null ? "na" : ok ? "ok" : "bad")}, text); }
 
-// Per-trial details are zlib+base64 in inert <script> elements; decode one on first use.
+// Per-trial details are zlib+base64 in inert script elements (id b<N>); decode one on first use.
 const blobCache = new Map();
 function loadBlob(i) {
   if (!blobCache.has(i)) {
