@@ -149,3 +149,14 @@ def test_a_viewer_that_cannot_be_written_does_not_fail_the_run(demo: Path, tmp_p
     report.write_viewer(RunDir(run))
     err = capsys.readouterr().err
     assert err.startswith("warning: could not write results/index.html") and len(err.strip().splitlines()) == 1
+
+
+def test_a_partial_run_says_so_and_a_complete_one_does_not(demo: Path, tmp_path: Path) -> None:
+    data, _, _ = page_parts((demo / "results" / "index.html").read_text(encoding="utf-8"))
+    assert data["runs"][0]["partial"] is None and data["runs"][0]["total"] == 16
+    run = copy_run(demo, tmp_path)
+    next((run / "trials" / "demo").glob("*/epoch-0.json")).unlink()
+    out = tmp_path / "view.html"
+    assert run_cli("evaluator.view", str(run), "--out", str(out)).returncode == 0
+    data, _, _ = page_parts(out.read_text(encoding="utf-8"))
+    assert data["runs"][0]["partial"] and len(data["runs"][0]["rows"]) == 15

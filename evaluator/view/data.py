@@ -184,9 +184,14 @@ def load_run(run: Path, blobs: list[str]) -> dict[str, Any]:
         blobs.append(pack(detail(t, lines, artifact_dir(run, t, epochs))))
         rows.append(row(t, len(blobs) - 1))
     manifest = _load_json(run / "manifest.json")
+    manifest = manifest if isinstance(manifest, dict) else {}
+    total = manifest.get("total")
+    # At the end of a run the page is written before the manifest is marked complete, so a run
+    # is partial when it says why, or when results are missing.
+    partial = manifest.get("partial_reason") or (
+        "" if not isinstance(total, int) or len(rows) >= total else "Some trials have no result.")
     keep = ("run_id", "model", "started_at", "finished_at", "task_set", "task_set_hash", "sandbox", "policy",
             "epochs", "closed_book", "prompt_version", "response_models")
     return {"name": run.name, "meta": {k: meta.get(k) for k in keep}, "stats": stats(trials, epochs),
-            "total": (manifest or {}).get("total") if isinstance(manifest, dict) else None,
-            "complete": (manifest or {}).get("complete") if isinstance(manifest, dict) else None,
+            "total": total, "partial": partial or None,
             "plots": plots(run), "rows": rows}

@@ -18,7 +18,7 @@ function summary(run) {
   const box = el("section", {});
   box.append(el("h1", {}, m.model || run.name), el("div", {class: "meta"},
     `run ${m.run_id || run.name} · started ${m.started_at || "?"} · task set ${m.task_set || "?"} (${m.task_set_hash || "?"}) · sandbox ${m.sandbox || "?"} · policy ${m.policy || "?"} · epochs ${m.epochs || 1}`));
-  if (run.complete === false) box.append(el("div", {class: "warnbox"}, `Partial run: ${run.rows.length} of ${run.total} trials have results.`));
+  if (run.partial) box.append(el("div", {class: "warnbox"}, `Partial run: ${run.rows.length} of ${run.total ?? "?"} trials have results. ${run.partial}`));
   if (!s) return append(box, [el("p", {class: "muted"}, "No statistics (no trials, or a result schema this viewer does not know).")]);
   const o = s.overall, e = s.efficiency;
   const failures = Object.values(s.failure_reasons).reduce((a, b) => a + b, 0);

@@ -57,9 +57,13 @@ function parseArgs(text) {
 function longText(text, label, sha) {
   const n = bytesOf(text);
   if (n <= COLLAPSE_BYTES) return el("pre", {}, text);
+  const head = el("pre", {}, text.slice(0, COLLAPSE_BYTES) + "\n…");
   const more = el("details", {}, el("summary", {}, `${label}: ${n} bytes${sha ? " · sha256 " + sha : ""} (show all)`));
-  more.addEventListener("toggle", () => { if (more.open && more.children.length === 1) more.append(el("pre", {}, text)); }, {once: true});
-  return el("div", {class: "collapsed"}, el("pre", {}, text.slice(0, COLLAPSE_BYTES) + "\n…"), more);
+  more.addEventListener("toggle", () => {  // the full text is drawn only when asked for
+    if (more.open && more.children.length === 1) more.append(el("pre", {}, text));
+    head.hidden = more.open;
+  });
+  return el("div", {class: "collapsed"}, head, more);
 }
 
 function execPart(x) {
@@ -81,9 +85,13 @@ function content(c) {
 function messagePart(rec, prevT, events, d, turn) {
   const m = rec.message || {};
   const dt = (typeof rec.t === "number" && typeof prevT === "number") ? ` · +${(rec.t - prevT).toFixed(2)} s` : "";
-  const head = el("div", {class: "head"}, el("strong", {}, m.role || "?"), `#${rec.seq}`,
-    m.role === "assistant" ? `turn ${turn}` : null, typeof rec.t === "number" ? `t=${rec.t.toFixed(2)} s${dt}` : null);
+  const head = el("div", {class: "head"}, el("strong", {}, m.role || "?"), el("span", {}, `#${rec.seq}`),
+    m.role === "assistant" ? el("span", {}, `turn ${turn}`) : null,
+    typeof rec.t === "number" ? el("span", {title: "seconds since the attempt started · since the previous message"}, `t=${rec.t.toFixed(2)} s${dt}`) : null);
   const box = el("div", {class: "msg " + (m.role || ""), "data-seq": String(rec.seq)}, head);
+  if (m.role === "system") {  // the same long prompt on every task: folded
+    return append(box, [el("details", {}, el("summary", {}, `system prompt (${bytesOf(String(m.content || ""))} bytes)`), content(m.content))]);
+  }
   if (m.reasoning_content) box.append(el("div", {class: "reasoning"}, el("div", {class: "meta"}, "reasoning"), longText(String(m.reasoning_content), "reasoning")));
   const execTool = m.role === "tool" && rec.exec;
   if (!execTool) append(box, [content(m.content)]);
