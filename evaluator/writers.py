@@ -4,6 +4,7 @@ Layout (docs/result-schema.md has the field reference):
     run.json                         resolved config (secrets redacted), versions, pins, hashes
     manifest.json                    which (task, epoch) results are done
     results/REPORT.md                the report
+    results/index.html               the viewer (evaluator/view), written after the report
     results/<repo>/<task>.json       per-task summary (the trial itself when epochs=1)
     results/<repo>/index.json        per-repo index
     trials/<repo>/<task>/epoch-<k>.json   every trial (always written)

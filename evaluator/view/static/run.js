@@ -98,8 +98,12 @@ function runPage(main, i, params) {
     update();
   };
   renderTable(body, run, i, f);
-  document.documentElement.dataset.ready = "run";
   window.__agentgymReady = performance.now();
+  // The next frame after the table is drawn: what the benchmark reports as the open time.
+  requestAnimationFrame(() => setTimeout(() => {
+    window.__agentgymPainted = performance.now();
+    document.documentElement.dataset.ready = "run";
+  }));
 }
 
 function renderTable(body, run, i, f) {
