@@ -160,3 +160,26 @@ def test_a_partial_run_says_so_and_a_complete_one_does_not(demo: Path, tmp_path:
     assert run_cli("evaluator.view", str(run), "--out", str(out)).returncode == 0
     data, _, _ = page_parts(out.read_text(encoding="utf-8"))
     assert data["runs"][0]["partial"] and len(data["runs"][0]["rows"]) == 15
+
+
+def test_odd_transcript_lines_neither_break_the_page_nor_go_missing(demo: Path, tmp_path: Path) -> None:
+    """A line cut by a crash is left out; a NaN (which JSON.parse rejects) becomes null."""
+    run = copy_run(demo, tmp_path)
+    path = run / "transcripts" / "demo.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rec = json.loads(lines[0])
+    rec["message"]["odd"] = float("nan")
+    lines[0] = json.dumps(rec)
+    lines.append(lines[1][: len(lines[1]) // 2])  # cut mid-line
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "view.html"
+    assert run_cli("evaluator.view", str(run), "--out", str(out)).returncode == 0
+    data, blobs, _ = page_parts(out.read_text(encoding="utf-8"))
+
+    def strict(c: str) -> None:
+        raise ValueError(c)
+
+    details = [json.loads(zlib.decompress(base64.b64decode(b)), parse_constant=strict) for b in blobs.values()]
+    mine = next(d for d in details if d["transcript_ref"]["attempt"] == rec["attempt"])
+    assert mine["transcript"][0]["message"]["odd"] is None
+    assert len(mine["transcript"]) == mine["transcript_ref"]["messages"]

@@ -43,9 +43,11 @@ def read_capped(path: Path, limit: int) -> bytes | None:
         return None
 
 
-def pack(value: Any) -> str:
-    """JSON -> zlib (what DecompressionStream('deflate') reads) -> base64 (no '<' can appear)."""
-    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+def pack(value: dict[str, Any], transcript: list[str]) -> str:
+    """{**value, "transcript": [lines]} as JSON -> zlib (what DecompressionStream('deflate')
+    reads) -> base64 (no '<' can appear). The lines are JSON text already (load_transcripts)."""
+    head = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    raw = (head[:-1] + ',"transcript":[' + ",".join(transcript) + "]}").encode()
     return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
 
 
@@ -73,26 +75,29 @@ def load_trials(run: Path) -> list[dict[str, Any]]:
     return out
 
 
-def load_transcripts(run: Path, trials: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """attempt id -> its transcript lines in order; one pass over each transcripts/<repo>.jsonl."""
+def load_transcripts(run: Path, trials: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """attempt id -> its transcript lines (JSON text, checked, in seq order); one pass per file.
+
+    Lines stay text so a large run's transcripts are held once, as bytes, not as objects."""
     wanted = {(t.get("transcript") or {}).get("attempt") for t in trials} - {None}
     files = {(t.get("transcript") or {}).get("path") for t in trials} - {None}
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    out: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for rel in sorted(files):
         path = run / rel
         if ".." in Path(rel).parts or path.is_symlink() or not path.is_file():
             continue
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
+                odd: list[str] = []  # NaN / Infinity: Python reads them, JSON.parse does not
                 try:
-                    rec = json.loads(line)
+                    rec = json.loads(line, parse_constant=lambda c: odd.append(c))
                 except ValueError:
                     continue  # a line cut by a crash: the rest of the file still counts
                 if isinstance(rec, dict) and rec.get("attempt") in wanted:
-                    out[rec["attempt"]].append(rec)
-    for lines in out.values():
-        lines.sort(key=lambda r: r.get("seq", 0))
-    return out
+                    seq = rec.get("seq")
+                    text = json.dumps(rec, ensure_ascii=False) if odd else line.strip()
+                    out[rec["attempt"]].append((seq if isinstance(seq, int) else 0, text))
+    return {attempt: [text for _, text in sorted(lines, key=lambda x: x[0])] for attempt, lines in out.items()}
 
 
 def artifact_dir(run: Path, t: dict[str, Any], epochs: int) -> Path:
@@ -142,11 +147,11 @@ def row(t: dict[str, Any], blob: int) -> dict[str, Any]:
             "commands": m.get("commands_used", 0), "blob": blob}
 
 
-def detail(t: dict[str, Any], lines: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
-    """Everything the task page shows; packed per trial and decoded on open."""
+def detail(t: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Everything the task page shows but the transcript; packed per trial and decoded on open."""
     return {"checks": t.get("output_checks") or [], "safety_events": t.get("safety_events") or [],
             "error": t.get("error"), "metrics": t.get("metrics") or {}, "transcript_ref": t.get("transcript"),
-            "transcript": lines, "answers": answer_files(folder), "change": change_part(t, folder),
+            "answers": answer_files(folder), "change": change_part(t, folder),
             "task_hash": t.get("task_hash"), "repo_commit": t.get("repo_commit"),
             "response_models": t.get("response_models") or []}
 
@@ -181,7 +186,7 @@ def load_run(run: Path, blobs: list[str]) -> dict[str, Any]:
     rows = []
     for t in trials:
         lines = transcripts.get((t.get("transcript") or {}).get("attempt") or "", [])
-        blobs.append(pack(detail(t, lines, artifact_dir(run, t, epochs))))
+        blobs.append(pack(detail(t, artifact_dir(run, t, epochs)), lines))
         rows.append(row(t, len(blobs) - 1))
     manifest = _load_json(run / "manifest.json")
     manifest = manifest if isinstance(manifest, dict) else {}
