@@ -1,9 +1,9 @@
 """`python -m evaluator.view RUN_DIR [RUN_DIR...] [--out FILE]`: write the HTML viewer.
 
-One run: its run page (results/index.html inside the run unless --out). Several runs: the
-compare page, with each run's pages too (--out required, or viewer.html in the current
-directory). The file is self-contained: open it from disk, an artifact or a PR; it makes no
-network request.
+One run: its run page, written to results/index.html inside the run unless --out says
+otherwise. Several runs: the compare page, with each run's pages too, written to --out
+(default viewer.html in the current directory). The file is self-contained: open it from
+disk, an artifact or a PR; it makes no network request.
 
 Exit codes: 0 written; 2 usage error or a directory that is not a run.
 """
