@@ -183,3 +183,21 @@ def test_odd_transcript_lines_neither_break_the_page_nor_go_missing(demo: Path, 
     mine = next(d for d in details if d["transcript_ref"]["attempt"] == rec["attempt"])
     assert mine["transcript"][0]["message"]["odd"] is None
     assert len(mine["transcript"]) == mine["transcript_ref"]["messages"]
+
+
+def test_a_lone_surrogate_from_a_model_does_not_stop_the_page(demo: Path, tmp_path: Path) -> None:
+    run = copy_run(demo, tmp_path)
+    trial_path = next((run / "trials" / "demo").glob("*/epoch-0.json"))
+    trial = json.loads(trial_path.read_text())
+    trial["output_checks"][0]["actual"] = "a\ud800b"
+    trial_path.write_text(json.dumps(trial))  # ASCII: the surrogate is a \ud800 escape on disk
+    meta = json.loads((run / "run.json").read_text())
+    meta["model"] = "m\udfffx"
+    (run / "run.json").write_text(json.dumps(meta))
+    out = tmp_path / "view.html"
+    proc = run_cli("evaluator.view", str(run), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    data, blobs, _ = page_parts(out.read_text(encoding="utf-8"))
+    assert data["runs"][0]["meta"]["model"] == "m\udfffx"
+    row = next(r for r in data["runs"][0]["rows"] if r["task"] == trial["task_id"])
+    assert unpack(blobs[f"b{row['blob']}"])["checks"][0]["actual"] == "a\ud800b"

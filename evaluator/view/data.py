@@ -47,7 +47,9 @@ def pack(value: dict[str, Any], transcript: list[str]) -> str:
     """{**value, "transcript": [lines]} as JSON -> zlib (what DecompressionStream('deflate')
     reads) -> base64 (no '<' can appear). The lines are JSON text already (load_transcripts)."""
     head = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    raw = (head[:-1] + ',"transcript":[' + ",".join(transcript) + "]}").encode()
+    # A lone surrogate (a "\\ud800" escape in a model's JSON) cannot be UTF-8: written back as
+    # that same escape, which JSON.parse reads (it only ever sits inside a string).
+    raw = (head[:-1] + ',"transcript":[' + ",".join(transcript) + "]}").encode("utf-8", "backslashreplace")
     return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
 
 

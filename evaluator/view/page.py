@@ -28,6 +28,7 @@ def _csp_hash(text: str) -> str:
 def json_for_script(value: Any) -> str:
     """JSON safe inside <script type=application/json>: no '<', '>' or '&' survives literally."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates -> \udXXX escapes
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
