@@ -26,12 +26,15 @@ def find() -> tuple[str, str]:
     """(chromium, chromedriver) paths, or BrowserUnavailable."""
     chromium = os.environ.get("AGENTGYM_CHROMIUM") or _which("chromium", "chromium-browser")
     driver = os.environ.get("AGENTGYM_CHROMEDRIVER") or _which("chromedriver")
+    chromium, driver = (p if p and os.access(p, os.X_OK) else None for p in (chromium, driver))
     try:
         import selenium  # noqa: F401
     except ImportError:
         raise BrowserUnavailable("selenium is not installed (pip install -r requirements.txt).") from None
     if not chromium or not driver:
-        raise BrowserUnavailable("Debian's chromium and chromium-driver are not installed (bash tools/install.sh --dev).")
+        missing = " and ".join(n for n, p in (("chromium", chromium), ("chromedriver", driver)) if not p)
+        raise BrowserUnavailable(f"{missing} not found: install Debian's chromium and chromium-driver "
+                                 "(bash tools/install.sh --dev), or point AGENTGYM_CHROMIUM / AGENTGYM_CHROMEDRIVER at them.")
     return chromium, driver
 
 
