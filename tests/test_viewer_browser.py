@@ -197,3 +197,18 @@ def test_the_open_time_benchmark_runs(browser: Browser, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     res = json.loads(out.read_text())
     assert res["tasks"] == 20 and res["open_ms_median"] > 0 and res["task_ms_median"] > 0 and res["html_mb"] > 0
+
+
+def test_a_trial_without_transcript_lines_still_shows_its_events(browser: Browser, mixed_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / mixed_run.name
+    shutil.copytree(mixed_run, run)
+    (run / "transcripts" / "fixture.jsonl").unlink()  # e.g. lost with a crashed disk
+    out = tmp_path / "view.html"
+    assert run_cli("evaluator.view", str(run), "--out", str(out)).returncode == 0
+    b = browser
+    b.open(out, "/task/0/fixture%2Ffx_002%230")
+    b.wait_ready("task", timeout=10)
+    assert "No transcript lines" in b.driver.find_element("id", "transcript").text
+    events = b.driver.find_elements("css selector", "#safety .event")
+    assert len(events) == 2 and "prohibited_command" in events[0].text
+    assert b.console_errors() == []

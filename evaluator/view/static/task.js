@@ -116,15 +116,15 @@ function transcriptPart(d) {
   const ref = d.transcript_ref;
   const wrap = el("section", {id: "transcript"}, el("h2", {}, "Transcript"),
     ref ? el("div", {class: "meta"}, `${ref.path} · attempt ${ref.attempt} · ${ref.messages} messages · sha256 ${ref.sha256}`) : null);
-  if (!d.transcript.length) return append(wrap, [el("p", {class: "muted"}, "No transcript lines for this trial.")]);
   const events = placeEvents(d);
+  d._loose = events.loose;  // events not matched to a call are shown in full above
+  if (!d.transcript.length) return append(wrap, [el("p", {class: "muted"}, "No transcript lines for this trial.")]);
   let prevT = null, turn = 0;
   for (const rec of d.transcript) {
     if ((rec.message || {}).role === "assistant") turn += 1;
     wrap.append(messagePart(rec, prevT, events, d, turn));
     if (typeof rec.t === "number") prevT = rec.t;
   }
-  d._loose = events.loose;
   return wrap;
 }
 
