@@ -32,7 +32,7 @@ function callSubject(name, args) {
 function placeEvents(d) {
   const placed = new Map(), used = new Set();
   for (const rec of d.transcript) {
-    for (const call of (rec.message || {}).tool_calls || []) {
+    for (const call of calls(rec.message)) {
       const fn = call.function || {};
       const subject = callSubject(fn.name, parseArgs(fn.arguments));
       d.safety_events.forEach((ev, n) => {
@@ -46,6 +46,12 @@ function placeEvents(d) {
     }
   }
   return {placed, loose: d.safety_events.map((_, n) => n).filter(n => !used.has(n))};
+}
+
+// Tool calls as recorded; anything but a list of objects (a malformed reply) shows none.
+function calls(m) {
+  const list = (m || {}).tool_calls;
+  return Array.isArray(list) ? list.filter(c => c && typeof c === "object") : [];
 }
 
 function parseArgs(text) {
@@ -95,7 +101,7 @@ function messagePart(rec, prevT, events, d, turn) {
   if (m.reasoning_content) box.append(el("div", {class: "reasoning"}, el("div", {class: "meta"}, "reasoning"), longText(String(m.reasoning_content), "reasoning")));
   const execTool = m.role === "tool" && rec.exec;
   if (!execTool) append(box, [content(m.content)]);
-  for (const call of m.tool_calls || []) {
+  for (const call of calls(m)) {
     const fn = call.function || {}, args = parseArgs(fn.arguments);
     const flagged = events.placed.get(call) || [];
     box.append(el("div", {class: "call" + (flagged.length ? " flagged" : ""), "data-call": call.id || ""},
