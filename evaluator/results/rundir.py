@@ -4,6 +4,7 @@ Layout (docs/result-schema.md has the field reference):
     run.json                         resolved config (secrets redacted), versions, pins, hashes
     manifest.json                    which (task, epoch) results are done
     results/REPORT.md                the report
+    results/index.html               the viewer (evaluator/view), written after the report
     results/<repo>/<task>.json       per-task summary (the trial itself when epochs=1)
     results/<repo>/index.json        per-repo index
     trials/<repo>/<task>/epoch-<k>.json   every trial (always written)
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,9 +46,11 @@ class TranscriptStream:
         self.run, self.repo, self.head = run, repo, {"task_id": task_id, "epoch": epoch, "attempt": attempt}
         self.count = 0
         self.hash = hashlib.sha256()
+        self.t0 = time.monotonic()
 
     def __call__(self, message: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
-        record = {**self.head, "seq": self.count, "message": message}
+        # t: seconds since the attempt started, so a viewer can show the time each turn took.
+        record = {**self.head, "seq": self.count, "t": round(time.monotonic() - self.t0, 3), "message": message}
         if meta is not None:
             record["exec"] = meta  # the command's output as the sandbox kept it
         line = self.run.redact(json.dumps(record, ensure_ascii=False))

@@ -20,6 +20,21 @@ TEXT = {
     "zh": ("# 结果文件结构", "本页由 `python -m evaluator.schemadoc` 根据 `evaluator/results/records.py` 生成；页面过期时测试会失败。"
            "字段说明沿用代码中的英文描述。", "| 字段 | 类型 | 说明 |", "取值："),
 }
+# The run directory, as evaluator/results/rundir.py lays it out (the same text in both languages).
+LAYOUT = """```
+runs/<model_id>-<timestamp>/
+  run.json                          resolved config (secrets redacted), versions, repo commits, hashes
+  manifest.json                     which (task, epoch) results are done
+  results/REPORT.md                 the report
+  results/index.html                the viewer: one self-contained HTML page (docs/viewer.md)
+  results/<repo>/<task>.json        per-task result (the trial itself when epochs=1)
+  results/<repo>/index.json         per-repo index
+  trials/<repo>/<task>/epoch-<k>.json   every trial
+  transcripts/<repo>.jsonl          one line per message: task_id, epoch, attempt, seq,
+                                    t (seconds since the attempt started), message, exec (commands)
+  artifacts/<repo>/<task>/          answer.json | answer.md | task_result.json (epoch-<k>/ when epochs > 1)
+```"""
+LAYOUT_TITLE = {"en": "## Layout", "zh": "## 目录结构"}
 MODELS: list[tuple[str, type[BaseModel]]] = [
     ("Task result (`results/<repo>/<task>.json`, `trials/.../epoch-<k>.json`)", TaskResult),
     ("metrics", Metrics), ("output_checks[]", OutputCheck), ("safety_events[]", SafetyEvent),
@@ -36,7 +51,7 @@ def _type(annotation: object) -> str:
 
 def render(lang: str = "en") -> str:
     title_line, intro, header, values_of = TEXT[lang]
-    lines = [title_line, "", intro, ""]
+    lines = [title_line, "", intro, "", LAYOUT_TITLE[lang], "", LAYOUT, ""]
     for title, model in MODELS:
         lines += [f"## {title}", "", header, "|---|---|---|"]
         for name, field in model.model_fields.items():
