@@ -63,14 +63,16 @@ class Executor:
         return self.alive and asyncio.get_running_loop() is self._loop
 
     @classmethod
-    async def start(cls, argv_head: Sequence[str], python: str, *, env: dict[str, str], live: set[int]) -> Executor:
-        """Start `python -I -S -c executor.py FD` behind argv_head (the sandbox's bwrap + drop)."""
+    async def start(cls, argv_head: Sequence[str], python: str, *, env: dict[str, str], live: set[int],
+                    pass_fds: Sequence[int] = ()) -> Executor:
+        """Start `python -I -S -c executor.py FD` behind argv_head (the sandbox's bwrap + drop);
+        `pass_fds` are what argv_head reads (bwrap's options and filter)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv_head, python, "-I", "-S", "-c", BOOT, str(theirs.fileno()),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=env, cwd="/", start_new_session=True, pass_fds=(theirs.fileno(),),
+                env=env, cwd="/", start_new_session=True, pass_fds=(theirs.fileno(), *pass_fds),
             )
         except OSError as exc:
             ours.close()

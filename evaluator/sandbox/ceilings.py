@@ -1,0 +1,169 @@
+"""Per-task ceilings for bwrap sandboxes: what is in force here, and one task's share of it.
+
+`Support.probe()` finds out once per backend which mechanisms this machine allows:
+- memory (all the task's processes together) and process count: a cgroup (cgroups.py);
+  else only the per-process rlimits (RLIMIT_AS, and RLIMIT_NPROC per sandbox uid);
+- disk: one size-limited tmpfs holding the task's /tmp and HOME, mounted by the host
+  (root only); else only RLIMIT_FSIZE per file;
+- nested user namespaces: refused by a seccomp filter when the evaluator is root (bwrap's
+  --disable-userns covers the unprivileged case).
+`Support.record()` is what run.json says; `per_task` False is flagged in REPORT.md and at
+preflight. `TaskCeilings` applies them to one sandbox and tells a command that hit one
+(and only one of its own: the counters are this task's cgroup's and tmpfs's alone).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaluator.sandbox import ExecResult, SandboxPaths
+from evaluator.sandbox import cgroups, userns_filter
+from evaluator.specs import Limits
+
+_MS_BIND, _MNT_DETACH = 4096, 2
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(source: str, target: Path, fstype: str | None, flags: int, data: str | None) -> None:
+    if _LIBC.mount(source.encode(), str(target).encode(), fstype.encode() if fstype else None, flags,
+                   data.encode() if data else None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def _umount(target: Path) -> None:
+    _LIBC.umount2(str(target).encode(), _MNT_DETACH)
+
+
+def memfd(data: bytes) -> int:
+    """An fd reading `data` from its start, for bwrap's --args / --seccomp (one per spawn)."""
+    fd = os.memfd_create("agentgym", 0)
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+@dataclass
+class Support:
+    cgroup: cgroups.Tree | None
+    scratch_tmpfs: bool
+    userns_filter: bool
+    uid_per_sandbox: bool
+
+    @classmethod
+    def probe(cls) -> Support:
+        root = os.geteuid() == 0
+        return cls(cgroups.probe(), root and _can_mount(), root and userns_filter.supported(), root)
+
+    @property
+    def per_task(self) -> bool:
+        return self.cgroup is not None and self.scratch_tmpfs
+
+    def record(self) -> dict[str, object]:
+        """run.json's `ceilings`: which limits were in force, per task or per process."""
+        cg = self.cgroup.describe() if self.cgroup else None
+        return {
+            "per_task": self.per_task,
+            "memory": f"{cg} memory limit for all the task's processes" if cg else "RLIMIT_AS per process",
+            "processes": f"{cg} pids limit for the task" if cg else (
+                "RLIMIT_NPROC of a uid leased to this sandbox alone" if self.uid_per_sandbox
+                else "RLIMIT_NPROC in the sandbox's own user namespace"),
+            "disk": "size-limited tmpfs for /tmp and HOME together; RLIMIT_FSIZE per file elsewhere"
+            if self.scratch_tmpfs else "RLIMIT_FSIZE per file",
+            "nested_user_namespaces": "refused (seccomp)" if self.userns_filter else "refused (bwrap --disable-userns)"
+            if not self.uid_per_sandbox else "allowed",
+        }
+
+    def warning(self) -> str | None:
+        """One sentence for preflight when the ceilings are not per task."""
+        if self.per_task:
+            return None
+        missing = [n for n, ok in (("memory and process ceilings (no writable cgroup)", self.cgroup),
+                                   ("a disk ceiling (cannot mount tmpfs; needs root)", self.scratch_tmpfs)) if not ok]
+        return ("sandbox limits are per process, not per task: no " + " and no ".join(missing)
+                + "; see docs/sandbox.md (ceilings).")
+
+
+def _can_mount() -> bool:
+    d = Path(tempfile.mkdtemp(prefix="agentgym-probe-"))
+    try:
+        _mount("tmpfs", d, "tmpfs", 0, "size=1m")
+        _umount(d)
+        return True
+    except OSError:
+        return False
+    finally:
+        d.rmdir()
+
+
+class TaskCeilings:
+    """One sandbox's ceilings: its cgroup and its scratch tmpfs, both undone by close()."""
+
+    def __init__(self, support: Support, paths: SandboxPaths, limits: Limits) -> None:
+        self._limits = limits
+        self._mounted: list[Path] = []
+        self.cgroup = None
+        if support.cgroup is not None:
+            self.cgroup = cgroups.TaskCgroup(support.cgroup, memory_bytes=limits.memory_mb << 20, pids=limits.processes)
+        try:
+            if support.scratch_tmpfs:
+                self._mount_scratch(paths, limits.disk_mb << 20)
+        except OSError:
+            self.close()
+            raise
+
+    def _mount_scratch(self, paths: SandboxPaths, size: int) -> None:
+        """One tmpfs for /tmp and HOME together, bound over their host dirs (so the file tools
+        still read them there); the tmpfs's own mount point is detached at once."""
+        base = Path(tempfile.mkdtemp(prefix="agentgym-scratch-"))
+        try:
+            _mount("tmpfs", base, "tmpfs", 0, f"size={size},mode=0755")
+            try:
+                for name, host in (("tmp", paths.tmp_dir), ("home", paths.home_dir)):
+                    shutil.copytree(host, base / name, symlinks=True)  # what was there stays visible
+                    _mount(str(base / name), host, None, _MS_BIND, None)
+                    self._mounted.append(host)
+            finally:
+                _umount(base)
+        finally:
+            base.rmdir()
+
+    def join_argv(self) -> list[str]:
+        return self.cgroup.join_argv() if self.cgroup else []
+
+    def counters(self) -> tuple[int, int]:
+        return self.cgroup.counters() if self.cgroup else (0, 0)
+
+    def annotate(self, result: ExecResult, before: tuple[int, int], scratch: Path) -> ExecResult:
+        """Name the task ceiling the command hit, from this task's own counters, and say so."""
+        oom, forks = (a - b for a, b in zip(self.counters(), before))
+        lim = self._limits
+        if oom > 0:
+            limit, note = "memory", f"the task's memory ceiling ({lim.memory_mb} MB for all its processes together)"
+        elif forks > 0:
+            limit, note = "processes", f"the task's process ceiling ({lim.processes} at once)"
+        elif self._mounted and "No space left on device" in result.stderr and _full(scratch):
+            limit, note = "disk", f"the task's disk ceiling ({lim.disk_mb} MB for /tmp and HOME together)"
+        else:
+            return result
+        text = f"{result.stderr}\nagentgym: the command hit {note}; the kernel stopped it.\n"
+        return result.model_copy(update={"limit": limit, "stderr": text})
+
+    def close(self) -> None:
+        for host in reversed(self._mounted):
+            _umount(host)
+        self._mounted.clear()
+        if self.cgroup is not None:
+            self.cgroup.close()
+
+
+def _full(path: Path) -> bool:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
