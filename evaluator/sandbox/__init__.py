@@ -91,6 +91,14 @@ class SandboxBackend(Protocol):
         """Versions of the tools commands can use (bash, coreutils, grep, rg, sed, find, git, python3)."""
         ...
 
+    def ceilings(self) -> dict[str, object]:
+        """Which limits are in force (run.json); `per_task` False when they are per process only."""
+        ...
+
+    def ceiling_warning(self) -> str | None:
+        """One sentence for preflight when the ceilings are weaker than per task (None: nothing to say)."""
+        ...
+
 
 def get_backend(name: SandboxName) -> SandboxBackend:
     if name == "bwrap":

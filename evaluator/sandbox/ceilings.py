@@ -3,8 +3,9 @@
 `Support.probe()` finds out once per backend which mechanisms this machine allows:
 - memory (all the task's processes together) and process count: a cgroup (cgroups.py);
   else only the per-process rlimits (RLIMIT_AS, and RLIMIT_NPROC per sandbox uid);
-- disk: one size-limited tmpfs holding the task's /tmp and HOME, mounted by the host
-  (root only); else only RLIMIT_FSIZE per file;
+- disk: one size-limited tmpfs holding the task's /tmp, HOME and, on a shared read-only
+  checkout, its answer folder (the `writable` dirs), mounted by the host (root only);
+  else only RLIMIT_FSIZE per file. A full working copy stays on the host disk (per file);
 - nested user namespaces: refused by a seccomp filter when the evaluator is root (bwrap's
   --disable-userns covers the unprivileged case).
 `Support.record()` is what run.json says; `per_task` False is flagged in REPORT.md and at
@@ -16,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +74,8 @@ class Support:
             "processes": f"{cg} pids limit for the task" if cg else (
                 "RLIMIT_NPROC of a uid leased to this sandbox alone" if self.uid_per_sandbox
                 else "RLIMIT_NPROC in the sandbox's own user namespace"),
-            "disk": "size-limited tmpfs for /tmp and HOME together; RLIMIT_FSIZE per file elsewhere"
+            "disk": "one size-limited tmpfs for /tmp, HOME and the answer folder of a shared checkout; "
+                    "RLIMIT_FSIZE per file in a full working copy"
             if self.scratch_tmpfs else "RLIMIT_FSIZE per file",
             "nested_user_namespaces": "refused (seccomp)" if self.userns_filter else "refused (bwrap --disable-userns)"
             if not self.uid_per_sandbox else "allowed",
@@ -106,6 +109,7 @@ class TaskCeilings:
     def __init__(self, support: Support, paths: SandboxPaths, limits: Limits) -> None:
         self._limits = limits
         self._mounted: list[Path] = []
+        self._keep: list[Path] = []  # mounted dirs whose files the host reads after close
         self.cgroup = None
         if support.cgroup is not None:
             self.cgroup = cgroups.TaskCgroup(support.cgroup, memory_bytes=limits.memory_mb << 20, pids=limits.processes)
@@ -120,13 +124,18 @@ class TaskCeilings:
         """One tmpfs for /tmp and HOME together, bound over their host dirs (so the file tools
         still read them there); the tmpfs's own mount point is detached at once."""
         base = Path(tempfile.mkdtemp(prefix="agentgym-scratch-"))
+        areas = [("tmp", paths.tmp_dir), ("home", paths.home_dir)]
+        kept = list(paths.writable.values()) if paths.readonly_root else []
+        areas += [(f"w{i}", host) for i, host in enumerate(kept)]
         try:
             _mount("tmpfs", base, "tmpfs", 0, f"size={size},mode=0755")
             try:
-                for name, host in (("tmp", paths.tmp_dir), ("home", paths.home_dir)):
+                for name, host in areas:
                     shutil.copytree(host, base / name, symlinks=True)  # what was there stays visible
                     _mount(str(base / name), host, None, _MS_BIND, None)
                     self._mounted.append(host)
+                    if host in kept:
+                        self._keep.append(host)
             finally:
                 _umount(base)
         finally:
@@ -147,18 +156,49 @@ class TaskCeilings:
         elif forks > 0:
             limit, note = "processes", f"the task's process ceiling ({lim.processes} at once)"
         elif self._mounted and "No space left on device" in result.stderr and _full(scratch):
-            limit, note = "disk", f"the task's disk ceiling ({lim.disk_mb} MB for /tmp and HOME together)"
+            limit, note = "disk", f"the task's disk ceiling ({lim.disk_mb} MB for /tmp, HOME and eval_artifacts together)"
         else:
             return result
         text = f"{result.stderr}\nagentgym: the command hit {note}; the kernel stopped it.\n"
         return result.model_copy(update={"limit": limit, "stderr": text})
 
     def close(self) -> None:
-        for host in reversed(self._mounted):
-            _umount(host)
-        self._mounted.clear()
-        if self.cgroup is not None:
-            self.cgroup.close()
+        """Unmount; the answer folder's files are copied onto the host dir under it first
+        (the sandbox's processes are dead by now, so nothing changes while copying)."""
+        try:
+            while self._mounted:
+                host = self._mounted.pop()
+                src = os.open(host, os.O_RDONLY | os.O_DIRECTORY) if host in self._keep else None
+                _umount(host)
+                if src is not None:
+                    try:
+                        _copy_out(src, host)
+                    finally:
+                        os.close(src)
+        finally:
+            if self.cgroup is not None:
+                self.cgroup.close()
+
+
+def _copy_out(src: int, dst: Path) -> None:
+    """Copy the tree at dir fd `src` into `dst`: dirs, regular files and symlinks (as links,
+    never followed); fifos and sockets stay out (opening a fifo would block)."""
+    for name in os.listdir(src):
+        st = os.stat(name, dir_fd=src, follow_symlinks=False)
+        target = dst / name
+        if stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(name, dir_fd=src), target)
+        elif stat.S_ISDIR(st.st_mode):
+            target.mkdir()
+            sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=src)
+            try:
+                _copy_out(sub, target)
+            finally:
+                os.close(sub)
+        elif stat.S_ISREG(st.st_mode):
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=src)
+            with open(fd, "rb") as r, open(target, "xb") as w:
+                shutil.copyfileobj(r, w, 1 << 20)
 
 
 def _full(path: Path) -> bool:
