@@ -243,3 +243,22 @@ def test_unprivileged_evaluator_falls_back_to_rlimits_and_says_so() -> None:
     assert result["warning"].startswith("sandbox limits are per process, not per task")
     assert result["unshare"] == "probed\n"
     assert result["big"] == [1, "memory"]  # the per-process limit still holds
+
+
+def test_mounts_of_an_evaluator_killed_outright_are_undone_by_the_next(backend: BwrapBackend, tmp_path: Path) -> None:
+    """A resumed run first deletes the task dirs a killed run left: a tmpfs still mounted there
+    would make that fail, and the task would end as a harness error on every resume."""
+    need_per_task(backend)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path)}
+    killed = subprocess.Popen([sys.executable, "-c", LEASER, "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env=env)
+    killed.stdout.readline()  # its sandbox is open, /tmp and HOME mounted
+    mounted = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+               if line.split()[4].startswith(str(tmp_path))]
+    killed.kill()
+    killed.wait()
+    assert len(mounted) == 2, mounted
+    BwrapBackend().support()  # the next evaluator's probe
+    assert not any(os.path.ismount(m) for m in mounted)
+    for d in {Path(m).parent for m in mounted}:
+        shutil.rmtree(d)  # what the runner does on resume

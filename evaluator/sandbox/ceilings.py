@@ -15,6 +15,7 @@ preflight. `TaskCeilings` applies them to one sandbox and tells a command that h
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import stat
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from evaluator.sandbox import ExecResult, SandboxPaths
 from evaluator.sandbox import cgroups, userns_filter
+from evaluator.sandbox.bwrap_host import lease_dir
 from evaluator.specs import Limits
 
 _MS_BIND, _MNT_DETACH = 4096, 2
@@ -59,6 +61,8 @@ class Support:
     @classmethod
     def probe(cls) -> Support:
         root = os.geteuid() == 0
+        if root:
+            sweep_mounts()
         return cls(cgroups.probe(), root and _can_mount(), root and userns_filter.supported(), root)
 
     @property
@@ -89,6 +93,42 @@ class Support:
                                    ("a disk ceiling (cannot mount tmpfs; needs root)", self.scratch_tmpfs)) if not ok]
         return ("sandbox limits are per process, not per task: no " + " and no ".join(missing)
                 + "; see docs/sandbox.md (ceilings).")
+
+
+def _journal() -> Path:
+    """Where each evaluator notes the scratch mounts it holds ("+path" / "-path" lines), so a
+    later one can undo those of an evaluator that was killed outright: a mount left over the
+    task's tmp dir would make the runner's rmtree of that dir fail on resume."""
+    return lease_dir().parent / "mounts"
+
+
+def _note(sign: str, path: Path) -> None:
+    folder = _journal()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(folder / f"{os.getpid()}.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps([sign, str(path)]) + "\n")
+
+
+def sweep_mounts() -> None:
+    """Unmount what evaluators that are gone left mounted (only paths that are mount points)."""
+    folder = _journal()
+    for journal in folder.glob("*.jsonl") if folder.is_dir() else []:
+        if Path("/proc", journal.stem).exists():
+            continue  # still running (or its pid reused: then its mounts are left alone)
+        held: list[str] = []
+        try:
+            for line in journal.read_text(encoding="utf-8").splitlines():
+                sign, path = json.loads(line)
+                if sign == "+":
+                    held.append(path)
+                elif path in held:
+                    held.remove(path)
+        except (OSError, ValueError):
+            held = []
+        for path in reversed(held):
+            if os.path.ismount(path):
+                _umount(Path(path))
+        journal.unlink(missing_ok=True)
 
 
 def _can_mount() -> bool:
@@ -132,6 +172,7 @@ class TaskCeilings:
             try:
                 for name, host in areas:
                     shutil.copytree(host, base / name, symlinks=True)  # what was there stays visible
+                    _note("+", host)
                     _mount(str(base / name), host, None, _MS_BIND, None)
                     self._mounted.append(host)
                     if host in kept:
@@ -170,6 +211,7 @@ class TaskCeilings:
                 host = self._mounted.pop()
                 src = os.open(host, os.O_RDONLY | os.O_DIRECTORY) if host in self._keep else None
                 _umount(host)
+                _note("-", host)
                 if src is not None:
                     try:
                         _copy_out(src, host)

@@ -122,6 +122,8 @@ def probe() -> Tree | None:
     if tree is None:
         return None
     atexit.register(_remove, {tree.memory, tree.pids})
+    for parent in {tree.memory.parent, tree.pids.parent}:
+        _sweep(parent)
     try:  # proves it: a child with both limits set, then gone
         TaskCgroup(tree, memory_bytes=64 << 20, pids=8).close()
     except OSError:
@@ -187,6 +189,15 @@ class TaskCgroup:
             if not left:
                 return
             time.sleep(0.02)
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the empty task cgroups an evaluator killed outright (SIGKILL) left behind."""
+    for d in parent.glob("agentgym-*"):
+        pid = d.name.removeprefix("agentgym-")
+        if pid.isdigit() and not Path("/proc", pid).exists():
+            _remove({*d.glob("task-*")})
+            _remove({d})
 
 
 def _remove(dirs: set[Path]) -> None:
