@@ -146,6 +146,7 @@ class TaskCgroup:
             if tree.version == 2:
                 (mem / "memory.max").write_text(str(memory_bytes))
                 _try_write(mem / "memory.swap.max", "0")  # swap would only slow the ceiling down
+                _try_write(mem / "memory.oom.group", "1")  # an OOM kill ends the whole command, not one process
             else:
                 (mem / "memory.limit_in_bytes").write_text(str(memory_bytes))
                 _try_write(mem / "memory.memsw.limit_in_bytes", str(memory_bytes))
