@@ -276,7 +276,9 @@ class BwrapSandbox:
             if p.exists():
                 _chown_tree(p, uid, gid)
         if self._ceil is not None:
-            self._ceil.close()  # after the kills above: a cgroup must be empty to be removed
+            # After the kills above (a cgroup must be empty to go, and its last processes may take
+            # some ms to exit); in a thread, as it waits for them and copies the answer folder.
+            await asyncio.to_thread(self._ceil.close)
         self._lease.release()
 
 

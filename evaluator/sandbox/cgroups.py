@@ -172,7 +172,7 @@ class TaskCgroup:
 
     def close(self) -> None:
         """Kill what is left inside, then remove the cgroup (it must be empty to go)."""
-        for _ in range(50):
+        for _ in range(400):  # up to ~2 s
             left = False
             for d in self.dirs:
                 if not d.exists():
@@ -189,7 +189,7 @@ class TaskCgroup:
                     left = True
             if not left:
                 return
-            time.sleep(0.02)
+            time.sleep(0.005)
 
 
 def _sweep(parent: Path) -> None:
