@@ -88,8 +88,12 @@ def _v2(own: dict[str, str]) -> Tree | None:
                 (base / "cgroup.subtree_control").write_text("+memory +pids")
             parent = base / f"agentgym-{os.getpid()}"
             parent.mkdir(exist_ok=True)
+        except OSError:
+            continue
+        try:
             (parent / "cgroup.subtree_control").write_text("+memory +pids")
         except OSError:
+            _remove({parent})
             continue
         return Tree(2, parent, parent)
     return None
