@@ -14,6 +14,7 @@ preflight. `TaskCeilings` applies them to one sandbox and tells a command that h
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import os
@@ -102,11 +103,26 @@ def _journal() -> Path:
     return lease_dir().parent / "mounts"
 
 
+_HELD: set[str] = set()
+_FORGET: list[Path] = []  # the journal _forget is registered for (once per process)
+
+
 def _note(sign: str, path: Path) -> None:
     folder = _journal()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(folder / f"{os.getpid()}.jsonl", "a", encoding="utf-8") as f:
+    mine = folder / f"{os.getpid()}.jsonl"
+    with open(mine, "a", encoding="utf-8") as f:
         f.write(json.dumps([sign, str(path)]) + "\n")
+    if not _FORGET:
+        _FORGET.append(mine)
+        atexit.register(_forget, mine)
+    (_HELD.add if sign == "+" else _HELD.discard)(str(path))
+
+
+def _forget(journal: Path) -> None:
+    """At a clean exit with every mount undone, the journal has nothing left to tell."""
+    if not _HELD:
+        journal.unlink(missing_ok=True)
 
 
 def sweep_mounts() -> None:
