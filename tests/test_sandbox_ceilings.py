@@ -262,3 +262,19 @@ def test_mounts_of_an_evaluator_killed_outright_are_undone_by_the_next(backend: 
     assert not any(os.path.ismount(m) for m in mounted)
     for d in {Path(m).parent for m in mounted}:
         shutil.rmtree(d)  # what the runner does on resume
+
+
+def test_a_sandbox_that_cannot_open_leaves_no_mount_cgroup_or_lease(backend: BwrapBackend, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    need_per_task(backend)
+    monkeypatch.setenv("AGENTGYM_SANDBOX_UIDS", "1")
+    monkeypatch.setenv("AGENTGYM_SANDBOX_UID_WAIT_S", "0")
+    monkeypatch.setenv("AGENTGYM_UID_LEASE_DIR", str(tmp_path / "leases"))
+    paths = paths_in(tmp_path / "a", shared=True)
+    next(iter(paths.writable.values())).rmdir()  # the answer folder is gone: its mount fails
+    with pytest.raises(OSError):
+        backend.open(paths, limits=Limits(), env={})
+    assert str(tmp_path) not in Path("/proc/self/mountinfo").read_text()
+    assert not list(backend.support().cgroup.memory.glob("task-*"))
+    box = backend.open(paths_in(tmp_path / "b"), limits=Limits(), env={})  # the only uid is free again
+    asyncio.run(box.close())

@@ -28,14 +28,13 @@ command started outlives the sandbox.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Literal
-
-import dataclasses
 
 from evaluator.sandbox import ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
 from evaluator.sandbox import userns_filter
@@ -92,19 +91,18 @@ class BwrapSandbox:
         self._closed = False
         self._owners: list[tuple[Path, int, int]] = []
         self._tmp_host = paths.tmp_dir
-        try:  # before the chown below: the scratch tmpfs is what gets handed to the sandbox uid
+        self._ceil: TaskCeilings | None = None
+        try:
+            # Before the chown below: the scratch tmpfs is what gets handed to the sandbox uid.
             self._ceil = TaskCeilings(support, paths, limits) if support else None
-        except OSError:
+            self._own_dirs(paths)
+        except BaseException:
+            if self._ceil is not None:  # no mount or cgroup may outlive a sandbox that never opened
+                self._ceil.close()
             self._lease.release()
             raise
         filter_on = support is not None and support.userns_filter and self._ids is not None
         self._seccomp = userns_filter.program() if filter_on else None
-        if self._ids is not None:  # the sandbox uid must be able to write its own dirs
-            mine = [paths.tmp_dir, paths.home_dir, *paths.writable.values()]
-            for p in mine if paths.readonly_root else [paths.work_root, *mine]:
-                st = p.stat()
-                self._owners.append((p, st.st_uid, st.st_gid))
-                _chown_tree(p, *self._ids)
         path = f"{python_prefix}/bin:{SYSTEM_PATH}" if python_prefix else SYSTEM_PATH
         self._env = scrub(env, home=HOME, tmp=TMP, path=path)
         self._head = self._static_args(paths, python_prefix, etc_dir.path)
@@ -113,6 +111,15 @@ class BwrapSandbox:
         self._resident = resident
         self._executor: Executor | None = None
         self._starting: asyncio.Future[Executor] | None = None
+
+    def _own_dirs(self, paths: SandboxPaths) -> None:
+        """As root: hand the sandbox uid the dirs it must write (given back on close)."""
+        if self._ids is not None:
+            mine = [paths.tmp_dir, paths.home_dir, *paths.writable.values()]
+            for p in mine if paths.readonly_root else [paths.work_root, *mine]:
+                st = p.stat()
+                self._owners.append((p, st.st_uid, st.st_gid))
+                _chown_tree(p, *self._ids)
 
     def _static_args(self, paths: SandboxPaths, python_prefix: Path | None, etc_dir: Path) -> list[str]:
         """bwrap's options, passed through --args (see _launch), not on its command line."""
