@@ -68,7 +68,7 @@ def test_floods_hit_the_tasks_own_ceilings_and_a_concurrent_task_carries_on(back
 
     async def main():  # noqa: ANN202
         async def flood():  # noqa: ANN202
-            mem = await flooder.exec(MEMORY_FLOOD, cwd=flooder.root, timeout_s=30)
+            mem = await flooder.exec(f"{MEMORY_FLOOD}; echo after-flood", cwd=flooder.root, timeout_s=30)
             disk = await flooder.exec("head -c 200M /dev/zero > /tmp/a; head -c 1M /dev/zero > eval_artifacts/b",
                                       cwd=flooder.root, timeout_s=30)
             after = await flooder.exec("rm -f /tmp/a; echo fine", cwd=flooder.root, timeout_s=30)
@@ -85,6 +85,7 @@ def test_floods_hit_the_tasks_own_ceilings_and_a_concurrent_task_carries_on(back
 
     (mem, disk, after), honest_results = asyncio.run(main())
     assert mem.limit == "memory" and "memory ceiling (256 MB for all its processes together)" in mem.stderr
+    assert "after-flood" not in mem.stdout  # the whole command was stopped, not just the process the kernel chose
     assert disk.limit == "disk" and "disk ceiling (64 MB" in disk.stderr
     assert after.stdout == "fine\n" and after.limit is None
     for r in honest_results:

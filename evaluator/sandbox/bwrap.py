@@ -47,6 +47,7 @@ from evaluator.sandbox.resident import Executor, ExecutorGone
 from evaluator.specs import Limits
 
 ROOT, TMP = "/workspace", "/tmp"
+WATCH_S = 0.2  # how often a running command's task counters are read
 MODE_VAR = "AGENTGYM_BWRAP_MODE"
 BwrapMode = Literal["resident", "per-command"]
 FIX = (
@@ -192,8 +193,24 @@ class BwrapSandbox:
         if self._ceil is None:
             return await self._exec(command, cwd, timeout_s)
         before = self._ceil.counters()
-        result = await self._exec(command, cwd, timeout_s)
+        watch = asyncio.ensure_future(self._watch(before))
+        try:
+            result = await self._exec(command, cwd, timeout_s)
+        finally:
+            watch.cancel()
         return self._ceil.annotate(result, before, self._tmp_host)
+
+    async def _watch(self, before: tuple[int, int]) -> None:
+        """Stop the running command once it hits the task's memory or process ceiling: the
+        kernel alone would end one process (OOM) or fail forks while the rest goes on."""
+        assert self._ceil is not None
+        while self._ceil.counters() == before:
+            await asyncio.sleep(WATCH_S)
+        if self._executor is not None and self._executor.usable():
+            self._executor.interrupt()
+        else:  # spawned per command: its sandbox is the command
+            for pgid in list(self._live):
+                kill_group(pgid)
 
     async def _exec(self, command: str, cwd: str, timeout_s: float) -> ExecResult:
         for _ in range(2):  # a second try only when the executor was found dead before the command ran

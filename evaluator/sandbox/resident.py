@@ -92,6 +92,13 @@ class Executor:
             raise ExecutorGone("the sandbox's python3 could not run the executor")
         return self
 
+    def interrupt(self) -> None:
+        """Kill the running command and all it started (ignored by an idle executor)."""
+        try:
+            self._sock.send(b"K")
+        except OSError:
+            pass
+
     def kill(self) -> None:
         self.alive = False
         kill_group(self._proc.pid)  # bwrap and its PID namespace: everything inside dies
@@ -124,10 +131,7 @@ class Executor:
             nonlocal flooded
             if not flooded and max(out.total, err.total) > flood_at:
                 flooded = True
-                try:
-                    self._sock.send(b"K")
-                except OSError:
-                    pass
+                self.interrupt()
 
         (r_out, w_out), (r_err, w_err) = os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC)
         fields = [repr(float(timeout_s)), cwd, str(len(argv)), *argv, *(f"{k}={v}" for k, v in env.items())]
