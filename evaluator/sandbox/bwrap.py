@@ -108,7 +108,7 @@ class BwrapSandbox:
         self._env = scrub(env, home=HOME, tmp=TMP, path=path)
         self._head = self._static_args(paths, python_prefix, etc_dir.path)
         self._drop = self._drop_args()
-        self._script = f"{ulimit_line(limits)}\n"
+        self._script = f"{ulimit_line(self._ceil.rlimits() if self._ceil else limits)}\n"
         self._resident = resident
         self._executor: Executor | None = None
         self._starting: asyncio.Future[Executor] | None = None

@@ -30,6 +30,9 @@ from evaluator.sandbox.bwrap_host import lease_dir
 from evaluator.specs import Limits
 
 _MS_BIND, _MNT_DETACH = 4096, 2
+# bwrap outside and inside the PID namespace and the resident executor also count in the
+# task's cgroup: `processes` stays what the task's own commands may run.
+SANDBOX_PROCESSES = 4
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
@@ -168,7 +171,8 @@ class TaskCeilings:
         self._keep: list[Path] = []  # mounted dirs whose files the host reads after close
         self.cgroup = None
         if support.cgroup is not None:
-            self.cgroup = cgroups.TaskCgroup(support.cgroup, memory_bytes=limits.memory_mb << 20, pids=limits.processes)
+            self.cgroup = cgroups.TaskCgroup(support.cgroup, memory_bytes=limits.memory_mb << 20,
+                                             pids=limits.processes + SANDBOX_PROCESSES)
         try:
             if support.scratch_tmpfs:
                 self._mount_scratch(paths, limits.disk_mb << 20)
@@ -200,6 +204,14 @@ class TaskCeilings:
 
     def join_argv(self) -> list[str]:
         return self.cgroup.join_argv() if self.cgroup else []
+
+    def rlimits(self) -> Limits:
+        """The per-process limits to set. With a pids cgroup, RLIMIT_NPROC (which counts the
+        uid's processes only) gets the same headroom, so the cgroup's ceiling, which can be
+        seen hit and so stop the command, is the one reached first."""
+        if self.cgroup is None:
+            return self._limits
+        return self._limits.model_copy(update={"processes": self._limits.processes + SANDBOX_PROCESSES})
 
     def counters(self) -> tuple[int, int]:
         return self.cgroup.counters() if self.cgroup else (0, 0)
