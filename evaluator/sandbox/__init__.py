@@ -31,7 +31,7 @@ class ExecResult(BaseModel):
     stderr_bytes: int = 0
     stdout_sha256: str = Field("", description="sha256 of the whole stdout, cut or not.")
     stderr_sha256: str = ""
-    limit: str | None = Field(None, description="Resource limit that stopped it: cpu, memory, file_size, processes, output.")
+    limit: str | None = Field(None, description="Resource limit that stopped it: cpu, memory, file_size, processes, disk, output.")
 
 
 class SandboxPaths(BaseModel):
