@@ -131,6 +131,8 @@ async def main_async(ns: argparse.Namespace) -> int:
         return 0
     backend = get_backend(cfg.sandbox)
     backend.preflight()
+    if warning := backend.ceiling_warning():
+        print(f"warning: {warning}", file=sys.stderr)
     await model.preflight()
     # Absolute: sandboxes are started from / and must not depend on the caller's cwd.
     run_dir = (existing or new_run_dir(cfg.runs_root, cfg.model)).resolve()

@@ -150,6 +150,8 @@ class RunMeta(BaseModel):
     sandbox_isolated: bool
     sandbox_settings: dict[str, Any] = Field(default_factory=dict,
                                              description="How the backend ran: mode, uid pool, limits in force.")
+    ceilings: dict[str, Any] = Field(default_factory=dict, description="Which per-task limits were in force, and how "
+                                     "(`per_task` false: per process only, flagged in REPORT.md).")
     policy: str
     closed_book: bool = False
     toolset: dict[str, str] = Field(default_factory=dict, description="Versions of the tools commands could use.")

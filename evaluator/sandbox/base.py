@@ -27,7 +27,7 @@ class ExecResult(BaseModel):
     stderr_bytes: int = 0
     stdout_sha256: str = Field("", description="sha256 of the whole stdout, cut or not.")
     stderr_sha256: str = ""
-    limit: str | None = Field(None, description="Resource limit that stopped it: cpu, memory, file_size, processes, output.")
+    limit: str | None = Field(None, description="Resource limit that stopped it: cpu, memory, file_size, processes, disk, output.")
 
 
 class SandboxPaths(BaseModel):
@@ -89,4 +89,12 @@ class SandboxBackend(Protocol):
 
     def toolset(self) -> dict[str, str]:
         """Versions of the tools commands can use (bash, coreutils, grep, rg, sed, find, git, python3)."""
+        ...
+
+    def ceilings(self) -> dict[str, object]:
+        """Which limits are in force (run.json); `per_task` False when they are per process only."""
+        ...
+
+    def ceiling_warning(self) -> str | None:
+        """One sentence for preflight when the ceilings are weaker than per task (None: nothing to say)."""
         ...

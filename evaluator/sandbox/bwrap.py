@@ -8,15 +8,18 @@ every command; used anyway when the sandbox's python3 cannot host the executor.
 Layout inside: read-only /usr (+ /bin, /lib* links) and a few /etc files, the working
 copy read-write at /workspace, the task's tmp at /tmp, a scratch HOME at /home/sandbox,
 the python3 interpreter prefix and `ro_binds` read-only at their host paths. No network.
+bwrap reads its options from an fd (--args), so the sandbox's /proc/1/cmdline names no
+host path. Per-task ceilings (memory, processes, disk) are set up by ceilings.py.
 
 Two ways to be unprivileged, picked by who runs the evaluator:
 - root: bwrap runs as root (so it can bind paths such as /root/.pyenv that the sandbox
   uid could not even look up), and `setpriv` inside drops to an unprivileged uid leased
   for this sandbox alone from a pool (AGENTGYM_SANDBOX_UID, default 400000, and the next
-  AGENTGYM_SANDBOX_UIDS - 1, default 64 in all) with no capabilities and no_new_privs.
-  A file lock per uid keeps concurrent sandboxes, in this process or another, on distinct
-  uids, so RLIMIT_NPROC counts only this sandbox's processes: a fork bomb in one task
-  cannot starve a concurrent one.
+  AGENTGYM_SANDBOX_UIDS - 1, default 4096 in all) with no capabilities and no_new_privs.
+  A file lock per uid, in one folder per machine, keeps every open sandbox, of this run
+  or another, on a uid of its own (or waits for one), so RLIMIT_NPROC counts only this
+  sandbox's processes: a fork bomb in one task cannot starve a concurrent one. A seccomp
+  filter (userns_filter.py) stands in for --disable-userns, which needs --unshare-user.
 - anyone else: bwrap runs as the evaluator's uid in a new user namespace, where
   RLIMIT_NPROC counts only that sandbox's processes.
 Killing bwrap's process group kills its PID namespace (--die-with-parent), so nothing a
@@ -25,6 +28,7 @@ command started outlives the sandbox.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -34,6 +38,8 @@ from typing import Any, Literal
 
 from evaluator.sandbox.base import ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
 from evaluator.sandbox.bwrap_host import HOME, StagedEtc, UidLease, pool_ids, sandbox_ids
+from evaluator.sandbox import userns_filter
+from evaluator.sandbox.ceilings import Support, TaskCeilings, memfd
 from evaluator.sandbox.env import scrub
 from evaluator.sandbox.local import parse_toolset, toolset_script
 from evaluator.sandbox.process import kill_group, run_capped, to_result, ulimit_line
@@ -41,6 +47,7 @@ from evaluator.sandbox.resident import Executor, ExecutorGone
 from evaluator.tasks.specs import Limits
 
 ROOT, TMP = "/workspace", "/tmp"
+WATCH_S = 0.2  # how often a running command's task counters are read
 MODE_VAR = "AGENTGYM_BWRAP_MODE"
 BwrapMode = Literal["resident", "per-command"]
 FIX = (
@@ -75,6 +82,7 @@ class BwrapSandbox:
         python_prefix: Path | None,
         etc_dir: StagedEtc,
         resident: ResidentPython | None = None,
+        support: Support | None = None,
     ) -> None:
         self._etc = etc_dir  # keeps the staged /etc alive as long as this sandbox
         self._limits = limits
@@ -83,23 +91,40 @@ class BwrapSandbox:
         self._live: set[int] = set()
         self._closed = False
         self._owners: list[tuple[Path, int, int]] = []
-        if self._ids is not None:  # the sandbox uid must be able to write its own dirs
+        self._tmp_host = paths.tmp_dir
+        self._ceil: TaskCeilings | None = None
+        try:
+            # Before the chown below: the scratch tmpfs is what gets handed to the sandbox uid.
+            self._ceil = TaskCeilings(support, paths, limits) if support else None
+            self._own_dirs(paths)
+        except BaseException:
+            if self._ceil is not None:  # no mount or cgroup may outlive a sandbox that never opened
+                self._ceil.close()
+            self._lease.release()
+            raise
+        filter_on = support is not None and support.userns_filter and self._ids is not None
+        self._seccomp = userns_filter.program() if filter_on else None
+        path = f"{python_prefix}/bin:{SYSTEM_PATH}" if python_prefix else SYSTEM_PATH
+        self._env = scrub(env, home=HOME, tmp=TMP, path=path)
+        self._head = self._static_args(paths, python_prefix, etc_dir.path)
+        self._drop = self._drop_args()
+        self._script = f"{ulimit_line(self._ceil.rlimits() if self._ceil else limits)}\n"
+        self._resident = resident
+        self._executor: Executor | None = None
+        self._starting: asyncio.Future[Executor] | None = None
+
+    def _own_dirs(self, paths: SandboxPaths) -> None:
+        """As root: hand the sandbox uid the dirs it must write (given back on close)."""
+        if self._ids is not None:
             mine = [paths.tmp_dir, paths.home_dir, *paths.writable.values()]
             for p in mine if paths.readonly_root else [paths.work_root, *mine]:
                 st = p.stat()
                 self._owners.append((p, st.st_uid, st.st_gid))
                 _chown_tree(p, *self._ids)
-        path = f"{python_prefix}/bin:{SYSTEM_PATH}" if python_prefix else SYSTEM_PATH
-        self._env = scrub(env, home=HOME, tmp=TMP, path=path)
-        self._head = self._static_args(paths, python_prefix, etc_dir.path)
-        self._drop = self._drop_args()
-        self._script = f"{ulimit_line(limits)}\n"
-        self._resident = resident
-        self._executor: Executor | None = None
-        self._starting: asyncio.Future[Executor] | None = None
 
     def _static_args(self, paths: SandboxPaths, python_prefix: Path | None, etc_dir: Path) -> list[str]:
-        args = [shutil.which("bwrap") or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+        """bwrap's options, passed through --args (see _launch), not on its command line."""
+        args = ["--unshare-pid", "--unshare-net", "--unshare-ipc",
                 "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
                 "--hostname", "sandbox"]
         if self._ids is None:
@@ -145,14 +170,49 @@ class BwrapSandbox:
         return [_setpriv(), f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
-    def argv(self, command: str, cwd: str) -> list[str]:
-        return [*self._head, "--chdir", cwd, "--", *self._drop, _bash(), "-c", self._script + command]
+    def _launch(self, cwd: str) -> tuple[list[str], list[int]]:
+        """argv up to the command (cgroup join, bwrap, the uid drop) and the fds bwrap reads
+        its options and seccomp filter from; the caller closes the fds once it has spawned."""
+        fds = [memfd(b"".join(a.encode() + b"\0" for a in self._head))]
+        head = [shutil.which("bwrap") or "bwrap", "--args", str(fds[0])]
+        if self._seccomp is not None:
+            fds.append(memfd(self._seccomp))
+            head += ["--seccomp", str(fds[1])]
+        join = self._ceil.join_argv() if self._ceil else []
+        return [*join, *head, "--chdir", cwd, "--", *self._drop], fds
+
+    def argv(self, command: str, cwd: str) -> tuple[list[str], list[int]]:
+        head, fds = self._launch(cwd)
+        return [*head, _bash(), "-c", self._script + command], fds
 
     async def exec(self, command: str, *, cwd: str, timeout_s: float) -> ExecResult:
         if self._closed:
             return ExecResult(exit_code=-1, stdout="", stderr="sandbox is closed\n")
         if "\0" in command or "\0" in cwd:
             return ExecResult(exit_code=-1, stdout="", stderr="the command contains a NUL byte, which bash cannot take\n")
+        if self._ceil is None:
+            return await self._exec(command, cwd, timeout_s)
+        before = self._ceil.counters()
+        watch = asyncio.ensure_future(self._watch(before))
+        try:
+            result = await self._exec(command, cwd, timeout_s)
+        finally:
+            watch.cancel()
+        return self._ceil.annotate(result, before, self._tmp_host)
+
+    async def _watch(self, before: tuple[int, int]) -> None:
+        """Stop the running command once it hits the task's memory or process ceiling: the
+        kernel alone would end one process (OOM) or fail forks while the rest goes on."""
+        assert self._ceil is not None
+        while self._ceil.counters() == before:
+            await asyncio.sleep(WATCH_S)
+        if self._executor is not None and self._executor.usable():
+            self._executor.interrupt()
+        else:  # spawned per command: its sandbox is the command
+            for pgid in list(self._live):
+                kill_group(pgid)
+
+    async def _exec(self, command: str, cwd: str, timeout_s: float) -> ExecResult:
         for _ in range(2):  # a second try only when the executor was found dead before the command ran
             executor = await self._ready()
             if executor is None:
@@ -165,22 +225,24 @@ class BwrapSandbox:
                 return to_result(outcome)
             except ExecutorGone:
                 continue
-        outcome = await run_capped(
-            self.argv(command, cwd),
-            env=self._env,
-            cwd="/",
-            timeout_s=timeout_s,
-            output_bytes=self._limits.output_bytes,
-            live=self._live,
-        )
+        argv, fds = self.argv(command, cwd)
+        try:
+            outcome = await run_capped(
+                argv, env=self._env, cwd="/", timeout_s=timeout_s, output_bytes=self._limits.output_bytes,
+                pass_fds=fds, live=self._live,
+            )
+        finally:
+            _close_all(fds)
         return to_result(outcome)
 
     def run_sync(self, command: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
         """Blocking variant for preflight/toolset (callers that are not in an event loop)."""
-        return subprocess.run(
-            self.argv(command, ROOT), env=self._env, cwd="/", capture_output=True, text=True,
-            timeout=timeout_s, start_new_session=True,
-        )
+        argv, fds = self.argv(command, ROOT)
+        try:
+            return subprocess.run(argv, env=self._env, cwd="/", capture_output=True, text=True,
+                                  timeout=timeout_s, start_new_session=True, pass_fds=fds)
+        finally:
+            _close_all(fds)
 
     def warm_up(self) -> None:
         """Start the executor in the background, so its start-up overlaps the first model call."""
@@ -209,13 +271,16 @@ class BwrapSandbox:
         return self._executor
 
     async def _start_executor(self) -> Executor:
-        head = [*self._head, "--chdir", "/", "--", *self._drop]
+        head, fds = self._launch("/")
         try:
-            return await Executor.start(head, self._python() or "python3", env=self._env, live=self._live)
+            return await Executor.start(head, self._python() or "python3", env=self._env, live=self._live,
+                                        pass_fds=fds)
         except ExecutorGone:
             if self._resident is not None:
                 self._resident.path = None  # this python cannot host it: spawn per command from now on
             raise
+        finally:
+            _close_all(fds)
 
     async def close(self) -> None:
         if self._closed:
@@ -234,7 +299,16 @@ class BwrapSandbox:
         for p, uid, gid in self._owners:
             if p.exists():
                 _chown_tree(p, uid, gid)
+        if self._ceil is not None:
+            # After the kills above (a cgroup must be empty to go, and its last processes may take
+            # some ms to exit); in a thread, as it waits for them and copies the answer folder.
+            await asyncio.to_thread(self._ceil.close)
         self._lease.release()
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 def _bash() -> str:
@@ -296,6 +370,20 @@ class BwrapBackend:
         self._prefix_known = False
         self._etc: StagedEtc | None = None
         self._resident: ResidentPython | None = None
+        self._support: Support | None = None
+
+    def support(self) -> Support:
+        """Which per-task ceilings this machine allows (probed once)."""
+        if self._support is None:
+            self._support = Support.probe()
+        return self._support
+
+    def ceilings(self) -> dict[str, object]:
+        """For run.json: which limits are in force, and whether they are per task."""
+        return self.support().record()
+
+    def ceiling_warning(self) -> str | None:
+        return self.support().warning()
 
     def python_prefix(self) -> Path | None:
         if not self._prefix_known:
@@ -327,7 +415,7 @@ class BwrapBackend:
             self._resident = ResidentPython(self.python_prefix(), self.mode)
         return BwrapSandbox(
             paths, limits=limits, env=env, python_prefix=self.python_prefix(), etc_dir=self.etc_dir(),
-            resident=self._resident,
+            resident=self._resident, support=self.support(),
         )
 
     def toolset(self) -> dict[str, str]:
@@ -349,7 +437,13 @@ class BwrapBackend:
             paths = SandboxPaths(work_root=Path(d, "w"), tmp_dir=Path(d, "t"), home_dir=Path(d, "h"))
             for p in (paths.work_root, paths.tmp_dir, paths.home_dir):
                 p.mkdir()
+            # No cgroup or tmpfs for a throwaway, but the same seccomp filter as every sandbox.
+            support = dataclasses.replace(self.support(), cgroup=None, scratch_tmpfs=False)
             box = BwrapSandbox(
-                paths, limits=Limits(), env={}, python_prefix=self.python_prefix(), etc_dir=self.etc_dir()
+                paths, limits=Limits(), env={}, python_prefix=self.python_prefix(), etc_dir=self.etc_dir(),
+                support=support,
             )
-            return box.run_sync(command)
+            try:
+                return box.run_sync(command)
+            finally:
+                box._lease.release()

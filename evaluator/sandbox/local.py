@@ -138,6 +138,18 @@ class LocalBackend:
     def settings(self) -> dict[str, Any]:
         return {}
 
+    def ceilings(self) -> dict[str, object]:
+        return {
+            "per_task": False,
+            "memory": "RLIMIT_AS per process",
+            "processes": "RLIMIT_NPROC of the evaluator's own user (none when it is root)",
+            "disk": "RLIMIT_FSIZE per file",
+            "nested_user_namespaces": "allowed",
+        }
+
+    def ceiling_warning(self) -> str | None:
+        return None  # the whole backend is flagged as not isolated already
+
     def toolset(self) -> dict[str, str]:
         if self._toolset is None:
             env = scrub({}, home=os.environ.get("HOME", "/"), tmp="/tmp")

@@ -63,14 +63,16 @@ class Executor:
         return self.alive and asyncio.get_running_loop() is self._loop
 
     @classmethod
-    async def start(cls, argv_head: Sequence[str], python: str, *, env: dict[str, str], live: set[int]) -> Executor:
-        """Start `python -I -S -c executor.py FD` behind argv_head (the sandbox's bwrap + drop)."""
+    async def start(cls, argv_head: Sequence[str], python: str, *, env: dict[str, str], live: set[int],
+                    pass_fds: Sequence[int] = ()) -> Executor:
+        """Start `python -I -S -c executor.py FD` behind argv_head (the sandbox's bwrap + drop);
+        `pass_fds` are what argv_head reads (bwrap's options and filter)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv_head, python, "-I", "-S", "-c", BOOT, str(theirs.fileno()),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=env, cwd="/", start_new_session=True, pass_fds=(theirs.fileno(),),
+                env=env, cwd="/", start_new_session=True, pass_fds=(theirs.fileno(), *pass_fds),
             )
         except OSError as exc:
             ours.close()
@@ -89,6 +91,13 @@ class Executor:
             self.kill()
             raise ExecutorGone("the sandbox's python3 could not run the executor")
         return self
+
+    def interrupt(self) -> None:
+        """Kill the running command and all it started (ignored by an idle executor)."""
+        try:
+            self._sock.send(b"K")
+        except OSError:
+            pass
 
     def kill(self) -> None:
         self.alive = False
@@ -122,10 +131,7 @@ class Executor:
             nonlocal flooded
             if not flooded and max(out.total, err.total) > flood_at:
                 flooded = True
-                try:
-                    self._sock.send(b"K")
-                except OSError:
-                    pass
+                self.interrupt()
 
         (r_out, w_out), (r_err, w_err) = os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC)
         fields = [repr(float(timeout_s)), cwd, str(len(argv)), *argv, *(f"{k}={v}" for k, v in env.items())]

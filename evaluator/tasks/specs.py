@@ -65,9 +65,13 @@ class Limits(Strict):
     """Per-command resource limits inside the sandbox; a task may override any of them."""
 
     cpu_seconds: int = Field(60, gt=0, description="RLIMIT_CPU per command.")
-    memory_mb: int = Field(2048, gt=0, description="RLIMIT_AS per process.")
+    memory_mb: int = Field(2048, gt=0, description="Memory of all the task's processes together (cgroup), "
+                           "and RLIMIT_AS per process.")
     file_size_mb: int = Field(256, gt=0, description="RLIMIT_FSIZE: largest file a command may write.")
-    processes: int = Field(256, gt=0, description="RLIMIT_NPROC for the sandbox uid (and pids cgroup).")
+    disk_mb: int = Field(1024, gt=0, description="Size of the task's /tmp and HOME together (a tmpfs, where "
+                         "the evaluator may mount one).")
+    processes: int = Field(256, gt=0, description="Processes of the task at once (pids cgroup, and RLIMIT_NPROC "
+                           "for the sandbox uid).")
     output_bytes: int = Field(1_000_000, gt=0, description="Stdout+stderr kept per command.")
     command_timeout_s: float = Field(60, gt=0, description="Default per-command timeout.")
 
