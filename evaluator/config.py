@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 from dotenv import load_dotenv
 from pydantic import BaseModel, Field, SecretStr
@@ -104,6 +105,14 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return i, n
 
 
+def check_base_url(url: str) -> None:
+    """A URL without http(s):// would only fail after minutes of retries; say so now."""
+    parts = urlparse(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"the base URL {url!r} (--base-url or BASE_URL) must start with http:// or https:// and name a host, "
+                          f"e.g. http://{url.split('://')[-1] or 'localhost:8000'}")
+
+
 def api_key_from(ns: argparse.Namespace) -> SecretStr | None:
     """--api-key, else OPENAI_API_KEY from the environment or ./.env."""
     load_dotenv(Path.cwd() / ".env", override=False)
@@ -118,11 +127,16 @@ def run_config_from(ns: argparse.Namespace) -> RunConfig:
     if not model:
         raise ConfigError("no model given: pass --model (or set MODEL_NAME), e.g. --model builtin/oracle")
     base_url = ns.base_url or _env("BASE_URL", "OPENAI_BASE_URL") or OPENAI_URL
+    check_base_url(base_url)
     builtin = model.startswith("builtin/")
     if not builtin and not secret and needs_key(base_url) and not ns.dry_run:
         raise ConfigError(f"an API key is required for {base_url}: set OPENAI_API_KEY (in the environment or .env) or pass --api-key")
     temperature = ns.temperature if ns.temperature is not None else _number(_env("OPENAI_TEMPERATURE", "TEMPERATURE"), float, "OPENAI_TEMPERATURE")
     max_out = ns.max_output_tokens or _number(_env("OPENAI_MAX_OUTPUT_TOKENS", "MAX_OUTPUT_TOKENS"), int, "OPENAI_MAX_OUTPUT_TOKENS")
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise ConfigError(f"OPENAI_TEMPERATURE must be between 0 and 2, got {temperature:g}")
+    if max_out is not None and max_out < 1:
+        raise ConfigError(f"OPENAI_MAX_OUTPUT_TOKENS must be at least 1, got {max_out}")
     try:
         extra = json.loads(ns.extra_body) if ns.extra_body else {}
     except ValueError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 from evaluator import cli, report
 from evaluator.catalog import ConfigError
 from evaluator.results import RunManifest
+from evaluator.runlock import RunLock, check_free
 from evaluator.session import exit_code, resume_command
 from evaluator.writers import RunDir
 
@@ -45,8 +46,9 @@ def merge(out: Path, shards: list[Path]) -> int:
         for key in ("model", "task_set_hash", "repos", "config"):
             if mine[key] != first[key]:
                 raise ConfigError(f"{path} disagrees with {shards[0]} on {key}; only shards of one run can be merged")
+    check_free(out)  # a run still writing there says so, whatever else is in the folder
     if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} already exists and is not empty")
+        raise ConfigError(f"{out} already exists and is not empty; choose a new --out folder (it is created)")
     runs = [RunDir(s) for s in shards]
     seen: dict[str, Path] = {}
     for run in runs:
@@ -56,6 +58,11 @@ def merge(out: Path, shards: list[Path]) -> int:
                 raise ConfigError(f"{key} is in both {seen[key]} and {run.path}; shards must not overlap")
             seen[key] = run.path
     cli.check_writable(out)
+    with RunLock(out):
+        return _write(out, shards, metas, runs)
+
+
+def _write(out: Path, shards: list[Path], metas: list[dict[str, Any]], runs: list[RunDir]) -> int:
     for run in runs:
         for sub in ("trials", "artifacts"):
             if (run.path / sub).is_dir():

@@ -38,7 +38,14 @@ def _git_env() -> dict[str, str]:
 
 
 def _short(text: str) -> str:
-    return text.strip().splitlines()[-1][:300] if text.strip() else "git failed"
+    """git's own reason: its `fatal:` line, not the last line of GitPython's quoted stderr (a lone `'`)."""
+    lines = [ln.strip().strip("'").strip() for ln in (text or "").splitlines()]
+    lines = [ln.removeprefix("stderr:").strip().strip("'").strip() for ln in lines]
+    for ln in lines:
+        if "fatal:" in ln:
+            return ln[ln.index("fatal:"):][:300]
+    useful = [ln for ln in lines if any(c.isalnum() for c in ln)]
+    return useful[-1][:300] if useful else "git failed"
 
 
 class RepoCache:
