@@ -23,7 +23,7 @@ class Selection(BaseModel):
 
     repos: list[str] | None = None
     task_set: str = "l1"
-    tasks: str | None = Field(None, description="Glob on task ids.")
+    tasks: str | None = Field(None, description="Comma-separated globs on task ids.")
     tasks_dir: Path = PROJECT_ROOT / "tasks"
     repos_config: Path = PROJECT_ROOT / "repos"
     cache_dir: Path | None = None
@@ -60,14 +60,17 @@ class RunConfig(BaseModel):
 
 
 def add_selection_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repos", help="Comma-separated repo ids (default: every registered repo).")
-    p.add_argument("--task-set", default="l1", help="Task set folder under --tasks-dir (default: l1).")
-    p.add_argument("--tasks", metavar="GLOB", help="Only task ids matching this glob, e.g. 'demo_task_00*'.")
+    p.add_argument("--repos", help="Comma-separated repo ids (default: every repo registered in --repos-config; "
+                   "tasks of other repos are left out with a note).")
+    p.add_argument("--task-set", default="l1",
+                   help="Task set folder under --tasks-dir; '.' means every task under --tasks-dir (default: l1).")
+    p.add_argument("--tasks", metavar="GLOBS", help="Only task ids matching one of these comma-separated globs, "
+                   "e.g. 'demo_task_00*,demo_task_010' (default: all).")
     p.add_argument("--tasks-dir", type=Path, default=PROJECT_ROOT / "tasks",
                    help="Tree of task YAML files; '_'-prefixed files and folders are skipped (default: built-in tasks/).")
     p.add_argument("--repos-config", type=Path, default=PROJECT_ROOT / "repos",
                    help="Folder of <id>.yaml repo files (default: built-in repos/).")
-    p.add_argument("--cache-dir", type=Path, help="Clone and oracle cache (default: $AGENTGYM_CACHE or ~/.cache/agentgym).")
+    p.add_argument("--cache-dir", type=Path, help="Clone and oracle cache (default: $AGENTGYM_CACHE, else $XDG_CACHE_HOME/agentgym or ~/.cache/agentgym).")
 
 
 def selection_from(ns: argparse.Namespace) -> Selection:
