@@ -50,7 +50,7 @@ def render(lang: str = "en") -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evaluator.schemadoc", description=__doc__)
-    p.add_argument("--check", action="store_true", help="Exit 1 if docs/result-schema.md is not current.")
+    p.add_argument("--check", action="store_true", help="Write nothing; exit 1 if docs/result-schema.md is not current (default off: write it).")
     ns = p.parse_args(argv)
     stale = [page for lang, page in PAGES.items()
              if not page.exists() or page.read_text(encoding="utf-8") != render(lang)]

@@ -367,12 +367,12 @@ def status_loop(cfg: Config, since: int, interval: float = 2.0) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python tools/run_parallel_eval_tmux.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True, type=Path, help="JSON config (see tools/parallel_eval_config.example.json).")
-    p.add_argument("--attach", action="store_true", help="Attach to the session after starting it.")
-    p.add_argument("--kill-existing", action="store_true", help="Kill an existing session of the same name first.")
+    p.add_argument("--config", required=True, type=Path, help="JSON config (see tools/parallel_eval_config.example.json; required).")
+    p.add_argument("--attach", action="store_true", help="Attach to the session after starting it (default off).")
+    p.add_argument("--kill-existing", action="store_true", help="Kill an existing session of the same name first (default off: exit 2).")
     p.add_argument("--print-commands", action="store_true",
                    help="Print the equivalent shell lines (keys go to tmux on stdin, as ${VARNAME}); start nothing (default off).")
-    p.add_argument("--socket", metavar="NAME", help="Private tmux server socket name (tmux -L NAME).")
+    p.add_argument("--socket", metavar="NAME", help="Private tmux server socket name (tmux -L NAME) (default: the default server).")
     p.add_argument("--status", action="store_true", help=argparse.SUPPRESS)  # internal: the status window
     p.add_argument("--launched-at", type=int, default=0, help=argparse.SUPPRESS)
     return p
