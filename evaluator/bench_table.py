@@ -37,7 +37,7 @@ def table(result: dict[str, Any]) -> str:
     sc = result["latency_scaling"]
     for c, row in sc.items():
         if c != "latency_s":
-            lines.append(f"| speed-up at concurrency {c} ({sc['latency_s']} s latency) | {row['speedup']} (ideal {row['ideal']:g}) |")
+            lines.append(f"| speed-up at concurrency {c} ({sc['latency_s']:g} s latency) | {row['speedup']} (ideal {row['ideal']:g}) |")
     if "inspect" in result:
         i = result["inspect"]
         if "error" in i:
