@@ -20,6 +20,27 @@ TEXT = {
     "zh": ("# 结果文件结构", "本页由 `python -m evaluator.schemadoc` 根据 `evaluator/results.py` 生成；页面过期时测试会失败。"
            "字段说明沿用代码中的英文描述。", "| 字段 | 类型 | 说明 |", "取值："),
 }
+# (path, English, Chinese): every file a run leaves, so nothing it writes is undocumented.
+FILES = [
+    ("run.json", "Resolved config (secrets redacted), versions, repo commits, hashes.", "解析后的配置（密钥已隐去）、版本、仓库提交与哈希。"),
+    ("run.lock", "Locked by the one process writing the run; holds its PID. A second writer exits 2.",
+     "由唯一在写该运行的进程加锁，内容为其 PID；第二个写入者以退出码 2 结束。"),
+    ("manifest.json", "Which (task, epoch) results are done (below).", "哪些 (task, epoch) 结果已完成（见下文）。"),
+    ("trials/<repo>/<task>/epoch-<k>.json", "Every trial, written as it finishes (task result, below).",
+     "每次试验，完成即写出（任务结果，见下文）。"),
+    ("transcripts/<repo>.jsonl", "Every message, streamed as it happens.", "所有消息，实时逐条写出。"),
+    ("artifacts/<repo>/<task>/", "answer.json, answer.md, task_result.json (epoch-<k>/ when --epochs > 1).",
+     "answer.json、answer.md、task_result.json（--epochs > 1 时在 epoch-<k>/ 下）。"),
+    ("results/REPORT.md", "The report; results/ is written when the run ends (partial on SIGINT/SIGTERM, absent after kill -9 until --resume).",
+     "报告；results/ 在运行结束时写出（SIGINT/SIGTERM 时为部分报告，kill -9 后在 --resume 完成前不存在）。"),
+    ("results/success_by_repo.png", "Success rate per repo with 95% confidence intervals, shown in REPORT.md.",
+     "各仓库的成功率及 95% 置信区间，REPORT.md 中展示。"),
+    ("results/<repo>/<task>.json", "Per-task result (summary over epochs).", "逐任务结果（跨 epoch 汇总）。"),
+    ("results/<repo>/index.json", "Per-repo index.", "各仓库索引。"),
+    (".work/", "Working copies of the tasks in flight; removed when the run ends, cleared by --resume after a kill.",
+     "进行中任务的工作副本；运行结束时删除，被杀掉后由 --resume 清理。"),
+]
+LAYOUT_TITLE = {"en": ("## Run directory", "| path | content |"), "zh": ("## 运行目录", "| 路径 | 内容 |")}
 MODELS: list[tuple[str, type[BaseModel]]] = [
     ("Task result (`results/<repo>/<task>.json`, `trials/.../epoch-<k>.json`)", TaskResult),
     ("metrics", Metrics), ("output_checks[]", OutputCheck), ("safety_events[]", SafetyEvent),
@@ -37,6 +58,9 @@ def _type(annotation: object) -> str:
 def render(lang: str = "en") -> str:
     title_line, intro, header, values_of = TEXT[lang]
     lines = [title_line, "", intro, ""]
+    heading, columns = LAYOUT_TITLE[lang]
+    lines += [heading, "", columns, "|---|---|"]
+    lines += [f"| `{path}` | {en if lang == 'en' else zh} |" for path, en, zh in FILES] + [""]
     for title, model in MODELS:
         lines += [f"## {title}", "", header, "|---|---|---|"]
         for name, field in model.model_fields.items():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
+import threading
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,17 +15,36 @@ from typing import Any
 import yaml
 from conftest import FACTS, ROOT, fixture_args, load_results, only_run_dir, run_cli, turn
 from evaluator.fake_server import Reply, ScriptedServer, completion, error, tool_call
-from test_reliability import comparable, slow_solver, solver, start_run, wait_done
+from test_reliability import comparable, solver, start_run, wait_done
+
+
+def undocumented(run: Path) -> list[str]:
+    """Files in a run directory that docs/result-schema.md's layout table does not cover."""
+    from evaluator.schemadoc import FILES
+
+    patterns = [re.compile(re.sub(r"<[^>]+>", "[^/]+", re.escape(path).replace(r"\<", "<").replace(r"\>", ">"))
+                           + (".*" if path.endswith("/") else "$")) for path, _, _ in FILES]
+    files = [p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file()]
+    return [f for f in files if not any(pat.match(f) for pat in patterns)]
 
 
 def test_a_second_writer_is_refused_and_kill_resume_stays_exact(workspace: dict[str, Any], tmp_path: Path) -> None:
     """Item 1: two writers on one run directory used to interleave (9/16 results wrong)."""
-    with ScriptedServer(slow_solver(0.2)) as srv:
+    answer, gate = solver(), threading.Event()
+    gate.set()
+
+    def script(body: dict[str, Any], i: int) -> Reply:
+        if "Task: fx_001" not in body["messages"][1]["content"]:
+            gate.wait(60)  # holds the first run mid-task until it has been killed
+        return answer(body)
+
+    with ScriptedServer(script) as srv:
         ref = run_cli("evaluator.run", "--model", "m", "--base-url", srv.base_url, "--concurrency", "2",
                       *fixture_args(workspace, "--runs-root", str(tmp_path / "reference")))
         assert ref.returncode == 0, ref.stderr
         reference = load_results(only_run_dir(tmp_path / "reference"), "fixture")
 
+        gate.clear()
         child = start_run(workspace, srv.base_url)
         run = wait_done(workspace, 1)
         second = run_cli("evaluator.run", "--resume", str(run), "--quiet")
@@ -31,6 +52,8 @@ def test_a_second_writer_is_refused_and_kill_resume_stays_exact(workspace: dict[
         assert child.poll() is None, "the first run must still be going"
         child.send_signal(signal.SIGKILL)
         child.wait()
+        assert not undocumented(run) and not (run / "results").exists()  # item 8: as the layout says
+        gate.set()
         for proc in (second, merged):
             assert proc.returncode == 2 and f"run {run} is in use by PID {child.pid}" in proc.stderr, proc.stderr
             assert "Traceback" not in proc.stderr
@@ -44,6 +67,7 @@ def test_a_second_writer_is_refused_and_kill_resume_stays_exact(workspace: dict[
         mine = [x for x in lines if x["attempt"] == r["transcript"]["attempt"]]
         assert len(mine) == r["transcript"]["messages"] > 0
     assert not (run / ".work").exists()  # item 8: no empty .work/ left behind
+    assert not undocumented(run) and (run / "results" / "success_by_repo.png").is_file()
 
 
 def test_clone_failure_shows_gits_reason(workspace: dict[str, Any]) -> None:
