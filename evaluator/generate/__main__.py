@@ -34,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repo", required=True, help="Repo id in the registry (required).")
     p.add_argument("--repos-config", type=Path, default=PROJECT_ROOT / "repos", help="Folder of <id>.yaml repo files (default: built-in repos/).")
     p.add_argument("--out", type=Path, help="Output folder (default: tasks/generated/<repo>/, ignored by git; with --review: none).")
-    p.add_argument("--max-tasks", type=cli.number(int, 1), default=60, help="Most tasks to emit (default 60).")
+    p.add_argument("--max-tasks", type=int, default=60, help="Most tasks to emit (default 60).")
     p.add_argument("--seed", type=int, default=0, help="Sampler seed (default 0).")
     p.add_argument("--templates", default="all",
                    help=f"Comma-separated template names or groups easy/parametric/all. Known: {', '.join(ALL)}.")
