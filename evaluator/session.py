@@ -156,7 +156,7 @@ class Session:
             out.print(table)
         wins = sum(t.success for t in trials)
         out.print(f"{len(trials)}/{len(self.plan.jobs)} trials, {wins} passed "
-                  f"({100 * wins / max(len(trials), 1):.1f}%). Report: {self.run.report_path}")
+                  f"({100 * wins / max(len(trials), 1):.1f}%). Report: {self.run.report_path}", markup=False)
         infra = Counter(t.failure_reason for t in trials if t.failure_reason in INFRA_FAILURES)
         if infra:  # printed even with --quiet: the user must learn that the numbers are not the model's
             counts = ", ".join(f"{n} {reason}" for reason, n in sorted(infra.items()))
