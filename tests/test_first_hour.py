@@ -79,6 +79,20 @@ def test_clone_failure_shows_gits_reason(workspace: dict[str, Any]) -> None:
     assert "fatal: repository" in proc.stderr and "does not exist" in proc.stderr, proc.stderr
 
 
+def test_clone_reasons_of_https_and_ssh_urls() -> None:
+    """Item 2, for the URL kinds a test cannot reach offline: GitPython's stderr as it comes."""
+    from evaluator.workspace import _short
+
+    https = ("\n  stderr: 'Cloning into bare repository '/c/r.git'...\n"
+             "fatal: unable to access 'https://h.invalid/x.git/': Could not resolve host: h.invalid\n'")
+    ssh = ("\n  stderr: 'Cloning into bare repository '/c/r.git'...\nssh: Could not resolve hostname h.invalid: "
+           "Name or service not known\r\nfatal: Could not read from remote repository.\n\n"
+           "Please make sure you have the correct access rights\nand the repository exists.\n'")
+    assert _short(https) == "fatal: unable to access 'https://h.invalid/x.git/': Could not resolve host: h.invalid"
+    assert _short(ssh) == ("ssh: Could not resolve hostname h.invalid: Name or service not known; "
+                           "fatal: Could not read from remote repository.")
+
+
 def test_bad_endpoint_fails_fast_and_names_the_url(workspace: dict[str, Any]) -> None:
     """Item 3: nothing listening meant minutes of silent retries; no scheme or timeout 0 also."""
     args = fixture_args(workspace)
