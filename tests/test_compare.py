@@ -154,6 +154,16 @@ def test_mismatched_task_sets_exit_2_unless_allowed(tmp_path: Path, capsys: pyte
     assert "Task sets differ" in (out / "leaderboard.md").read_text()
 
 
+def test_no_shared_task_does_not_advise_the_overlap_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 20 item 16: it advised --allow-partial-overlap "to compare only the 0 shared tasks"."""
+    ra = write_run(tmp_path / "a", "model-a", [trial("t1", True, model="model-a")], task_set_hash="set-1")
+    rb = write_run(tmp_path / "b", "model-b", [trial("t2", True, model="model-b")], task_set_hash="set-2")
+    assert compare(ra, rb, "--out", tmp_path / "cmp") == 2
+    err = capsys.readouterr().err
+    assert "shares no task" in err and "rerun both on the same task set" in err and err.count("\n") == 1
+    assert "--allow-partial-overlap" not in err and "0 shared" not in err
+
+
 def test_epochs_use_majority_vote_and_cluster_bootstrap(tmp_path: Path) -> None:
     # per-task epochs: A passes every trial; B: t0 2/3 (majority pass), t1 1/3 and t2 0/3 (fail), t3 3/3
     b_plan = {"t0": [True, True, False], "t1": [True, False, False], "t2": [False] * 3, "t3": [True] * 3}

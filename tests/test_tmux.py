@@ -99,8 +99,8 @@ def test_print_commands_hides_key_and_starts_nothing(tmp_path: Path) -> None:
     r = run_tool("--config", str(cfg_path), "--print-commands", "--socket", socket, env={"AGT_TEST_KEY": secret})
     assert r.returncode == 0, r.stderr
     assert secret not in r.stdout + r.stderr
-    assert '"OPENAI_API_KEY=$AGT_TEST_KEY"' in r.stdout
-    assert "AGT_TEST_KEY" not in r.stdout.replace('"OPENAI_API_KEY=$AGT_TEST_KEY"', "")  # name only in -e
+    assert "'OPENAI_API_KEY=${AGT_TEST_KEY}'" in r.stdout
+    assert "AGT_TEST_KEY" not in r.stdout.replace("'OPENAI_API_KEY=${AGT_TEST_KEY}'", "")  # name only in -e
     assert "--runs-root" in r.stdout and "vendor_model-1_5" in r.stdout and "--sandbox local" in r.stdout
     assert f"-L {socket}" in r.stdout
     assert subprocess.run(["tmux", "-L", socket, "list-sessions"], capture_output=True).returncode != 0
@@ -158,3 +158,29 @@ def test_tmux_quote_round_trips_through_tmux_parser() -> None:
         assert shown == f"AGT_Q={tricky}\n"
     finally:
         kill_server(socket, "-f", "/dev/null")
+
+
+def test_pasted_print_commands_keep_the_key_off_every_command_line(tmp_path: Path) -> None:
+    """Issue 20 item 15: the printed lines used to put the key in tmux's argv when pasted."""
+    secret = "sk-test-" + uuid.uuid4().hex
+    cfg_path = write_config(tmp_path / "cfg.json", repo_root=str(tmp_path / "a $dir `x` \\y"), models=[
+        {"model_id": "vendor/model-1.5", "api_key": "AGT_TEST_KEY", "base_url": "http://127.0.0.1:9/v1"}])
+    r = run_tool("--config", str(cfg_path), "--print-commands", env={"AGT_TEST_KEY": secret})
+    assert r.returncode == 0, r.stderr
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    log = tmp_path / "tmux.log"
+    (fake / "tmux").write_text(f"#!/bin/sh\nprintf 'ARGV %s\\n' \"$*\" >> {log}\n"
+                               f"if [ \"$1\" = source-file ]; then cat >> {log}; fi\n")
+    (fake / "tmux").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "AGT_TEST_KEY": secret}
+    subprocess.run(["bash", "-c", r.stdout], env=env, check=True, timeout=30)
+    recorded = log.read_text().splitlines()
+    argv = [line for line in recorded if line.startswith("ARGV ")]
+    assert len(argv) == 2 and not any(secret in line for line in argv)
+    # What reaches tmux on stdin is byte for byte the batch the real launch sends.
+    cfg = tool.load_config(cfg_path.resolve())
+    steps = tool.plan(cfg, cfg_path.resolve(), 0)
+    sent = [" ".join(tool.tmux_quote(a) for a in tool._with_env(s, {"AGT_TEST_KEY": secret})) for s in steps[1:]]
+    batch = [line for line in recorded if not line.startswith("ARGV ")]
+    assert [b.split("--launched-at")[0] for b in batch] == [x.split("--launched-at")[0] for x in sent]

@@ -13,6 +13,9 @@ The same source tree therefore gives the same sha on any machine and git version
 History has two commits: the 0.3.0 release (the tree with FOLLOW_UP_ONLY left out and
 FIRST_COMMIT_EDITS applied) and the 0.3.1 follow-up (the source tree as it is). The
 pinned ref is the second one.
+
+Exit codes: 0 built (or, with --check, reproducible); 1 with --check when the sha differs;
+2 git is not installed.
 """
 from __future__ import annotations
 
@@ -194,8 +197,9 @@ def write_repo_yaml(sha: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="rebuild in a temp dir and compare with repos/demo.yaml")
+    parser = argparse.ArgumentParser(prog="python tools/build_demo_bundle.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="Rebuild in a temp dir and compare with repos/demo.yaml; write nothing (default off: build and pin).")
     args = parser.parse_args(argv)
     if shutil.which("git") is None:
         print("git is not installed", file=sys.stderr)

@@ -28,8 +28,8 @@ Usage:
       [--fakellm-bin /tmp/tps/bin/fakellm] [--mock-llm-bin /tmp/mockllm/node_modules/.bin/mock-llm]
       [--litellm-bin /tmp/tps-litellm/bin/litellm] [--keep]
 
-Exit 0 when every selected server's results are scored as expected; 1 otherwise; 2 when a
-server is not installed. Lives in tools/, so pytest does not collect it.
+Exit codes: 0 when every selected server's results are scored as expected; 1 otherwise; 2 when
+a server is not installed or a flag is wrong. Lives in tools/, so pytest does not collect it.
 """
 from __future__ import annotations
 
@@ -403,12 +403,17 @@ def run_one(name: str, root: Path, repos: Path, tasks: Path, args: argparse.Name
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--server", choices=["fakellm", "mock-llm", "litellm", "all"], default="all")
-    p.add_argument("--fakellm-bin", default=os.environ.get("FAKELLM_BIN", "/tmp/tps/bin/fakellm"))
-    p.add_argument("--mock-llm-bin", default=os.environ.get("MOCK_LLM_BIN", "/tmp/mockllm/node_modules/.bin/mock-llm"))
-    p.add_argument("--litellm-bin", default=os.environ.get("LITELLM_BIN", "/tmp/tps-litellm/bin/litellm"))
-    p.add_argument("--keep", action="store_true", help="Keep the temp dir (fixture, configs, server logs, runs).")
+    p = argparse.ArgumentParser(prog="python3 tools/check_third_party_server.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--server", choices=["fakellm", "mock-llm", "litellm", "all"], default="all",
+                   help="Which third-party server to check (default: all three).")
+    p.add_argument("--fakellm-bin", default=os.environ.get("FAKELLM_BIN", "/tmp/tps/bin/fakellm"),
+                   help="The fakellm executable (default: $FAKELLM_BIN or /tmp/tps/bin/fakellm).")
+    p.add_argument("--mock-llm-bin", default=os.environ.get("MOCK_LLM_BIN", "/tmp/mockllm/node_modules/.bin/mock-llm"),
+                   help="The mock-llm executable (default: $MOCK_LLM_BIN or /tmp/mockllm/node_modules/.bin/mock-llm).")
+    p.add_argument("--litellm-bin", default=os.environ.get("LITELLM_BIN", "/tmp/tps-litellm/bin/litellm"),
+                   help="The litellm executable (default: $LITELLM_BIN or /tmp/tps-litellm/bin/litellm).")
+    p.add_argument("--keep", action="store_true", help="Keep the temp dir (fixture, configs, server logs, runs) (default off: removed).")
     args = p.parse_args()
     names = ["fakellm", "mock-llm", "litellm"] if args.server == "all" else [args.server]
     bins = {"fakellm": args.fakellm_bin, "mock-llm": args.mock_llm_bin, "litellm": args.litellm_bin}

@@ -281,12 +281,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python tools/publish_results.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", nargs="?", type=Path, metavar="RUN_DIR", help="A finished (or merged) run directory.")
-    p.add_argument("--leaderboard", action="store_true", help="Rebuild the leaderboard docs instead of publishing a run.")
+    p.add_argument("--leaderboard", action="store_true", help="Rebuild the leaderboard docs instead of publishing a run (default off).")
     p.add_argument("--dest", type=Path, default=Path("results"), help="Published results tree (default: results).")
     p.add_argument("--date", help="Date folder, YYYY-MM-DD (default: today, UTC).")
     p.add_argument("--model", help="Model name for the folder (default: run.json's model).")
-    p.add_argument("--overwrite", action="store_true", help="Replace an existing <dest>/<date>/<model_slug>/.")
-    p.add_argument("--exclude-model", action="append", default=[], metavar="M", help="Leave model M out (repeatable).")
+    p.add_argument("--overwrite", action="store_true", help="Replace an existing <dest>/<date>/<model_slug>/ (default off: exit 2).")
+    p.add_argument("--exclude-model", action="append", default=[], metavar="M", help="Leave model M out (repeatable; default: none).")
     p.add_argument("--docs", type=Path, default=Path("docs/benchmarks"), help="Docs folder (default: docs/benchmarks).")
     return p
 

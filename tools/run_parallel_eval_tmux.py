@@ -27,7 +27,9 @@ window has exited it runs `python -m evaluator.compare <first model's run> <othe
 remain-on-exit on, so its output stays readable after it exits.
 
 Options:
-  --print-commands  print the equivalent tmux commands (keys shown as "$VARNAME") and start nothing
+  --print-commands  print the equivalent shell lines and start nothing: the first tmux command, then
+                    `tmux source-file - <<EOF` with the rest, keys written as ${VARNAME} so the shell
+                    sends them on tmux's stdin, never on a command line (default off)
   --kill-existing   kill a session of the same name first (otherwise an existing session is an error)
   --attach          attach to the session after starting it
   --socket NAME     use a private tmux server (`tmux -L NAME`), e.g. for tests
@@ -200,17 +202,28 @@ def _with_env(step: Step, value_of: dict[str, str]) -> list[str]:
     return out
 
 
-def printable(step: Step, tmux: list[str]) -> str:
-    parts = []
-    for a in step.args:
-        for target, source in step.env_from.items():
-            if a == f"{target}=${{{target}}}":
-                a = f'"{target}=${source}"'  # the shell expands it if the line is pasted; the key itself is never shown
-                break
-        else:
-            a = shlex.quote(a)
-        parts.append(a)
-    return " ".join([*map(shlex.quote, tmux), *parts])
+def printable(steps: list[Step], tmux: list[str]) -> str:
+    """The launch as shell lines to paste: the first command on the command line, the rest as one
+    batch on tmux's stdin, exactly as `launch` does it, so a key never reaches any argv. The batch
+    is an unquoted here-document: the shell fills in only `${VAR}` for each key; every other `$`,
+    backquote and backslash is escaped."""
+    def heredoc_safe(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("$", "\\$").replace("`", "\\`")
+
+    lines = []
+    for step in steps[1:]:
+        parts = []
+        for a in step.args:
+            source = next((src for target, src in step.env_from.items() if a == f"{target}=${{{target}}}"), None)
+            if source is not None:
+                target = a.split("=", 1)[0]
+                parts.append(f"'{target}=${{{source}}}'")  # expanded by the shell into tmux's stdin only
+            else:
+                parts.append(heredoc_safe(tmux_quote(a)))
+        lines.append(" ".join(parts))
+    first = " ".join(map(shlex.quote, [*tmux, *steps[0].args]))
+    batch = " ".join(map(shlex.quote, [*tmux, "source-file", "-"]))
+    return f"{first}\n{batch} <<EOF\n" + "\n".join(lines) + "\nEOF"
 
 
 def tmux_quote(arg: str) -> str:
@@ -354,11 +367,12 @@ def status_loop(cfg: Config, since: int, interval: float = 2.0) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python tools/run_parallel_eval_tmux.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True, type=Path, help="JSON config (see tools/parallel_eval_config.example.json).")
-    p.add_argument("--attach", action="store_true", help="Attach to the session after starting it.")
-    p.add_argument("--kill-existing", action="store_true", help="Kill an existing session of the same name first.")
-    p.add_argument("--print-commands", action="store_true", help="Print the tmux commands; start nothing.")
-    p.add_argument("--socket", metavar="NAME", help="Private tmux server socket name (tmux -L NAME).")
+    p.add_argument("--config", required=True, type=Path, help="JSON config (see tools/parallel_eval_config.example.json; required).")
+    p.add_argument("--attach", action="store_true", help="Attach to the session after starting it (default off).")
+    p.add_argument("--kill-existing", action="store_true", help="Kill an existing session of the same name first (default off: exit 2).")
+    p.add_argument("--print-commands", action="store_true",
+                   help="Print the equivalent shell lines (keys go to tmux on stdin, as ${VARNAME}); start nothing (default off).")
+    p.add_argument("--socket", metavar="NAME", help="Private tmux server socket name (tmux -L NAME) (default: the default server).")
     p.add_argument("--status", action="store_true", help=argparse.SUPPRESS)  # internal: the status window
     p.add_argument("--launched-at", type=int, default=0, help=argparse.SUPPRESS)
     return p
@@ -374,8 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         tmux = tmux_base(args.socket)
         steps = plan(cfg, config_path, int(time.time()))
         if args.print_commands:
-            for step in steps:
-                print(printable(step, tmux))
+            print(printable(steps, tmux))
             return 0
         launch(cfg, steps, tmux, args.kill_existing)
     except UsageError as exc:

@@ -4,6 +4,8 @@ Only the SDK call, the command in the same sandbox backend, and the answer file 
 no retries, oracles, policy, transcripts or result files. The harness's wall time is
 reported as a ratio to this. Run as `python -m evaluator.benchmark.floor ...` (a subprocess,
 so its CPU is measured apart).
+
+Exit codes: 0 done; 1 a request or command failed (traceback); 2 usage error.
 """
 from __future__ import annotations
 
@@ -66,13 +68,14 @@ async def main_async(ns: argparse.Namespace) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(prog="python -m evaluator.benchmark.floor")
-    p.add_argument("--base-url", required=True)
-    p.add_argument("--tasks", type=int, required=True)
-    p.add_argument("--concurrency", type=int, required=True)
-    p.add_argument("--sandbox", choices=["bwrap", "local"], required=True)
-    p.add_argument("--workdir", required=True)
-    p.add_argument("--readme", required=True)
+    p = argparse.ArgumentParser(prog="python -m evaluator.benchmark.floor", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base-url", required=True, help="The scripted server's URL (required).")
+    p.add_argument("--tasks", type=int, required=True, help="Tasks to run (required).")
+    p.add_argument("--concurrency", type=int, required=True, help="Tasks in flight at once (required).")
+    p.add_argument("--sandbox", choices=["bwrap", "local"], required=True, help="Sandbox backend (required).")
+    p.add_argument("--workdir", required=True, help="Scratch folder, removed at the end (required).")
+    p.add_argument("--readme", required=True, help="The README whose first line is the answer (required).")
     ns = p.parse_args()
     try:
         asyncio.run(main_async(ns))

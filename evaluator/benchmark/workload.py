@@ -213,9 +213,9 @@ def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
             cpu = m.cpu_s - small.cpu_s
             return {**m.model_dump(), "tasks_per_s": round(ns.tasks / m.wall_s, 2),
                     "marginal_tasks_per_s": round((ns.tasks - k) / max(m.wall_s - small.wall_s, 1e-3), 2),
-                    "cpu_ms_per_tool_call": round(1000 * cpu / calls, 2),
-                    "cpu_ms_per_tool_call_above_spawns": round((1000 * cpu - commands * spawn_cpu_ms) / calls, 2),
-                    "fixed_cpu_s": round(small.cpu_s - k * cpu / (ns.tasks - k), 3),
+                    "cpu_ms_per_tool_call": _marginal(1000 * cpu / calls, 2),
+                    "cpu_ms_per_tool_call_above_spawns": _marginal((1000 * cpu - commands * spawn_cpu_ms) / calls, 2),
+                    "fixed_cpu_s": _marginal(small.cpu_s - k * cpu / (ns.tasks - k), 3),
                     "small_run": {"tasks": k, **small.model_dump()}}
 
         out["harness"], out["floor"] = summary(h, h_small), summary(floor, f_small)
@@ -225,6 +225,11 @@ def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
         out["setup_s_per_task"] = {"files": ns.setup_files, "seconds": setup_time(base, ns.setup_files, ns.sandbox, 3)}
         out["latency_scaling"] = scaling(base, ns)
     return out
+
+
+def _marginal(value: float, digits: int) -> float | None:
+    """A difference of two noisy measures: below zero it is noise (e.g. --small), reported as null."""
+    return round(value, digits) if value >= 0 else None
 
 
 def scaling(base: Path, ns: argparse.Namespace) -> dict[str, Any]:

@@ -35,17 +35,20 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", type=int, default=40, help="Tasks in the zero-latency workload (default 40).")
     p.add_argument("--concurrency", type=int, default=8, help="Concurrency of the zero-latency workload (default 8).")
-    p.add_argument("--sandbox", choices=["bwrap", "local"], default="bwrap")
-    p.add_argument("--latency", type=float, default=1.0, help="Simulated model latency for the scaling run (s).")
+    p.add_argument("--sandbox", choices=["bwrap", "local"], default="bwrap",
+                   help="Sandbox of the harness and floor runs (default bwrap).")
+    p.add_argument("--latency", type=float, default=1.0, help="Simulated model latency for the scaling run, in seconds (default 1.0).")
     p.add_argument("--scaling", default="1,8,32", help="Concurrency levels for the scaling run (default 1,8,32).")
-    p.add_argument("--setup-files", type=int, default=3500, help="Files in the repo for the set-up measure.")
-    p.add_argument("--spawn-runs", type=int, default=30)
+    p.add_argument("--setup-files", type=int, default=3500, help="Files in the repo for the set-up measure (default 3500).")
+    p.add_argument("--spawn-runs", type=int, default=30,
+                   help="Commands spawned to measure the cost of one `bash -c` and one sandboxed command (default 30).")
     p.add_argument("--repeat", type=int, default=3, help="Repetitions of the zero-latency workload, harness and "
                    "floor interleaved; medians are reported (default 3).")
-    p.add_argument("--small", action="store_true", help="A quick run for tests: few tasks, short latency.")
-    p.add_argument("--json", type=Path, help="Also write the results as JSON here.")
+    p.add_argument("--small", action="store_true", help="A quick run for tests: 4 tasks, 0.05 s latency, scaling 1,2, one repetition; "
+                   "per-call CPU is then mostly noise (default off).")
+    p.add_argument("--json", type=Path, help="Also write the results as JSON here (default: none).")
     p.add_argument("--with-inspect", action="store_true", help="Also run the workload through Inspect AI, installed on "
-                   "demand in its own virtualenv (see evaluator/benchmark/inspect_ai_run.py), and report the throughput ratio.")
+                   "demand in its own virtualenv (see evaluator/benchmark/inspect_ai_run.py), and report the throughput ratio (default off).")
     ns = p.parse_args(argv)
     try:
         ns.scaling = [int(x) for x in ns.scaling.split(",")]

@@ -1,12 +1,13 @@
 """Shared CLI plumbing: one-sentence errors with exit 2, and signal-safe asyncio entry points."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from evaluator.config.errors import ConfigError
 
@@ -14,6 +15,22 @@ from evaluator.config.errors import ConfigError
 def fail(message: str, code: int = 2) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
+
+
+def number(kind: type, low: float, *, above: bool = False, high: float | None = None) -> Callable[[str], Any]:
+    """An argparse type: `kind` within [low, high] (or > low when `above`), else one sentence and exit 2."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {'whole ' if kind is int else ''}number, got {text!r}") from None
+        if (value <= low) if above else (value < low):
+            raise argparse.ArgumentTypeError(f"must be {'greater than' if above else 'at least'} {low:g}, got {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:g}, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
 def check_writable(path: Path) -> None:

@@ -46,7 +46,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.05,
                    help="Significance level for McNemar; the score-delta CI is (1 - alpha) (default 0.05).")
     p.add_argument("--allow-partial-overlap", action="store_true",
-                   help="Compare runs with different task sets on their shared tasks (same id and hash).")
+                   help="Compare runs with different task sets on their shared tasks (same id and hash) (default off: exit 2).")
     return p
 
 

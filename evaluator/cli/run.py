@@ -23,6 +23,8 @@ from evaluator.results.records import INFRA_FAILURES, RunMeta
 from evaluator.sandbox import SandboxUnavailable, get_backend
 from evaluator.execution.session import Session, new_run_dir, resume_command, run_meta
 from evaluator.results.rundir import Redactor, RunDir
+from evaluator.results.runlock import RunLock
+from evaluator.sandbox.sweep import sweep_stale_tmp
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,39 +33,41 @@ def parser() -> argparse.ArgumentParser:
     add_selection_flags(p)
     p.add_argument("--runs-root", type=Path, default=Path("runs"), help="Where run directories are created (default: ./runs).")
     m = p.add_argument_group("model (flags beat MODEL_NAME, BASE_URL, OPENAI_API_KEY, ... from the environment or .env)")
-    m.add_argument("--model", help="Model id, or builtin/oracle | builtin/nop (env MODEL_NAME or OPENAI_MODEL).")
-    m.add_argument("--base-url", help="OpenAI-compatible base URL, with or without /v1 (env BASE_URL or OPENAI_BASE_URL).")
-    m.add_argument("--api-key", help="API key (env OPENAI_API_KEY); optional for local servers.")
-    m.add_argument("--temperature", type=float, help="Sampling temperature (env OPENAI_TEMPERATURE; default 0).")
-    m.add_argument("--max-output-tokens", type=int, help="Max tokens per reply (env OPENAI_MAX_OUTPUT_TOKENS; default 4096).")
+    m.add_argument("--model", help="Model id, or builtin/oracle | builtin/nop (env MODEL_NAME or OPENAI_MODEL; no default).")
+    m.add_argument("--base-url", help="OpenAI-compatible base URL with http:// or https://, with or without /v1 "
+                   "(env BASE_URL or OPENAI_BASE_URL; default https://api.openai.com/v1).")
+    m.add_argument("--api-key", help="API key (env OPENAI_API_KEY; default none); optional for local servers.")
+    m.add_argument("--temperature", type=cli.number(float, 0, high=2), help="Sampling temperature, 0 to 2 (env OPENAI_TEMPERATURE; default 0).")
+    m.add_argument("--max-output-tokens", type=cli.number(int, 1), help="Max tokens per reply (env OPENAI_MAX_OUTPUT_TOKENS; default 4096).")
     m.add_argument("--include-reasoning-content", action="store_true",
-                   help="Send reasoning_content back to providers that require it (it is always kept in transcripts).")
-    m.add_argument("--extra-body", help="JSON object merged into every request body, e.g. '{\"top_p\": 0.9}'.")
-    m.add_argument("--request-timeout", type=float, default=300.0, help="Seconds per model request (default 300).")
-    m.add_argument("--max-attempts", type=int, default=10, help="Attempts per model request on 429/5xx/timeouts (default 10).")
-    m.add_argument("--max-inflight", type=int, help="Cap on in-flight model requests per endpoint (default: --concurrency).")
+                   help="Send reasoning_content back to providers that require it (it is always kept in transcripts; default off).")
+    m.add_argument("--extra-body", help="JSON object merged into every request body, e.g. '{\"top_p\": 0.9}' (default none).")
+    m.add_argument("--request-timeout", type=cli.number(float, 0, above=True), default=300.0,
+                   help="Seconds per model request, more than 0 (default 300).")
+    m.add_argument("--max-attempts", type=cli.number(int, 1), default=10, help="Attempts per model request on 429/5xx/timeouts (default 10).")
+    m.add_argument("--max-inflight", type=cli.number(int, 1), help="Cap on in-flight model requests per endpoint (default: --concurrency).")
     r = p.add_argument_group("execution")
-    r.add_argument("--concurrency", type=int, default=4, help="Tasks in flight at once (default 4).")
-    r.add_argument("--epochs", type=int, default=1, help="Run every task K times (default 1).")
+    r.add_argument("--concurrency", type=cli.number(int, 1), default=4, help="Tasks in flight at once (default 4).")
+    r.add_argument("--epochs", type=cli.number(int, 1), default=1, help="Run every task K times (default 1).")
     r.add_argument("--sandbox", default="bwrap",
                    help="bwrap (default): isolated; local: plain subprocess, weaker, flagged in the report; "
                         "or your own backend as a dotted path package.module:Backend.")
     r.add_argument("--policy", choices=["enforce", "record"], default="enforce",
                    help="enforce (default): refuse policy violations; record: run them in the sandbox and record them.")
-    r.add_argument("--closed-book", action="store_true", help="No tools: the model answers from the instruction alone.")
-    r.add_argument("--max-task-seconds", type=int, default=1800, help="Global cap on any task's timeout_seconds (default 1800).")
-    r.add_argument("--max-format-errors", type=int, default=5,
+    r.add_argument("--closed-book", action="store_true", help="No tools: the model answers from the instruction alone (default off).")
+    r.add_argument("--max-task-seconds", type=cli.number(int, 1), default=1800, help="Global cap on any task's timeout_seconds (default 1800).")
+    r.add_argument("--max-format-errors", type=cli.number(int, 1), default=5,
                    help="End a task after this many consecutive malformed tool calls (default 5).")
-    r.add_argument("--shard", metavar="I/N", help="Run only slice I of N (deterministic, balanced); merge with evaluator.merge.")
-    r.add_argument("--resume", type=Path, metavar="RUN_DIR", help="Continue an interrupted run with its own config.")
+    r.add_argument("--shard", metavar="I/N", help="Run only slice I of N (deterministic, balanced); merge with evaluator.merge (default: all tasks).")
+    r.add_argument("--resume", type=Path, metavar="RUN_DIR", help="Continue an interrupted run with its own config (default: start a new run).")
     r.add_argument("--retry-failed", type=Path, metavar="RUN_DIR",
-                   help="Re-run only tasks that failed with api_error or harness_error in RUN_DIR.")
-    r.add_argument("--dry-run", action="store_true", help="Load and validate everything, print the plan; no model calls.")
-    r.add_argument("--quiet", action="store_true", help="No progress bar or tables (for CI logs).")
+                   help="Re-run only tasks that failed with api_error or harness_error in RUN_DIR (default: none).")
+    r.add_argument("--dry-run", action="store_true", help="Load and validate everything, print the plan; no model calls (default off).")
+    r.add_argument("--quiet", action="store_true", help="No progress bar, tables or retry notes; infrastructure failures are still printed (default off).")
     return p
 
 
-def make_model(cfg: RunConfig) -> Model:
+def make_model(cfg: RunConfig, *, quiet: bool = False) -> Model:
     if cfg.model in BUILTIN_MODELS:
         from evaluator.models.builtin import NopModel, OracleModel
 
@@ -76,14 +80,19 @@ def make_model(cfg: RunConfig) -> Model:
         model=cfg.model, base_url=cfg.base_url, api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
         temperature=cfg.temperature, max_output_tokens=cfg.max_output_tokens,
         include_reasoning_content=cfg.include_reasoning_content, extra_body=cfg.extra_body,
-        request_timeout_s=cfg.request_timeout_s, max_attempts=cfg.max_attempts, max_inflight=cfg.max_inflight))
+        request_timeout_s=cfg.request_timeout_s, max_attempts=cfg.max_attempts, max_inflight=cfg.max_inflight), quiet=quiet)
 
 
 def _meta(run_dir: Path) -> RunMeta:
+    if not run_dir.exists():
+        raise ConfigError(f"{run_dir} does not exist; pass a run directory, e.g. one listed by `ls runs/`")
+    if not (run_dir / "run.json").is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (it has no run.json); pass the folder the run printed "
+                          "after 'Report:' without its results/REPORT.md, e.g. runs/<model>-<time>")
     try:
         return RunMeta.read(run_dir)
     except (OSError, ValueError):
-        raise ConfigError(f"{run_dir} is not a run directory (no readable run.json)") from None
+        raise ConfigError(f"{run_dir}/run.json is not readable as a run record") from None
 
 
 def config_for(ns: argparse.Namespace) -> tuple[RunConfig, Path | None, set[str]]:
@@ -116,9 +125,33 @@ def print_plan(cfg: RunConfig, plan: Plan) -> None:
     print(f"{len(plan.jobs)} trials planned (dry run: no model calls)")
 
 
+def claim_new_run_dir(cfg: RunConfig) -> Path:
+    """A fresh run directory, created exclusively so two runs started in the same second never share one."""
+    cli.check_writable(cfg.runs_root)
+    while True:
+        path = new_run_dir(cfg.runs_root, cfg.model)
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
 async def main_async(ns: argparse.Namespace) -> int:
+    existing = ns.resume or ns.retry_failed
+    lock = None
+    if existing is not None and not ns.dry_run and (existing / "run.json").is_file():
+        lock = RunLock(existing).acquire()  # before reading its trials: a second writer stops here
+    try:
+        return await _main_locked(ns, lock)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _main_locked(ns: argparse.Namespace, lock: RunLock | None) -> int:
     cfg, existing, redo = config_for(ns)
-    model = make_model(cfg)
+    model = make_model(cfg, quiet=ns.quiet)
     plan = await asyncio.to_thread(build_plan, cfg.selection, epochs=cfg.epochs, prompt_version=cfg.prompt_version,
                                    weights=cfg.weights, shard=cfg.shard)
     if existing is not None:
@@ -129,22 +162,28 @@ async def main_async(ns: argparse.Namespace) -> int:
     if ns.dry_run:
         print_plan(cfg, plan)
         return 0
+    sweep_stale_tmp()
     backend = get_backend(cfg.sandbox)
     backend.preflight()
     if warning := backend.ceiling_warning():
         print(f"warning: {warning}", file=sys.stderr)
     await model.preflight()
     # Absolute: sandboxes are started from / and must not depend on the caller's cwd.
-    run_dir = (existing or new_run_dir(cfg.runs_root, cfg.model)).resolve()
+    run_dir = (existing or claim_new_run_dir(cfg)).resolve()
     cli.check_writable(run_dir)
-    key = cfg.api_key.get_secret_value() if cfg.api_key else ""
-    run = RunDir(run_dir, Redactor([key]))
-    meta = _meta(run_dir) if existing else run_meta(cfg, plan, run, backend)
-    session = Session(cfg, plan, run, model, backend, quiet=ns.quiet, resume_command=resume_command(run_dir))
+    own = RunLock(run_dir).acquire() if lock is None else None
     try:
-        return await session.execute(meta, redo)
+        key = cfg.api_key.get_secret_value() if cfg.api_key else ""
+        run = RunDir(run_dir, Redactor([key]))
+        meta = _meta(run_dir) if existing else run_meta(cfg, plan, run, backend)
+        session = Session(cfg, plan, run, model, backend, quiet=ns.quiet, resume_command=resume_command(run_dir))
+        try:
+            return await session.execute(meta, redo)
+        finally:
+            await model.aclose()
     finally:
-        await model.aclose()
+        if own is not None:
+            own.release()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,6 +134,11 @@ def check_task_sets(baseline: LoadedRun, candidates: list[LoadedRun], allow_part
     for c in candidates:
         ov = overlap(baseline, c)
         if baseline.task_set_hash != c.task_set_hash:
+            if not allow_partial and not ov.shared:  # the flag would not help: say what would
+                raise InputError(
+                    f"{c.label} shares no task (same id and hash) with {baseline.label}: they ran different task "
+                    f"sets ({baseline.task_set} {baseline.task_set_hash} vs {c.task_set} {c.task_set_hash}); "
+                    f"rerun both on the same task set, e.g. with the same --tasks-dir, --task-set and --repos.")
             if not allow_partial:
                 raise InputError(
                     f"Task sets differ: {baseline.label} ran task set {baseline.task_set} ({baseline.task_set_hash}) "
@@ -150,7 +155,8 @@ def check_task_sets(baseline: LoadedRun, candidates: list[LoadedRun], allow_part
         if ov.hash_changed:
             warnings.append(f"Changed task hash, not compared: {_preview(ov.hash_changed)}.")
         if not ov.shared:
-            raise InputError(f"{c.label} shares no task (same id and hash) with {baseline.label}; nothing to compare.")
+            raise InputError(f"{c.label} shares no task (same id and hash) with {baseline.label}; nothing to compare: "
+                             f"rerun both on the same task set, e.g. with the same --tasks-dir, --task-set and --repos.")
         overlaps[c.label] = ov
     return overlaps, warnings
 

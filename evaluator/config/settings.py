@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 from dotenv import load_dotenv
 from pydantic import BaseModel, Field, SecretStr
@@ -22,7 +23,7 @@ class Selection(BaseModel):
 
     repos: list[str] | None = None
     task_set: str = "l1"
-    tasks: str | None = Field(None, description="Glob on task ids.")
+    tasks: str | None = Field(None, description="Comma-separated globs on task ids.")
     tasks_dir: Path = TASKS_DIR
     repos_config: Path = REPOS_DIR
     cache_dir: Path | None = None
@@ -59,14 +60,17 @@ class RunConfig(BaseModel):
 
 
 def add_selection_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repos", help="Comma-separated repo ids (default: every registered repo).")
-    p.add_argument("--task-set", default="l1", help="Task set folder under --tasks-dir (default: l1).")
-    p.add_argument("--tasks", metavar="GLOB", help="Only task ids matching this glob, e.g. 'demo_task_00*'.")
+    p.add_argument("--repos", help="Comma-separated repo ids (default: every repo registered in --repos-config; "
+                   "tasks of other repos are left out with a note).")
+    p.add_argument("--task-set", default="l1",
+                   help="Task set folder under --tasks-dir; '.' means every task under --tasks-dir (default: l1).")
+    p.add_argument("--tasks", metavar="GLOBS", help="Only task ids matching one of these comma-separated globs, "
+                   "e.g. 'demo_task_00*,demo_task_010' (default: all).")
     p.add_argument("--tasks-dir", type=Path, default=TASKS_DIR,
                    help="Tree of task YAML files; '_'-prefixed files and folders are skipped (default: built-in tasks/).")
     p.add_argument("--repos-config", type=Path, default=REPOS_DIR,
                    help="Folder of <id>.yaml repo files (default: built-in repos/).")
-    p.add_argument("--cache-dir", type=Path, help="Clone and oracle cache (default: $AGENTGYM_CACHE or ~/.cache/agentgym).")
+    p.add_argument("--cache-dir", type=Path, help="Clone and oracle cache (default: $AGENTGYM_CACHE, else $XDG_CACHE_HOME/agentgym or ~/.cache/agentgym).")
 
 
 def selection_from(ns: argparse.Namespace) -> Selection:
@@ -104,6 +108,14 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return i, n
 
 
+def check_base_url(url: str) -> None:
+    """A URL without http(s):// would only fail after minutes of retries; say so now."""
+    parts = urlparse(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"the base URL {url!r} (--base-url or BASE_URL) must start with http:// or https:// and name a host, "
+                          f"e.g. http://{url.split('://')[-1] or 'localhost:8000'}")
+
+
 def api_key_from(ns: argparse.Namespace) -> SecretStr | None:
     """--api-key, else OPENAI_API_KEY from the environment or ./.env."""
     load_dotenv(Path.cwd() / ".env", override=False)
@@ -118,11 +130,16 @@ def run_config_from(ns: argparse.Namespace) -> RunConfig:
     if not model:
         raise ConfigError("no model given: pass --model (or set MODEL_NAME), e.g. --model builtin/oracle")
     base_url = ns.base_url or _env("BASE_URL", "OPENAI_BASE_URL") or OPENAI_URL
+    check_base_url(base_url)
     builtin = model.startswith("builtin/")
     if not builtin and not secret and needs_key(base_url) and not ns.dry_run:
         raise ConfigError(f"an API key is required for {base_url}: set OPENAI_API_KEY (in the environment or .env) or pass --api-key")
     temperature = ns.temperature if ns.temperature is not None else _number(_env("OPENAI_TEMPERATURE", "TEMPERATURE"), float, "OPENAI_TEMPERATURE")
     max_out = ns.max_output_tokens or _number(_env("OPENAI_MAX_OUTPUT_TOKENS", "MAX_OUTPUT_TOKENS"), int, "OPENAI_MAX_OUTPUT_TOKENS")
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise ConfigError(f"OPENAI_TEMPERATURE must be between 0 and 2, got {temperature:g}")
+    if max_out is not None and max_out < 1:
+        raise ConfigError(f"OPENAI_MAX_OUTPUT_TOKENS must be at least 1, got {max_out}")
     try:
         extra = json.loads(ns.extra_body) if ns.extra_body else {}
     except ValueError as exc:

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import importlib.metadata
 import platform
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +90,8 @@ class Session:
                                                          "complete": False, "partial_reason": None})
         # The report's chart is drawn by a child that imports matplotlib while the tasks run.
         self.chart = ChartWorker.start()
+        # Half-made working copies of a killed earlier attempt: nobody else writes here (run.lock).
+        await asyncio.to_thread(shutil.rmtree, self.run.path / ".work", True)
         if not (self.run.path / "run.json").exists():
             self.run.write_meta(meta)
         self.run.write_manifest(self.manifest)
@@ -118,6 +123,7 @@ class Session:
             raise
         finally:
             self.run.close()
+            _remove_empty(self.run.path / ".work")
         return await asyncio.to_thread(self.finish, meta, None)
 
     def finish(self, meta: RunMeta, partial: str | None) -> int:
@@ -137,7 +143,8 @@ class Session:
         return exit_code(trials)
 
     def print_summary(self, trials: list[TaskResult], partial: str | None) -> None:
-        out = Console(file=sys.stdout)
+        # soft_wrap: paths must come out whole in CI logs and pipes, not cut at 80 columns.
+        out = Console(file=sys.stdout, soft_wrap=True)
         table = Table(title=f"{self.cfg.model} · {self.run.path}")
         for col in ("repo", "tasks", "success", "mean score", "safety", "infra errors"):
             table.add_column(col, justify="left" if col == "repo" else "right")
@@ -150,9 +157,23 @@ class Session:
             out.print(table)
         wins = sum(t.success for t in trials)
         out.print(f"{len(trials)}/{len(self.plan.jobs)} trials, {wins} passed "
-                  f"({100 * wins / max(len(trials), 1):.1f}%). Report: {self.run.report_path}")
+                  f"({100 * wins / max(len(trials), 1):.1f}%). Report: {self.run.report_path}", markup=False)
+        infra = Counter(t.failure_reason for t in trials if t.failure_reason in INFRA_FAILURES)
+        if infra:  # printed even with --quiet: the user must learn that the numbers are not the model's
+            counts = ", ".join(f"{n} {reason}" for reason, n in sorted(infra.items()))
+            out.print(f"Infrastructure failures: {counts} (see results/REPORT.md). Re-run only those with:\n"
+                      f"  python -m evaluator.run --retry-failed {shlex.quote(str(self.run.path))}", markup=False)
         if partial:
             out.print(f"[yellow]{partial} Resume with:[/yellow]\n  {self.resume_command}", soft_wrap=True)
+
+
+def _remove_empty(path: Path) -> None:
+    """Drop .work/ (and its per-repo folders) once every task has cleaned up after itself."""
+    for sub in sorted(path.glob("*"), reverse=True):
+        with contextlib.suppress(OSError):
+            sub.rmdir()
+    with contextlib.suppress(OSError):
+        path.rmdir()
 
 
 def exit_code(trials: list[TaskResult]) -> int:

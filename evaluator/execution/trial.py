@@ -147,14 +147,16 @@ class Runner:
         if escape:
             events.append(escape)
         commands = tools.commands if tools else 0
-        metrics = Metrics(
-            commands_used=commands, valid_rate=round(tools.commands_ok / commands, 4) if tools and commands else 1.0,
+        # The score is computed from the exact rates; only the stored metrics are rounded (docs/05).
+        exact = Metrics(
+            commands_used=commands, valid_rate=tools.commands_ok / commands if tools and commands else 1.0,
             tool_calls=outcome.tool_calls, turns=outcome.turns, format_errors=outcome.format_errors,
             prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
             model_time_s=round(outcome.model_time_s, 3), safety_violations=len(events),
-            partial=round(scoring.partial_credit(checks), 4))
+            partial=scoring.partial_credit(checks))
+        metrics = exact.model_copy(update={"valid_rate": round(exact.valid_rate, 4), "partial": round(exact.partial, 4)})
         success = bool(checks) and all(c.ok for c in checks) and outcome.stop_reason not in scoring.INFRA_STOPS
-        return TaskResult(**self._base(job), success=success, score=scoring.score(metrics, success, events, self.weights),
+        return TaskResult(**self._base(job), success=success, score=scoring.score(exact, success, events, self.weights),
                           failure_reason=scoring.failure_reason(success, outcome.stop_reason, checks, answer),
                           stop_reason=outcome.stop_reason, metrics=metrics, output_checks=checks, safety_events=events,
                           error=outcome.error, response_models=outcome.response_models,

@@ -33,15 +33,15 @@ GROUPS = {"easy": EASY_NAMES, "parametric": [t.name for t in PARAMETRIC], "all":
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m evaluator.generate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--repo", required=True, help="Repo id in the registry.")
-    p.add_argument("--repos-config", type=Path, default=REPOS_DIR, help="Folder of <id>.yaml repo files.")
-    p.add_argument("--out", type=Path, help="Output folder (default: tasks/generated/<repo>/; with --review: none).")
+    p.add_argument("--repo", required=True, help="Repo id in the registry (required).")
+    p.add_argument("--repos-config", type=Path, default=REPOS_DIR, help="Folder of <id>.yaml repo files (default: built-in repos/).")
+    p.add_argument("--out", type=Path, help="Output folder (default: tasks/generated/<repo>/, ignored by git; with --review: none).")
     p.add_argument("--max-tasks", type=int, default=60, help="Most tasks to emit (default 60).")
     p.add_argument("--seed", type=int, default=0, help="Sampler seed (default 0).")
     p.add_argument("--templates", default="all",
                    help=f"Comma-separated template names or groups easy/parametric/all. Known: {', '.join(ALL)}.")
-    p.add_argument("--ref", help="Commit, tag or branch overriding the repo file's ref (re-pin).")
-    p.add_argument("--review", action="store_true", help="Print each task's question, answer and distractors.")
+    p.add_argument("--ref", help="Commit, tag or branch overriding the repo file's ref (re-pin) (default: the repo file's ref).")
+    p.add_argument("--review", action="store_true", help="Print each task's question, answer and distractors (default off).")
     p.add_argument("--cache-dir", type=Path, help="Clone and oracle cache (default: $AGENTGYM_CACHE or ~/.cache/agentgym).")
     return p
 

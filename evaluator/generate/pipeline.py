@@ -55,14 +55,16 @@ def generate(ctx: Context, checker: Checker, templates: list[Template], *, max_t
                 res.accepted.append(got)
                 count[name] += 1
                 progressing = True
-                if progress:
-                    progress(f"accepted {got.task_id} ({name})")
+                if progress:  # not yet "accepted": the quota below may still drop it
+                    progress(f"passed checks: {got.task_id} ({name})")
                 break
     for name, rest in queues.items():
         reason = DROP_QUOTA if count[name] >= cap else DROP_UNUSED
         res.drops += [Drop(template=name, task_id=c.task_id(ctx.repo_id), reason=reason) for c in rest]
     res.accepted, quota_drops = enforce_quota(res.accepted, share)
     res.drops += quota_drops
+    for d in quota_drops if progress else []:
+        progress(f"dropped {d.task_id} ({d.template}): {d.detail}")
     return res
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from evaluator.models import ModelError, ModelReply, PreflightError, TaskContext
 from evaluator.models.endpoint import OPENAI_URL, needs_key, normalize_base_url
+from evaluator.models.retry_notes import retry_line, unreachable
 
 _SLOTS: dict[str, asyncio.Semaphore] = {}  # in-flight cap per endpoint, shared by all tasks
 _MESSAGE_KEYS = ("role", "content", "tool_calls", "reasoning_content")  # what a reply keeps
@@ -92,8 +94,8 @@ def _is_overflow(exc: openai.APIStatusError) -> bool:
 
 
 class OpenAIModel:
-    def __init__(self, cfg: EndpointConfig) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: EndpointConfig, *, quiet: bool = False) -> None:
+        self.cfg, self.quiet = cfg, quiet
         self.name = cfg.model
         self.base_url = normalize_base_url(cfg.base_url)
         self.client = openai.AsyncOpenAI(api_key=cfg.api_key or "EMPTY", base_url=self.base_url,
@@ -111,6 +113,9 @@ class OpenAIModel:
             return min(after, self.cfg.backoff_max_s)
         base = min(self.cfg.backoff_max_s, 0.5 * 2 ** (state.attempt_number - 1))
         return random.uniform(base / 2, base)  # "equal jitter"
+
+    def _progress(self, state: RetryCallState) -> None:
+        print(retry_line(self.base_url, state, self.cfg.max_attempts), file=sys.stderr, flush=True)
 
     def _params(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.cfg.model, "messages": messages, self.token_param: max_tokens}
@@ -134,7 +139,8 @@ class OpenAIModel:
             return True
         return False
 
-    async def _create(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> tuple[_ChatBody, float]:
+    async def _create(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int,
+                      *, fail_fast: bool = False) -> tuple[_ChatBody, float]:
         waited = [0.0]  # backoff sleeps plus time queued for an endpoint slot
 
         async def sleep(seconds: float) -> None:
@@ -143,8 +149,11 @@ class OpenAIModel:
 
         for _ in range(3):  # at most two parameter-dialect switches
             try:
+                # fail_fast (preflight): nothing listening or no such host will not heal by waiting.
+                retry = retry_if_exception(lambda e: _retryable(e) and not (fail_fast and unreachable(e)))
                 async for attempt in AsyncRetrying(stop=stop_after_attempt(self.cfg.max_attempts), wait=self._wait,
-                                                   retry=retry_if_exception(_retryable), reraise=True, sleep=sleep):
+                                                   retry=retry, reraise=True, sleep=sleep,
+                                                   before_sleep=None if self.quiet else self._progress):
                     with attempt:
                         t0 = time.monotonic()
                         async with self._slot():
@@ -195,7 +204,7 @@ class OpenAIModel:
     async def preflight(self) -> None:
         """One tiny request: a bad key, unknown model or unreachable endpoint stops the run here."""
         try:
-            await self._create([{"role": "user", "content": "Reply with OK."}], [], 16)
+            await self._create([{"role": "user", "content": "Reply with OK."}], [], 16, fail_fast=True)
         except openai.AuthenticationError as exc:
             raise PreflightError(f"the API key was rejected by {self.base_url} (HTTP {exc.status_code}); check OPENAI_API_KEY or --api-key") from None
         except openai.PermissionDeniedError as exc:
@@ -203,6 +212,9 @@ class OpenAIModel:
         except openai.NotFoundError:
             raise PreflightError(f"model {self.cfg.model!r} or its endpoint was not found at {self.base_url} (HTTP 404); check --model and --base-url") from None
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            if unreachable(exc):
+                raise PreflightError(f"cannot reach {self.base_url}: connection refused or unknown host; "
+                                     "check --base-url and that the server is running") from None
             raise PreflightError(f"cannot reach {self.base_url}: {exc}; check --base-url") from None
         except openai.APIStatusError as exc:
             raise PreflightError(f"the endpoint {self.base_url} refused a test request: HTTP {exc.status_code}: {exc.message}") from None

@@ -21,6 +21,7 @@ from evaluator.config.errors import ConfigError
 from evaluator.results.records import RunManifest, RunMeta
 from evaluator.execution.session import exit_code, resume_command
 from evaluator.results.rundir import RunDir
+from evaluator.results.runlock import RunLock, check_free
 
 RUN_SPECIFIC = {"shard", "runs_root"}
 
@@ -45,8 +46,9 @@ def merge(out: Path, shards: list[Path]) -> int:
         for key in ("model", "task_set_hash", "repos", "config"):
             if mine[key] != first[key]:
                 raise ConfigError(f"{path} disagrees with {shards[0]} on {key}; only shards of one run can be merged")
+    check_free(out)  # a run still writing there says so, whatever else is in the folder
     if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} already exists and is not empty")
+        raise ConfigError(f"{out} already exists and is not empty; choose a new --out folder (it is created)")
     runs = [RunDir(s) for s in shards]
     seen: dict[str, Path] = {}
     for run in runs:
@@ -56,6 +58,11 @@ def merge(out: Path, shards: list[Path]) -> int:
                 raise ConfigError(f"{key} is in both {seen[key]} and {run.path}; shards must not overlap")
             seen[key] = run.path
     cli.check_writable(out)
+    with RunLock(out):
+        return _write(out, shards, metas, runs)
+
+
+def _write(out: Path, shards: list[Path], metas: list[RunMeta], runs: list[RunDir]) -> int:
     for run in runs:
         for sub in ("trials", "artifacts"):
             if (run.path / sub).is_dir():

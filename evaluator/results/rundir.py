@@ -1,15 +1,17 @@
 """The run directory: every file a run writes goes through here.
 
-Layout (docs/result-schema.md has the field reference):
+Layout (README "Output layout"; docs/result-schema.md has the field reference):
     run.json                         resolved config (secrets redacted), versions, pins, hashes
+    run.lock                         flock held by the one writer (evaluator/results/runlock.py)
     manifest.json                    which (task, epoch) results are done
-    results/REPORT.md                the report
-    results/index.html               the viewer (evaluator/view), written after the report
-    results/<repo>/<task>.json       per-task summary (the trial itself when epochs=1)
-    results/<repo>/index.json        per-repo index
     trials/<repo>/<task>/epoch-<k>.json   every trial (always written)
     transcripts/<repo>.jsonl         one line per message, streamed as it happens
     artifacts/<repo>/<task>/         answer.json, answer.md, task_result.json (epoch-<k>/ when epochs > 1)
+    results/REPORT.md                the report (results/ is written when the run ends)
+    results/success_by_repo.png      the report's chart
+    results/<repo>/<task>.json       per-task summary (the trial itself when epochs=1)
+    results/<repo>/index.json        per-repo index
+    .work/                           working copies of tasks in flight (removed at the end)
 All JSON is written atomically, and the API key is redacted from everything.
 """
 from __future__ import annotations

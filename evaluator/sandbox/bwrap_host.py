@@ -10,6 +10,7 @@ import weakref
 from pathlib import Path
 
 from evaluator.sandbox.base import SandboxUnavailable
+from evaluator.sandbox.sweep import etc_prefix
 
 HOME = "/home/sandbox"
 UID_VAR, GID_VAR, POOL_VAR = "AGENTGYM_SANDBOX_UID", "AGENTGYM_SANDBOX_GID", "AGENTGYM_SANDBOX_UIDS"
@@ -136,7 +137,7 @@ class StagedEtc:
     /etc in one mount. Removed when the last backend or sandbox holding it is gone."""
 
     def __init__(self) -> None:
-        self.path = stage_etc(Path(tempfile.mkdtemp(prefix="agentgym-etc-")))
+        self.path = stage_etc(Path(tempfile.mkdtemp(prefix=etc_prefix())))  # PID in the name: see evaluator/sandbox/sweep.py
         weakref.finalize(self, shutil.rmtree, self.path, True)
 
 

@@ -89,21 +89,32 @@ def check_task_refs(task: TaskSpec, path: Path) -> None:
 def load_tasks(
     tasks_dir: Path, *, task_set: str | None, repos: list[str] | None, pattern: str | None
 ) -> list[tuple[TaskSpec, Path]]:
-    """Tasks under `tasks_dir[/task_set]`, filtered by repo ids and an id glob; sorted by (repo, id)."""
+    """Tasks under `tasks_dir[/task_set]`, filtered by repo ids and id globs (comma-separated);
+    sorted by (repo, id). Every problem of every file is reported at once (evaluator/tasks/taskcheck.py)."""
+    from evaluator.tasks import taskcheck
+
     root = tasks_dir / task_set if task_set and (tasks_dir / task_set).is_dir() else tasks_dir
     if not root.is_dir():
         raise ConfigError(f"tasks folder {root} does not exist")
     found: list[tuple[TaskSpec, Path]] = []
     seen: dict[str, Path] = {}
+    problems: list[str] = []
+    globs = [g.strip() for g in (pattern or "").split(",") if g.strip()]
     for path in _visible_yaml(root):
-        task: TaskSpec = validate_file(TaskSpec, load_yaml(path), path)
+        task, errors, lines = taskcheck.load_task_file(path)
+        problems += errors
+        if task is None:
+            continue
         if task.id in seen:
-            raise ConfigError(f"{path}: duplicate task id {task.id!r} (also in {seen[task.id]})")
+            problems.append(f"{path}: duplicate task id {task.id!r} (also in {seen[task.id]})")
+            continue
         seen[task.id] = path
         if repos is not None and task.repo not in repos:
             continue
-        if pattern and not fnmatch.fnmatchcase(task.id, pattern):
+        if globs and not any(fnmatch.fnmatchcase(task.id, g) for g in globs):
             continue
-        check_task_refs(task, path)
+        problems += [taskcheck.where(path, lines, loc, msg) for loc, msg in taskcheck.reference_problems(task)]
         found.append((task, path))
+    if problems:
+        raise ConfigError(taskcheck.summary(problems))
     return sorted(found, key=lambda tp: (tp[0].repo, tp[0].id))

@@ -38,7 +38,15 @@ def _git_env() -> dict[str, str]:
 
 
 def _short(text: str) -> str:
-    return text.strip().splitlines()[-1][:300] if text.strip() else "git failed"
+    """git's own reason: its `fatal:` line, not the last line of GitPython's quoted stderr (a lone `'`)."""
+    lines = [ln.strip().strip("'").strip() for ln in (text or "").splitlines()]
+    lines = [ln.removeprefix("stderr:").strip().strip("'").strip() for ln in lines]
+    # git's own reasons: `fatal:` lines, and ssh's line before them (e.g. an unknown host).
+    reasons = [ln for ln in lines if ln.startswith(("ssh:", "error:", "ERROR:")) or "fatal:" in ln]
+    if reasons:
+        return "; ".join(ln[ln.index("fatal:"):] if "fatal:" in ln else ln for ln in reasons[:3])[:300]
+    useful = [ln for ln in lines if any(c.isalnum() for c in ln)]
+    return useful[-1][:300] if useful else "git failed"
 
 
 class RepoCache:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import sys
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -88,11 +89,16 @@ def build_plan(sel: Selection, *, epochs: int, prompt_version: str, weights: Pat
         if rid not in repos:
             raise ConfigError(f"unknown repo id {rid!r}; known ids in {sel.repos_config}: {', '.join(sorted(repos)) or 'none'}")
     tasks = load_tasks(sel.tasks_dir, task_set=sel.task_set, repos=sel.repos, pattern=sel.tasks)
+    # Without --repos, "every registered repo": tasks of repos not in --repos-config are left out, loudly.
+    unregistered = sorted({t.repo for t, _ in tasks} - set(repos))
+    if unregistered and sel.repos is None:
+        tasks = [(t, p) for t, p in tasks if t.repo in repos]
+        print(f"note: leaving out the tasks of repos not registered in {sel.repos_config}: {', '.join(unregistered)} "
+              f"(add <id>.yaml there, or pass --repos to choose)", file=sys.stderr)
     if not tasks:
-        raise ConfigError(f"no tasks match (tasks dir {sel.tasks_dir}, task set {sel.task_set!r}, repos {sel.repos or 'all'}, filter {sel.tasks or 'none'})")
-    for task, path in tasks:
-        if task.repo not in repos:
-            raise ConfigError(f"{path}: field `repo`: unknown repo id {task.repo!r}; add {sel.repos_config}/{task.repo}.yaml")
+        raise ConfigError(f"no tasks match (tasks dir {sel.tasks_dir}, task set {sel.task_set!r}, "
+                          f"repos {','.join(sel.repos) if sel.repos else 'every repo in ' + str(sel.repos_config)}, "
+                          f"filter {sel.tasks or 'none'}); --tasks takes comma-separated globs such as 'fx_00*,fx_010'")
     system, user = prompt_files(prompt_version)
     if not system.exists() or not user.exists():
         raise ConfigError(f"prompt version {prompt_version!r} not found in {system.parent}")

@@ -142,7 +142,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m evaluator.validate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_selection_flags(p)
-    p.add_argument("--json", type=Path, help="Also write the verdicts as JSON to this file.")
+    p.add_argument("--json", type=Path, help="Also write the verdicts as JSON to this file (default: none).")
     return p
 
 
