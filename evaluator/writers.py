@@ -21,8 +21,16 @@ from typing import IO, Any
 
 from evaluator.atomic import write_text_atomic
 from evaluator.results import RunManifest, TaskResult
+from evaluator.textsafe import clean, escape_surrogates, has_surrogates
 
 ARTIFACT_MAX_BYTES = 1_000_000
+
+
+def _dumps(data: Any, indent: int | None = None) -> str:
+    """JSON text that is always valid UTF-8: a string the harness got from outside (an endpoint's
+    lone surrogate, a file name that is not UTF-8) is stored with that part as a backslash escape."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    return text if not has_surrogates(text) else json.dumps(clean(data), ensure_ascii=False, indent=indent)
 
 
 class Redactor:
@@ -47,7 +55,7 @@ class TranscriptStream:
         record = {**self.head, "seq": self.count, "message": message}
         if meta is not None:
             record["exec"] = meta  # the command's output as the sandbox kept it
-        line = self.run.redact(json.dumps(record, ensure_ascii=False))
+        line = self.run.redact(_dumps(record))
         self.hash.update(line.encode())
         self.run.transcript_file(self.repo).write(line + "\n")
         self.count += 1
@@ -63,7 +71,7 @@ class RunDir:
     report_path = property(lambda self: self.path / "results" / "REPORT.md")
 
     def write_json(self, rel: str | Path, data: Any) -> None:
-        text = self.redact(json.dumps(data, ensure_ascii=False, indent=2))
+        text = self.redact(_dumps(data, indent=2))
         write_text_atomic(self.path / rel, text + "\n")
 
     def transcript_file(self, repo: str) -> IO[str]:
@@ -121,4 +129,4 @@ class RunDir:
         self.write_json("manifest.json", manifest.model_dump(mode="json"))
 
     def write_report(self, text: str) -> None:
-        write_text_atomic(self.report_path, self.redact(text))
+        write_text_atomic(self.report_path, self.redact(escape_surrogates(text)))
