@@ -14,9 +14,11 @@ from evaluator.atomic import write_text_atomic
 from evaluator.leaderboard import ModelRow, fmt_cost, fmt_pct
 from evaluator.regression import Comparison
 from evaluator.stats import _fmt_p
+from evaluator.textsafe import md
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), undefined=StrictUndefined,
                    keep_trailing_newline=True)
+_ENV.filters["md"] = md  # labels, task ids and texts come from run folders: data, never Markdown
 PLOTS = ("success_rate.png", "repo_heatmap.png", "score_vs_tokens.png")
 DIFFICULTIES = ("easy", "medium", "hard")
 

@@ -10,10 +10,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from evaluator.chart_worker import ChartRequest, ChartWorker, draw
 from evaluator.results import TaskResult
 from evaluator.summary import by_task, run_stats, task_row, task_summary
+from evaluator.textsafe import md
 from evaluator.writers import RunDir
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), undefined=StrictUndefined,
                    trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
+_ENV.filters["md"] = md  # every string from outside the harness goes through it (see textsafe.md)
 
 
 def pct(x: float) -> str:

@@ -59,13 +59,20 @@ _MD_SPECIAL = re.compile("[&<>|`\\\\\\[\\]#]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
-def md(value: Any) -> str:
+_CODE_SAFE = re.compile(r"[\w .,:;/@+=~()*#-]+")
+
+
+def md(value: Any, code: bool = False) -> str:
     """Outside text as one run of inline Markdown, safe in a table cell, a list item or a heading.
 
     Line breaks and other control characters become one space (a value cannot start a new
     line, so no heading or table row); `|`, backticks, `<`, `>`, `&`, brackets, `#` and `\\`
     become HTML entities (no cell break, code span, HTML comment or tag, link or escape).
-    The text reads the same once rendered."""
+    The text reads the same once rendered. `code=True` shows a plain value (an id: letters,
+    digits and `.-_/:@` and the like) as a code span, and anything else as escaped text:
+    entities would show literally inside a code span."""
     text = escape_surrogates("" if value is None else str(value))
+    if code and _CODE_SAFE.fullmatch(text):
+        return f"`{text}`"
     text = _CONTROL.sub(" ", text)
     return _MD_SPECIAL.sub(lambda m: _MD_ENTITIES[m.group(0)], text)
