@@ -19,7 +19,7 @@ from evaluator.textsafe import has_surrogates
 MAX_ARGUMENTS_CHARS = 1_048_576  # a whole `arguments` string (a write_file's content is inside it)
 MAX_COMMAND_BYTES = 65_536  # run_command's command line, in UTF-8 bytes; the policy check is bounded by it
 MAX_PATH_BYTES = 4_096  # PATH_MAX: a path argument (path, cwd)
-MAX_INT = 2**31 - 1  # any integer argument, either sign
+MAX_INT = 2**31 - 1  # any integer argument (all are counts: seconds, bytes)
 
 _PATH_FIELDS = frozenset({"path", "cwd"})
 _NO_NUL_FIELDS = _PATH_FIELDS | {"command"}  # NUL cannot be in a path or an argv string
@@ -42,8 +42,8 @@ class ToolArgs(BaseModel):
         name = info.field_name or ""
         if isinstance(value, bool) or value is None:
             return value
-        if isinstance(value, int) and abs(value) > MAX_INT:
-            raise ValueError(f"is out of range (at most {MAX_INT})")
+        if isinstance(value, int) and not 0 <= value <= MAX_INT:  # every integer argument is a count
+            raise ValueError(f"must be between 0 and {MAX_INT}")
         if not isinstance(value, str):
             return value
         if name == "command" and (len(value) > MAX_COMMAND_BYTES or len(value.encode("utf-8", "surrogatepass")) > MAX_COMMAND_BYTES):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import IO, Any
@@ -26,11 +27,19 @@ from evaluator.textsafe import clean, escape_surrogates, has_surrogates
 ARTIFACT_MAX_BYTES = 1_000_000
 
 
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_LINE_BREAK = re.compile("[\x85\u2028\u2029]")
+
+
 def _dumps(data: Any, indent: int | None = None) -> str:
-    """JSON text that is always valid UTF-8: a string the harness got from outside (an endpoint's
-    lone surrogate, a file name that is not UTF-8) is stored with that part as a backslash escape."""
+    """JSON text that is always valid UTF-8 and one line per record in JSONL: a string the harness
+    got from outside (an endpoint's lone surrogate, a file name that is not UTF-8) is stored with
+    that part as a backslash escape, and the line breaks json leaves raw (U+0085, U+2028, U+2029,
+    which str.splitlines and some editors break on) as \\u escapes. Both occur only inside strings."""
     text = json.dumps(data, ensure_ascii=False, indent=indent)
-    return text if not has_surrogates(text) else json.dumps(clean(data), ensure_ascii=False, indent=indent)
+    if has_surrogates(text):
+        text = json.dumps(clean(data), ensure_ascii=False, indent=indent)
+    return text if text.isascii() else _LINE_BREAK.sub(lambda m: _LINE_BREAKS[m.group(0)], text)
 
 
 class Redactor:
