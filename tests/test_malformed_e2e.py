@@ -111,3 +111,15 @@ def test_endpoint_strings_cannot_rewrite_the_report(workspace: dict[str, Any]) -
     assert [x for x in lines if x.startswith("#") and ("Summary" in x or "Injected" in x)] == ["## Summary"]
     assert not any(x.strip().startswith("| 100%") for x in lines)
     assert report.count("\n") == len(lines)
+
+
+def test_a_reply_nested_too_deeply_is_an_api_error_not_a_crash(workspace: dict[str, Any]) -> None:
+    deep = "[" * 900 + "]" * 900  # Python's parser takes it; walking it recursively would not
+    body = ('{"choices": [{"message": {"role": "assistant", "content": ' + deep + '}, "finish_reason": "stop"}],'
+            ' "model": "m"}')
+    with ScriptedServer(lambda b, i: Reply(body=body)) as srv:
+        proc = run_cli("evaluator.run", "--model", "m", "--base-url", srv.base_url, "--tasks", "fx_001",
+                       "--max-attempts", "2", *fixture_args(workspace))
+    assert proc.returncode == 1, proc.stderr  # the endpoint's failure: retried, then api_error
+    r = load_results(only_run_dir(workspace["runs"]), "fixture")["fx_001"]
+    assert r["failure_reason"] == "api_error" and "nests deeper" in r["error"], r

@@ -71,17 +71,34 @@ class _ChatBody(BaseModel):
     usage: _Usage | None = None
 
 
+_MAX_DEPTH = 64  # a message nested deeper is not a chat message; deeper still would exhaust the stack
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and dicts nest in `value`, counted without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, d = todo.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, d)
+            if d <= _MAX_DEPTH:
+                todo.extend((v, d + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _parse_body(raw: bytes) -> _ChatBody:
     try:
-        return _ChatBody.model_validate_json(raw)
+        body = _ChatBody.model_validate_json(raw)
     except ValidationError:
-        pass
-    # The fast parser refuses JSON that Python's accepts, e.g. a lone surrogate escape ("\ud800")
-    # in a model's text: that is the model's text, not a broken reply (it is escaped later).
-    try:
-        return _ChatBody.model_validate(json.loads(raw))
-    except (ValueError, RecursionError, ValidationError):
-        raise _GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
+        # The fast parser refuses JSON that Python's accepts, e.g. a lone surrogate escape ("\ud800")
+        # in a model's text: that is the model's text, not a broken reply (it is escaped later).
+        try:
+            body = _ChatBody.model_validate(json.loads(raw))
+        except (ValueError, RecursionError, ValidationError):
+            raise _GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
+    if any(_depth(c.message) > _MAX_DEPTH for c in body.choices):
+        raise _GarbageResponse(f"a message nests deeper than {_MAX_DEPTH} levels: {raw[:200]!r}")
+    return body
 
 
 def _drop_none(value: Any) -> Any:
