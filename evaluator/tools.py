@@ -30,7 +30,7 @@ SECRET_NAMES = {".env", "id_rsa", "id_ed25519", ".netrc", "credentials", ".pypir
 class RunCommandArgs(ToolArgs):
     command: str = Field(description="A bash command line. Pipes, && and redirections work.")
     cwd: str | None = Field(None, description="Directory to run in, relative to your working directory. Default: your working directory.")
-    timeout_seconds: int | None = Field(None, ge=1, description="Kill the command after this many seconds.")
+    timeout_seconds: int | None = Field(None, description="Kill the command after this many seconds.")
 
 
 class ReadFileArgs(ToolArgs):
