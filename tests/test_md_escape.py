@@ -56,3 +56,28 @@ def test_leaderboard_with_hostile_model_names_and_ids_keeps_its_structure(tmp_pa
     assert len(found) == len(tables(reference))
     for rows in found:  # no row has a cell more or less than its header
         assert len(set(rows)) == 1, rows
+
+
+def test_published_leaderboards_keep_their_structure(tmp_path: Path) -> None:
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    import publish_results
+
+    dest, docs = tmp_path / "results", tmp_path / "docs"
+    for n, model in enumerate(["model-a", HOSTILE[0], "x | y `z` <b>"]):
+        folder = dest / "2026-02-03" / f"m{n}"
+        (folder / "r1").mkdir(parents=True)
+        (folder / "run.json").write_text(json.dumps({"model": model, "started_at": "2026-02-03T00:00:00", "epochs": 1}))
+        rows = [{"task_id": t, "repo_id": repo, "difficulty": "easy\n# d", "trials": 1, "successes": 1,
+                 "mean_score": 100.0, "failure_reasons": {"x|<!--": 1}}
+                for t, repo in (("t1", "r1"), ("t2 | <!--", "r1\n## r"))]
+        (folder / "r1" / "index.json").write_text(json.dumps({"results": rows}))
+    assert publish_results.main(["--leaderboard", "--dest", str(dest), "--docs", str(docs)]) == 0
+    for page in docs.rglob("*.md"):
+        text = page.read_text()
+        assert "<!--" not in text and "<b>" not in text, page
+        assert not any(x.startswith(("## Summary", "## r", "# d")) for x in text.splitlines()), page
+        for rows in tables(text):
+            assert len(set(rows)) == 1, (page, rows)
