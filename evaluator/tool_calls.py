@@ -57,7 +57,7 @@ def _call(entry: Any, turn: int, k: int) -> Call | str:
     shown = raw if isinstance(raw, str) else json.dumps(raw if raw is not None else {}, ensure_ascii=False)
     # Other keys are the provider's (e.g. signatures it wants back): kept as sent.
     message = {**entry, "id": call_id, "type": "function", "function": {**fn, "name": name, "arguments": shown}}
-    return Call(message=message, name=name, arguments=raw, error=error)
+    return Call(message=message, name=name, arguments="" if raw is None else raw, error=error)  # absent: no arguments
 
 
 def split_reply(raw: dict[str, Any], turn: int) -> tuple[dict[str, Any], list[Call], list[str]]:
@@ -68,7 +68,7 @@ def split_reply(raw: dict[str, Any], turn: int) -> tuple[dict[str, Any], list[Ca
     entries = raw.get("tool_calls")
     calls: list[Call] = []
     problems: list[str] = []
-    if entries is None or entries == []:
+    if not entries:  # absent, null, empty: a plain answer, as before
         return message, calls, problems
     if not isinstance(entries, list):
         return message, calls, [f"`tool_calls` is {_kind(entries)}, not a list of calls"]
