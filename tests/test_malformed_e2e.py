@@ -78,12 +78,15 @@ def test_malformed_calls_are_format_errors_not_harness_errors(workspace: dict[st
     r = load_results(run, "fixture")["fx_001"]
     assert r["failure_reason"] is None and r["success"], r
     assert r["metrics"]["format_errors"] == sum(n for _, n in BAD_TURNS), r["metrics"]
-    # every reply the model got back was valid JSON for the endpoint, and list_dir showed
-    # the odd name escaped
+    # the history went back to the endpoint as valid JSON: list_dir showed the odd name escaped,
+    # and each bad call got one sentence saying what was wrong
     tool_texts = [m["content"] for m in sent[-1]["messages"] if m["role"] == "tool"]
     assert any("odd\\xff\\xfename.txt" in t for t in tool_texts), tool_texts
-    assert any("embedded NUL" in t or "NUL" in t for t in tool_texts), tool_texts
-    assert any("64" in t and "KiB" in t for t in tool_texts), tool_texts
+    for says in ("contains a NUL byte", "limited to 64 KiB", "must be a string holding a JSON object", "lone UTF-16 surrogate",
+                 "must be between 0 and"):
+        assert any(says in t for t in tool_texts), (says, tool_texts)
+    notes = [m["content"] for m in sent[-1]["messages"] if m["role"] == "user"][1:]
+    assert any("`tool_calls` is a string" in n for n in notes) and any("is a number" in n for n in notes), notes
     assert "network_attempt" in {e["type"] for e in r["safety_events"]}
     # the transcript is valid UTF-8 JSON lines and holds every message
     lines = (run / "transcripts" / "fixture.jsonl").read_bytes().decode("utf-8").splitlines()
