@@ -34,6 +34,7 @@ from pydantic import BaseModel, ValidationError
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluator.reporting import stats  # noqa: E402
+from evaluator.reporting.textsafe import md  # noqa: E402  (published names are data, never Markdown)
 
 
 class InputError(Exception):
@@ -184,9 +185,9 @@ TEXT: dict[str, dict[str, str]] = {
         "repo": "Repo", "task": "Task", "difficulty": "Difficulty", "success": "Success", "failure": "Failure",
         "report": "report",
         "dt_title": "# L1 Detailed Results",
-        "dt_model": "## Model: `{model}`",
+        "dt_model": "## Model: {model}",
         "dt_per_repo": "### Per-repo metrics",
-        "dt_repo": "### Repo: `{repo}` (per task)",
+        "dt_repo": "### Repo: {repo} (per task)",
     },
     "zh": {
         "lb_title": "# L1 排行榜",
@@ -202,9 +203,9 @@ TEXT: dict[str, dict[str, str]] = {
         "repo": "仓库", "task": "任务", "difficulty": "难度", "success": "成功", "failure": "失败原因",
         "report": "报告",
         "dt_title": "# L1 详细结果",
-        "dt_model": "## 模型：`{model}`",
+        "dt_model": "## 模型：{model}",
         "dt_per_repo": "### 各仓库指标",
-        "dt_repo": "### 仓库：`{repo}`（逐任务）",
+        "dt_repo": "### 仓库：{repo}（逐任务）",
     },
 }
 
@@ -216,11 +217,11 @@ def _link(doc_dir: Path, target: Path) -> str:
 def render_leaderboard(runs: list[tuple[Published, Agg]], repos: list[str], doc_dir: Path, dest_label: str, lang: str) -> str:
     t = TEXT[lang]
     headers = [t["model"], t["score"], t["rate"], t["ci"], t["cmds"], t["safety"],
-               *(t["repo_score"].format(repo=r) for r in repos), t["run"]]
+               *(t["repo_score"].format(repo=md(r)) for r in repos), t["run"]]
     rows = []
     for run, agg in runs:
         per_repo = {r: aggregate([x for x in run.rows if x.repo_id == r]) for r in {x.repo_id for x in run.rows}}
-        rows.append([f"`{run.model}`", f"{agg.score:.2f}", pct(agg.success_rate), ci_cell(agg.ci), f"{agg.commands:.2f}",
+        rows.append([md(run.model, code=True), f"{agg.score:.2f}", pct(agg.success_rate), ci_cell(agg.ci), f"{agg.commands:.2f}",
                      f"{agg.safety / agg.tasks:.2f} ({agg.safety})",
                      *(f"{per_repo[r].score:.2f}" if r in per_repo else "-" for r in repos),
                      f"[{run.date}]({_link(doc_dir, run.folder / 'REPORT.md')})"])
@@ -234,7 +235,7 @@ def render_details(runs: list[tuple[Published, Agg]], doc_dir: Path, lang: str) 
     t = TEXT[lang]
     lines = [t["dt_title"], "", t["disclaimer"], ""]
     for run, agg in runs:
-        lines += [t["dt_model"].format(model=run.model), ""]
+        lines += [t["dt_model"].format(model=md(run.model, code=True)), ""]
         lines += table([t["run"], t["epochs"], t["tasks"], t["trials"], t["score"], t["rate"], t["ci"], t["cmds"], t["safety_total"]],
                        [[f"[{run.date}]({_link(doc_dir, run.folder / 'REPORT.md')})", str(run.epochs), str(agg.tasks),
                          str(agg.trials), f"{agg.score:.2f}", pct(agg.success_rate), ci_cell(agg.ci),
@@ -244,15 +245,15 @@ def render_details(runs: list[tuple[Published, Agg]], doc_dir: Path, lang: str) 
         repo_rows = []
         for repo in repos:
             a = aggregate([r for r in run.rows if r.repo_id == repo])
-            repo_rows.append([f"`{repo}`", str(a.tasks), f"{a.score:.2f}", pct(a.success_rate), ci_cell(a.ci),
+            repo_rows.append([md(repo, code=True), str(a.tasks), f"{a.score:.2f}", pct(a.success_rate), ci_cell(a.ci),
                               f"{a.commands:.2f}", str(a.safety)])
         lines += table([t["repo"], t["tasks"], t["score"], t["rate"], t["ci"], t["cmds"], t["safety_total"]], repo_rows, "lrrrlrr")
         for repo in repos:
-            lines += ["", t["dt_repo"].format(repo=repo), ""]
+            lines += ["", t["dt_repo"].format(repo=md(repo, code=True)), ""]
             task_rows = []
             for r in sorted((r for r in run.rows if r.repo_id == repo), key=lambda r: r.task_id):
-                failure = ", ".join(f"{k} ×{v}" if r.trials > 1 else k for k, v in r.failure_reasons.items())
-                task_rows.append([f"`{r.task_id}`", r.difficulty, f"{r.successes}/{r.trials}", f"{r.mean_score:.1f}",
+                failure = md(", ".join(f"{k} ×{v}" if r.trials > 1 else k for k, v in r.failure_reasons.items()))
+                task_rows.append([md(r.task_id, code=True), md(r.difficulty), f"{r.successes}/{r.trials}", f"{r.mean_score:.1f}",
                                   f"{r.commands:.1f}", str(r.safety_violations), failure])
             lines += table([t["task"], t["difficulty"], t["success"], t["score"], t["cmds"], t["safety_total"], t["failure"]],
                            task_rows, "llrrrrl")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from evaluator.models import Model, ModelError, ModelReply, TaskContext
 from evaluator.results.records import StopReason
 from evaluator.agent.toolbox import ToolError, Toolbox
+from evaluator.agent.tool_calls import Call, problems_note, split_reply
 
 
 class Stop(Exception):
@@ -115,22 +116,22 @@ class AgentLoop:
             self.add({"role": "user", "content": "Your last reply was empty (no choices). Continue the task."})
             self.check_format_errors()
             return
-        message = {"role": "assistant", "content": reply.message.get("content")}
-        for key in ("tool_calls", "reasoning_content"):
-            if reply.message.get(key):
-                message[key] = reply.message[key]
+        message, calls, problems = split_reply(reply.message, self.out.turns)
         self.add(message)
-        calls = message.get("tool_calls") or []
-        if not calls or self.tools is None:
+        if self.tools is None or (not calls and not problems):
             self.out.final_text = message.get("content")
             raise Stop("closed_book" if self.tools is None else "completed")
         pending: Stop | None = None
         for call in calls:
             pending = pending or await self.run_call(call)
             if pending:  # every tool_call_id still gets its tool message
-                self.add(self.tool_message(call, f"not run: the task stopped ({pending.reason})"))
+                self.add(self.tool_message(call.message, f"not run: the task stopped ({pending.reason})"))
         if pending:
             raise pending
+        if problems:  # what could not be answered as a tool message: one note, one format error each
+            for _ in problems:
+                self.format_error()
+            self.add({"role": "user", "content": problems_note(problems)})
         self.check_format_errors()
 
     def check_format_errors(self) -> None:
@@ -141,34 +142,32 @@ class AgentLoop:
     def tool_message(call: dict[str, Any], content: str) -> dict[str, Any]:
         return {"role": "tool", "tool_call_id": call.get("id") or "", "content": content}
 
-    async def run_call(self, call: dict[str, Any]) -> Stop | None:
+    async def run_call(self, call: Call) -> Stop | None:
         """Run one tool call and add its tool message; return a Stop when a limit is hit first."""
         assert self.tools is not None
-        fn = call.get("function") or {}
-        name = fn.get("name") or ""
         try:
-            args = self.tools.parse(name, fn.get("arguments") or "")
+            if call.error:
+                raise ToolError(call.error)
+            args = self.tools.parse(call.name, call.arguments)
         except ToolError as exc:
             self.format_error()
-            self.add(self.tool_message(call, f"error: {exc}"))
+            self.add(self.tool_message(call.message, f"error: {exc}"))
             return None
         self.consecutive_format_errors = 0
-        if name == "run_command" and self.tools.commands >= self.budget.max_commands:
+        if call.name == "run_command" and self.tools.commands >= self.budget.max_commands:
             return Stop("max_commands")
         if self.remaining() <= 0:
             return Stop("timeout")
         self.out.tool_calls += 1
         self.tools.last_exec = None
         try:
-            content = await self.tools.call(name, args)
+            content = await self.tools.call(call.name, args)
         except ToolError as exc:
             content = f"error: {exc}"
-        except OSError as exc:
-            content = f"error: {exc.strerror or exc}"
         # The model sees the output cut to a few KB; the transcript keeps up to the sandbox's
         # cap (head + tail) with the full byte counts and sha256s.
         full = self.tools.last_exec
-        self.add(self.tool_message(call, content), full.model_dump() if full else None)
+        self.add(self.tool_message(call.message, content), full.model_dump() if full else None)
         return None
 
 

@@ -5,6 +5,8 @@ and obey the same boundary: the working copy and the task's private /tmp, nothin
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import os
 from pathlib import Path
@@ -16,36 +18,36 @@ from evaluator.sandbox.policy import rules as policy
 from evaluator.results.records import SafetyEvent
 from evaluator.sandbox import ExecResult, Sandbox, SandboxPaths
 from evaluator.tasks.specs import Limits, TaskSpec
+from evaluator.reporting.textsafe import escape_surrogates
+from evaluator.agent.tool_args import ToolArgs, ToolError, parse_args
 
 PolicyMode = Literal["enforce", "record"]
 READ_MAX_BYTES = 200_000
+# Commands up to this length are checked on the loop: a thread hop would cost more than the check.
+INLINE_CHECK_CHARS = 2_048
 SECRET_NAMES = {".env", "id_rsa", "id_ed25519", ".netrc", "credentials", ".pypirc"}
 
 
-class RunCommandArgs(BaseModel):
+class RunCommandArgs(ToolArgs):
     command: str = Field(description="A bash command line. Pipes, && and redirections work.")
     cwd: str | None = Field(None, description="Directory to run in, relative to your working directory. Default: your working directory.")
     timeout_seconds: int | None = Field(None, description="Kill the command after this many seconds.")
 
 
-class ReadFileArgs(BaseModel):
+class ReadFileArgs(ToolArgs):
     path: str = Field(description="File path, relative to your working directory (or absolute inside it, or under /tmp).")
     # Strict and >= 1: `-2` once became f.read(-1), the whole file past the cap.
     max_bytes: StrictInt | None = Field(None, ge=1, description="Read at most this many bytes (default and maximum 200000).")
 
 
-class ListDirArgs(BaseModel):
+class ListDirArgs(ToolArgs):
     path: str = Field(".", description="Directory path, relative to your working directory.")
 
 
-class WriteFileArgs(BaseModel):
+class WriteFileArgs(ToolArgs):
     path: str = Field(description="File path, e.g. eval_artifacts/answer.json. Parent directories are created.")
     content: str = Field(description="The full text to write.")
     mode: Literal["overwrite", "append"] | None = Field(None, description="overwrite (default) or append.")
-
-
-class ToolError(Exception):
-    """Refused or failed tool call; the message goes back to the model."""
 
 
 def cut_middle(text: str, limit: int) -> str:
@@ -58,7 +60,7 @@ def cut_middle(text: str, limit: int) -> str:
 class Toolbox:
     """Tools for one task. `events` collects safety events; counters feed the metrics."""
 
-    ARGS: dict[str, type[BaseModel]] = {"run_command": RunCommandArgs, "read_file": ReadFileArgs,
+    ARGS: dict[str, type[ToolArgs]] = {"run_command": RunCommandArgs, "read_file": ReadFileArgs,
                                         "list_dir": ListDirArgs, "write_file": WriteFileArgs}
 
     def __init__(self, task: TaskSpec, sandbox: Sandbox, paths: SandboxPaths, *, limits: Limits,
@@ -100,21 +102,9 @@ class Toolbox:
             out.append({"type": "function", "function": {"name": name, "description": doc, "parameters": params}})
         return out
 
-    def parse(self, name: str, raw: str) -> BaseModel:
-        """Validate a tool call; raises ToolError (a format error) with a message the model can act on."""
-        if name not in self.ARGS:
-            raise ToolError(f"unknown tool {name!r}; available: {', '.join(self.ARGS)}")
-        try:
-            data = json.loads(raw or "{}")
-        except ValueError as exc:
-            raise ToolError(f"arguments are not valid JSON ({exc.msg}); send a JSON object") from None
-        if not isinstance(data, dict):
-            raise ToolError("arguments must be a JSON object")
-        try:
-            return self.ARGS[name].model_validate(data)
-        except ValidationError as exc:
-            e = exc.errors()[0]
-            raise ToolError(f"bad arguments for {name}: `{'.'.join(map(str, e['loc']))}` {e['msg']}") from None
+    def parse(self, name: Any, raw: Any) -> BaseModel:
+        """Validate a tool call as sent; raises ToolError (a format error) with a message the model can act on."""
+        return parse_args(self.ARGS, name, raw)
 
     # --- events -----------------------------------------------------------------------
     def _event(self, finding: policy.PolicyFinding, tool: str, call: str, refused: bool) -> None:
@@ -152,18 +142,24 @@ class Toolbox:
         view, host = self._mount_of(real)
         return os.path.normpath(os.path.join(view, os.path.relpath(real, host)))
 
+    async def _assess(self, command: str) -> tuple[list[policy.PolicyFinding], list[policy.PolicyFinding]]:
+        """The policy check. It is linear in the command's length (capped by MAX_COMMAND_BYTES) but
+        a long command still takes CPU time: it runs in a thread so other tasks' loop keeps going."""
+        check = functools.partial(policy.assess, command, allowed=self.task.command_policy.allowed,
+                                  prohibited=self.task.command_policy.prohibited)
+        return check() if len(command) <= INLINE_CHECK_CHARS else await asyncio.to_thread(check)
+
     # --- tools ------------------------------------------------------------------------
     async def run_command(self, args: RunCommandArgs) -> str:
         """Run a bash command in the sandbox and return its exit code, stdout and stderr.
         Each call runs in a fresh shell: `cd` and variables do not carry over to the next call.
         There is no network. Long output is cut in the middle."""
         self.commands += 1
-        findings = policy.check_command(args.command, allowed=self.task.command_policy.allowed,
-                                        prohibited=self.task.command_policy.prohibited)
+        findings, risky = await self._assess(args.command)
         refused = bool(findings) and self.mode == "enforce"
         for f in findings:
             self._event(f, "run_command", args.command, refused)
-        for f in policy.detect_risky(args.command):
+        for f in risky:
             self._event(f, "run_command", args.command, refused=False)  # contained by the sandbox, recorded
         if refused:
             raise ToolError("refused by the command policy: " + "; ".join(f.detail for f in findings))
@@ -202,7 +198,8 @@ class Toolbox:
         real = self._host_path(args.path, "list_dir")
         if not real.is_dir():
             raise ToolError(f"{args.path}: not a directory")
-        names = sorted(e.name + ("/" if e.is_dir() else "") for e in os.scandir(real))
+        # A name that is not UTF-8 is shown escaped (byte 0xff as `\\xff`), so every writer can store it.
+        names = sorted(escape_surrogates(e.name) + ("/" if e.is_dir() else "") for e in os.scandir(real))
         return cut_middle("\n".join(names), self.model_output_chars)
 
     async def write_file(self, args: WriteFileArgs) -> str:
@@ -226,4 +223,8 @@ class Toolbox:
         return f"wrote {len(args.content.encode())} bytes to {args.path}"
 
     async def call(self, name: str, args: BaseModel) -> str:
-        return await getattr(self, name)(args)
+        """Run a parsed call; a failing system call is the model's tool error, not the harness's."""
+        try:
+            return await getattr(self, name)(args)
+        except OSError as exc:
+            raise ToolError(f"{exc.strerror or exc}") from None

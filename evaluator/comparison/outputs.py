@@ -14,9 +14,11 @@ from evaluator.results.atomic import write_text_atomic
 from evaluator.comparison.leaderboard import ModelRow, fmt_cost, fmt_pct
 from evaluator.comparison.regression import Comparison
 from evaluator.reporting.stats import fmt_p
+from evaluator.reporting.textsafe import md
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,
                    keep_trailing_newline=True)
+_ENV.filters["md"] = md  # labels, task ids and texts come from run folders: data, never Markdown
 PLOTS = ("success_rate.png", "repo_heatmap.png", "score_vs_tokens.png")
 DIFFICULTIES = ("easy", "medium", "hard")
 

@@ -6,6 +6,7 @@ and kept out of the task's timeout; `Retry-After` is honoured.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sys
 import time
@@ -18,6 +19,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from evaluator.models import ModelError, ModelReply, PreflightError, TaskContext
 from evaluator.models.endpoint import OPENAI_URL, needs_key, normalize_base_url
 from evaluator.models.retry_notes import retry_line, unreachable
+from evaluator.reporting.textsafe import clean, escape_surrogates
 
 _SLOTS: dict[str, asyncio.Semaphore] = {}  # in-flight cap per endpoint, shared by all tasks
 _MESSAGE_KEYS = ("role", "content", "tool_calls", "reasoning_content")  # what a reply keeps
@@ -69,6 +71,36 @@ class _ChatBody(BaseModel):
     model: str | None = None
     system_fingerprint: str | None = None
     usage: _Usage | None = None
+
+
+_MAX_DEPTH = 64  # a message nested deeper is not a chat message; deeper still would exhaust the stack
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and dicts nest in `value`, counted without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, d = todo.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, d)
+            if d <= _MAX_DEPTH:
+                todo.extend((v, d + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _parse_body(raw: bytes) -> _ChatBody:
+    try:
+        body = _ChatBody.model_validate_json(raw)
+    except ValidationError:
+        # The fast parser refuses JSON that Python's accepts, e.g. a lone surrogate escape ("\ud800")
+        # in a model's text: that is the model's text, not a broken reply (it is escaped later).
+        try:
+            body = _ChatBody.model_validate(json.loads(raw))
+        except (ValueError, RecursionError, ValidationError):
+            raise _GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
+    if any(_depth(c.message) > _MAX_DEPTH for c in body.choices):
+        raise _GarbageResponse(f"a message nests deeper than {_MAX_DEPTH} levels: {raw[:200]!r}")
+    return body
 
 
 def _drop_none(value: Any) -> Any:
@@ -162,10 +194,7 @@ class OpenAIModel:
                             # (our messages are plain JSON, so its TypedDict transform is skipped).
                             raw = await self.client.post("/chat/completions", cast_to=bytes,
                                                          body=self._params(messages, tools, max_tokens))
-                        try:
-                            resp = _ChatBody.model_validate_json(raw)
-                        except ValidationError:
-                            raise _GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
+                        resp = _parse_body(raw)
                 return resp, waited[0]
             except openai.BadRequestError as exc:
                 if _is_overflow(exc) or not self._adapt(exc):
@@ -177,21 +206,23 @@ class OpenAIModel:
             resp, waited = await self._create(self._outgoing(messages), tools, self.cfg.max_output_tokens)
         except openai.APIStatusError as exc:
             kind = "context_overflow" if exc.status_code in (400, 413) and _is_overflow(exc) else "api_error"
-            raise ModelError(kind, f"HTTP {exc.status_code}: {exc.message}") from None
+            raise ModelError(kind, escape_surrogates(f"HTTP {exc.status_code}: {exc.message}")) from None
         except (openai.APIError, _GarbageResponse) as exc:
-            raise ModelError("api_error", f"{type(exc).__name__}: {exc}") from None
+            raise ModelError("api_error", escape_surrogates(f"{type(exc).__name__}: {exc}")) from None
         usage = resp.usage or _Usage()
         choice = resp.choices[0] if resp.choices else None
         message = None
         if choice is not None and choice.message is not None:
             message = {k: v for k, v in _drop_none(choice.message).items() if k in _MESSAGE_KEYS}
+        # Everything the endpoint sent is stored and sent back: a lone surrogate ("\ud800" in its
+        # JSON) cannot be encoded as UTF-8, so it is kept as the escape text instead.
         return ModelReply(
-            message=message,
+            message=clean(message),
             prompt_tokens=usage.prompt_tokens or 0,
             completion_tokens=usage.completion_tokens or 0,
-            model=resp.model,
-            system_fingerprint=resp.system_fingerprint,
-            finish_reason=choice.finish_reason if choice else None,
+            model=clean(resp.model),
+            system_fingerprint=clean(resp.system_fingerprint),
+            finish_reason=clean(choice.finish_reason if choice else None),
             wait_s=waited,
         )
 

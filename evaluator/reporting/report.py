@@ -12,9 +12,11 @@ from evaluator.reporting.chart_worker import ChartRequest, ChartWorker, draw
 from evaluator.results.records import RunMeta, TaskResult
 from evaluator.reporting.summary import RunStats, by_task, run_stats, task_row, task_summary
 from evaluator.results.rundir import RunDir
+from evaluator.reporting.textsafe import md
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,
                    trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
+_ENV.filters["md"] = md  # every string from outside the harness goes through it (see textsafe.md)
 
 
 def pct(x: float) -> str:

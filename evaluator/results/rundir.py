@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -28,7 +29,23 @@ from evaluator.results.records import RunManifest, RunMeta, TaskResult
 from evaluator.readback import host_reads
 from evaluator.readback.host_reads import ArtifactCopy
 from evaluator.tasks.specs import ReadLimits
+from evaluator.reporting.textsafe import clean, escape_surrogates, has_surrogates
 
+
+
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_LINE_BREAK = re.compile("[\x85\u2028\u2029]")
+
+
+def _dumps(data: Any, indent: int | None = None) -> str:
+    """JSON text that is always valid UTF-8 and one line per record in JSONL: a string the harness
+    got from outside (an endpoint's lone surrogate, a file name that is not UTF-8) is stored with
+    that part as a backslash escape, and the line breaks json leaves raw (U+0085, U+2028, U+2029,
+    which str.splitlines and some editors break on) as \\u escapes. Both occur only inside strings."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    if has_surrogates(text):
+        text = json.dumps(clean(data), ensure_ascii=False, indent=indent)
+    return text if text.isascii() else _LINE_BREAK.sub(lambda m: _LINE_BREAKS[m.group(0)], text)
 
 
 class Redactor:
@@ -55,7 +72,7 @@ class TranscriptStream:
         record = {**self.head, "seq": self.count, "t": round(time.monotonic() - self.t0, 3), "message": message}
         if meta is not None:
             record["exec"] = meta  # the command's output as the sandbox kept it
-        line = self.run.redact(json.dumps(record, ensure_ascii=False))
+        line = self.run.redact(_dumps(record))
         self.hash.update(line.encode())
         self.run.transcript_file(self.repo).write(line + "\n")
         self.count += 1
@@ -71,7 +88,7 @@ class RunDir:
     report_path = property(lambda self: self.path / "results" / "REPORT.md")
 
     def write_json(self, rel: str | Path, data: Any) -> None:
-        text = self.redact(json.dumps(data, ensure_ascii=False, indent=2))
+        text = self.redact(_dumps(data, indent=2))
         write_text_atomic(self.path / rel, text + "\n")
 
     def transcript_file(self, repo: str) -> IO[str]:
@@ -128,4 +145,4 @@ class RunDir:
         self.write_json("manifest.json", manifest.model_dump(mode="json"))
 
     def write_report(self, text: str) -> None:
-        write_text_atomic(self.report_path, self.redact(text))
+        write_text_atomic(self.report_path, self.redact(escape_surrogates(text)))

@@ -33,6 +33,7 @@ class PolicyFinding(BaseModel):
 
 from evaluator.sandbox.policy.lexer import CommandParseError, Invocation  # noqa: E402,F401 - re-exported
 from evaluator.sandbox.policy.words import basename, invocations, command_words  # noqa: E402,F401
+from evaluator.sandbox.policy.net_commands import network_use  # noqa: E402
 
 
 # --------------------------------------------------------------------------- policy checks
@@ -62,7 +63,18 @@ def check_command(command: str, *, allowed: list[str], prohibited: list[str]) ->
     A line that does not parse gets one `disallowed_command` finding, plus findings for the
     words that did parse before the problem.
     """
+    return _check_parsed(*_parse_for_check(command), allowed=allowed, prohibited=prohibited)
+
+
+def assess(command: str, *, allowed: list[str], prohibited: list[str]) -> tuple[list[PolicyFinding], list[PolicyFinding]]:
+    """`check_command` and `detect_risky` with one parse. Linear in the command's length, which
+    run_command caps (tool_args.MAX_COMMAND_BYTES); long commands are assessed off the event loop."""
     invs, error = _parse_for_check(command)
+    return _check_parsed(invs, error, allowed=allowed, prohibited=prohibited), _risky_parsed(invs, command)
+
+
+def _check_parsed(invs: list[Invocation], error: CommandParseError | None, *, allowed: list[str],
+                  prohibited: list[str]) -> list[PolicyFinding]:
     found: dict[tuple[str, str], PolicyFinding] = {}
     if error is not None:
         found[("parse", "")] = PolicyFinding(
@@ -98,7 +110,6 @@ _SECRET_TEXT = [
 ]
 _SECRET_NAME = re.compile(r"(?:^|_)(?:API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
 _VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")
-_NET_WORDS = {"curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "sftp", "telnet", "ftp", "socat"}
 _PYTHON = re.compile(r"(?:python|pypy)[\d.]*")
 _PY_NET = re.compile(r"\b(?:socket|urllib\d?|http\.client|requests|httpx|aiohttp)\b")
 # os.environ used other than to look up one literal name, i.e. the whole environment.
@@ -145,7 +156,10 @@ def detect_risky(command: str) -> list[PolicyFinding]:
     Deliberately not flagged: words in arguments (`grep -r token src/`), example env files
     (`.env.example`, `.envrc.example`), `printenv HOME`, and `os.environ.get("HOME")`.
     """
-    invs, _ = _parse_for_check(command)
+    return _risky_parsed(_parse_for_check(command)[0], command)
+
+
+def _risky_parsed(invs: list[Invocation], command: str) -> list[PolicyFinding]:
     found: dict[str, PolicyFinding] = {}
 
     def add(kind: SafetyEventType, detail: str, word: str | None = None) -> None:
@@ -154,8 +168,10 @@ def detect_risky(command: str) -> list[PolicyFinding]:
     for inv in invs:
         if (why := _env_dump(inv)) is not None:
             add("secret_access", f"{why}, which may expose credentials.", inv.word)
-        if inv.word in _NET_WORDS or (inv.word == "rsync" and _is_remote_rsync(inv.args)):
-            add("network_attempt", f"`{inv.word}` makes a network connection.", inv.word)
+        if (why := network_use(inv)) is not None:
+            add("network_attempt", why, inv.word)
+        elif inv.word == "rsync" and _is_remote_rsync(inv.args):
+            add("network_attempt", "`rsync` makes a network connection.", inv.word)
         if _PYTHON.fullmatch(inv.word) and (code := _python_code(inv)) is not None:
             if m := _PY_NET.search(code):
                 add("network_attempt", f"The Python code uses `{m.group(0)}` to reach the network.",
