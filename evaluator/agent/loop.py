@@ -39,6 +39,7 @@ class LoopOutcome(BaseModel):
     format_errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
     model_time_s: float = 0.0
     response_models: list[str] = Field(default_factory=list)
     system_fingerprints: list[str] = Field(default_factory=list)
@@ -99,6 +100,7 @@ class AgentLoop:
         self.out.turns += 1
         self.out.prompt_tokens += reply.prompt_tokens
         self.out.completion_tokens += reply.completion_tokens
+        self.out.reasoning_tokens += reply.reasoning_tokens
         for value, seen in ((reply.model, self.out.response_models), (reply.system_fingerprint, self.out.system_fingerprints)):
             if value and value not in seen:
                 seen.append(value)
@@ -115,11 +117,16 @@ class AgentLoop:
             self.add({"role": "user", "content": "Your last reply was empty (no choices). Continue the task."})
             self.check_format_errors()
             return
-        message = {"role": "assistant", "content": reply.message.get("content")}
-        for key in ("tool_calls", "reasoning_content"):
-            if reply.message.get(key):
-                message[key] = reply.message[key]
+        # Every key the adapter returned is kept (tool_calls, reasoning_content, an API's opaque
+        # items): the adapter reads them back on the next turn.
+        message = {"role": "assistant", "content": reply.message.get("content"),
+                   **{k: v for k, v in reply.message.items() if k not in ("role", "content") and v}}
         self.add(message)
+        if reply.format_error is not None:  # the adapter could not read the reply as tool calls
+            self.format_error()
+            self.add({"role": "user", "content": reply.format_error})
+            self.check_format_errors()
+            return
         calls = message.get("tool_calls") or []
         if not calls or self.tools is None:
             self.out.final_text = message.get("content")

@@ -67,7 +67,7 @@ class Runner:
         return dict(task_id=job.task.id, repo_id=job.task.repo, model=self.cfg.model, epoch=job.epoch,
                     difficulty=job.task.difficulty, task_hash=job.task_hash, repo_commit=job.commit,
                     task_set_hash=self.task_set_hash,
-                    closed_book=self.cfg.closed_book)
+                    closed_book=self.cfg.closed_book, api=self.cfg.api, tool_format=self.cfg.tool_format)
 
     def _harness_error(self, job: Job, exc: BaseException) -> TaskResult:
         tb = "".join(traceback.format_exception(exc))
@@ -79,7 +79,7 @@ class Runner:
         paths, answer_dir = await asyncio.to_thread(self._prepare, job, work)
         expected = await asyncio.to_thread(self._expected, job)
         ctx = TaskContext(task=task, repo_root=job.pristine, commit=job.commit, cache=self.cache,
-                          closed_book=self.cfg.closed_book)
+                          closed_book=self.cfg.closed_book, api=self.cfg.api, tool_format=self.cfg.tool_format)
         limits = task.limits or Limits()
         timeout = float(min(task.timeout_seconds, self.cfg.max_task_seconds))
         budget = LoopBudget(max_commands=task.max_commands, max_turns=1 if self.cfg.closed_book else task.turn_limit,
@@ -141,6 +141,7 @@ class Runner:
             commands_used=commands, valid_rate=round(tools.commands_ok / commands, 4) if tools and commands else 1.0,
             tool_calls=outcome.tool_calls, turns=outcome.turns, format_errors=outcome.format_errors,
             prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
+            reasoning_tokens=outcome.reasoning_tokens,
             model_time_s=round(outcome.model_time_s, 3), safety_violations=len(events),
             partial=round(scoring.partial_credit(checks), 4))
         success = bool(checks) and all(c.ok for c in checks) and outcome.stop_reason not in scoring.INFRA_STOPS

@@ -33,6 +33,8 @@ class EndpointConfig(BaseModel):
     max_attempts: int = 10
     max_inflight: int = 16
     backoff_max_s: float = 60.0
+    reasoning_effort: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -40,11 +42,11 @@ def _retryable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
-    return isinstance(exc, _GarbageResponse)
+    return isinstance(exc, GarbageResponse)
 
 
-class _GarbageResponse(Exception):
-    """A 200 whose body is not a chat completion; retried like a 5xx."""
+class GarbageResponse(Exception):
+    """A 200 whose body is not what the API promises; retried like a 5xx."""
 
 
 class _Choice(BaseModel):
@@ -55,6 +57,11 @@ class _Choice(BaseModel):
 class _Usage(BaseModel):
     prompt_tokens: int | None = 0
     completion_tokens: int | None = 0
+    completion_tokens_details: dict[str, Any] | None = None  # reasoning_tokens, where reported
+
+    def reasoning_tokens(self) -> int:
+        value = (self.completion_tokens_details or {}).get("reasoning_tokens")
+        return value if isinstance(value, int) and value > 0 else 0
 
 
 class _ChatBody(BaseModel):
@@ -69,11 +76,11 @@ class _ChatBody(BaseModel):
     usage: _Usage | None = None
 
 
-def _drop_none(value: Any) -> Any:
+def drop_none(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+        return {k: drop_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_drop_none(v) for v in value]
+        return [drop_none(v) for v in value]
     return value
 
 
@@ -97,7 +104,8 @@ class OpenAIModel:
         self.name = cfg.model
         self.base_url = normalize_base_url(cfg.base_url)
         self.client = openai.AsyncOpenAI(api_key=cfg.api_key or "EMPTY", base_url=self.base_url,
-                                         timeout=cfg.request_timeout_s, max_retries=0)
+                                         timeout=cfg.request_timeout_s, max_retries=0,
+                                         default_headers=cfg.headers or None)
         self.token_param = "max_completion_tokens" if needs_key(self.base_url) else "max_tokens"
         self.send_temperature = cfg.temperature is not None
 
@@ -118,6 +126,8 @@ class OpenAIModel:
             params["tools"] = tools
         if self.send_temperature:
             params["temperature"] = self.cfg.temperature
+        if self.cfg.reasoning_effort:
+            params["reasoning_effort"] = self.cfg.reasoning_effort
         return {**params, **self.cfg.extra_body}
 
     def _adapt(self, exc: openai.APIStatusError) -> bool:
@@ -134,7 +144,17 @@ class OpenAIModel:
             return True
         return False
 
-    async def _create(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> tuple[_ChatBody, float]:
+    async def send(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> Any:
+        """One HTTP request; the parsed body, or GarbageResponse. API adapters override this."""
+        # The SDK's HTTP, auth and errors; the request body goes as it is
+        # (our messages are plain JSON, so its TypedDict transform is skipped).
+        raw = await self.client.post("/chat/completions", cast_to=bytes, body=self._params(messages, tools, max_tokens))
+        try:
+            return _ChatBody.model_validate_json(raw)
+        except ValidationError:
+            raise GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
+
+    async def _create(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> tuple[Any, float]:
         waited = [0.0]  # backoff sleeps plus time queued for an endpoint slot
 
         async def sleep(seconds: float) -> None:
@@ -149,14 +169,7 @@ class OpenAIModel:
                         t0 = time.monotonic()
                         async with self._slot():
                             waited[0] += time.monotonic() - t0
-                            # The SDK's HTTP, auth and errors; the request body goes as it is
-                            # (our messages are plain JSON, so its TypedDict transform is skipped).
-                            raw = await self.client.post("/chat/completions", cast_to=bytes,
-                                                         body=self._params(messages, tools, max_tokens))
-                        try:
-                            resp = _ChatBody.model_validate_json(raw)
-                        except ValidationError:
-                            raise _GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
+                            resp = await self.send(messages, tools, max_tokens)
                 return resp, waited[0]
             except openai.BadRequestError as exc:
                 if _is_overflow(exc) or not self._adapt(exc):
@@ -169,17 +182,22 @@ class OpenAIModel:
         except openai.APIStatusError as exc:
             kind = "context_overflow" if exc.status_code in (400, 413) and _is_overflow(exc) else "api_error"
             raise ModelError(kind, f"HTTP {exc.status_code}: {exc.message}") from None
-        except (openai.APIError, _GarbageResponse) as exc:
+        except (openai.APIError, GarbageResponse) as exc:
             raise ModelError("api_error", f"{type(exc).__name__}: {exc}") from None
+        return self.to_reply(resp, waited)
+
+    def to_reply(self, resp: _ChatBody, waited: float) -> ModelReply:
+        """The parsed body as the loop's assistant message; API adapters override this."""
         usage = resp.usage or _Usage()
         choice = resp.choices[0] if resp.choices else None
         message = None
         if choice is not None and choice.message is not None:
-            message = {k: v for k, v in _drop_none(choice.message).items() if k in _MESSAGE_KEYS}
+            message = {k: v for k, v in drop_none(choice.message).items() if k in _MESSAGE_KEYS}
         return ModelReply(
             message=message,
             prompt_tokens=usage.prompt_tokens or 0,
             completion_tokens=usage.completion_tokens or 0,
+            reasoning_tokens=usage.reasoning_tokens(),
             model=resp.model,
             system_fingerprint=resp.system_fingerprint,
             finish_reason=choice.finish_reason if choice else None,
@@ -206,7 +224,7 @@ class OpenAIModel:
             raise PreflightError(f"cannot reach {self.base_url}: {exc}; check --base-url") from None
         except openai.APIStatusError as exc:
             raise PreflightError(f"the endpoint {self.base_url} refused a test request: HTTP {exc.status_code}: {exc.message}") from None
-        except _GarbageResponse as exc:
+        except GarbageResponse as exc:
             raise PreflightError(f"{self.base_url} did not answer like an OpenAI-compatible API: {exc}") from None
 
     async def aclose(self) -> None:

@@ -74,7 +74,8 @@ class Metrics(BaseModel):
     turns: int = Field(0, description="Model requests made.")
     format_errors: int = Field(0, description="Unparseable or unknown tool calls; they cost nothing else.")
     prompt_tokens: int = 0
-    completion_tokens: int = 0
+    completion_tokens: int = Field(0, description="Output tokens, reasoning tokens included.")
+    reasoning_tokens: int = Field(0, description="Of completion_tokens, those spent reasoning (where the provider reports it).")
     wall_time_s: float = 0.0
     model_time_s: float = Field(0.0, description="Time waiting for the model, retries and backoff included.")
     safety_violations: int = 0
@@ -110,6 +111,8 @@ class TaskResult(BaseModel):
     response_models: list[str] = Field(default_factory=list, description="`response.model` values seen.")
     system_fingerprints: list[str] = Field(default_factory=list, description="`system_fingerprint` values seen.")
     closed_book: bool = Field(False, description="The task ran with --closed-book (no tools).")
+    api: str = Field("chat", description="The model API: chat (Chat Completions) or responses (--api).")
+    tool_format: str = Field("native", description="How tools reached the model: native function calling or text (--tool-format).")
 
 
 class RunManifest(BaseModel):
