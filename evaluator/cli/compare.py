@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from evaluator.comparison.options import option_warnings
 from evaluator.comparison.inputs import InputError, LoadedRun, assign_labels, check_task_sets, common_tasks, load_run
 from evaluator.comparison.outputs import CompareReport, write_all
 from evaluator.comparison.leaderboard import DEFAULT_PRICES, ModelRow, fmt_cost, fmt_pct, load_prices, model_row
@@ -60,6 +61,7 @@ def build(ns: argparse.Namespace, now: dt.datetime) -> tuple[CompareReport, Path
     assign_labels(runs)
     baseline, candidates = runs[0], runs[1:]
     overlaps, warnings = check_task_sets(baseline, candidates, ns.allow_partial_overlap)
+    warnings += option_warnings(baseline, candidates)
     common = common_tasks(baseline, overlaps)
     if not common:
         raise InputError("No task is shared by all runs, so there is no common ground for a leaderboard.")
