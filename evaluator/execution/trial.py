@@ -26,7 +26,9 @@ from evaluator.tasks.plan import Job, prompt_files
 from evaluator.results.records import Metrics, TaskResult, TranscriptRef
 from evaluator.sandbox import SandboxBackend, SandboxPaths
 from evaluator.tasks.specs import Limits
+from evaluator.agent.image_tool import ImageViewer
 from evaluator.agent.toolbox import Toolbox
+from evaluator.models.images import ImageStore
 from evaluator.tasks.clone_cache import RepoCache, checkout
 from evaluator.results.rundir import RunDir, TranscriptStream
 
@@ -40,6 +42,7 @@ class Runner:
         self.system = system_path.read_text(encoding="utf-8")
         self.user = Template(user_path.read_text(encoding="utf-8"), keep_trailing_newline=True)
         self.weights = scoring.load_weights(cfg.weights)
+        self.images = ImageStore(run.path / "artifacts" / "images", run.path)
 
     def user_message(self, job: Job) -> str:
         keys = [o.key for o in job.task.outputs if o.type != "oracle_bool"]
@@ -65,7 +68,7 @@ class Runner:
 
     def _base(self, job: Job) -> dict[str, Any]:
         return dict(task_id=job.task.id, repo_id=job.task.repo, model=self.cfg.model, epoch=job.epoch,
-                    difficulty=job.task.difficulty, task_hash=job.task_hash, repo_commit=job.commit,
+                    difficulty=job.task.difficulty, tags=list(job.task.tags), task_hash=job.task_hash, repo_commit=job.commit,
                     task_set_hash=self.task_set_hash,
                     closed_book=self.cfg.closed_book, api=self.cfg.api, tool_format=self.cfg.tool_format)
 
@@ -93,6 +96,7 @@ class Runner:
             loop = AgentLoop(self.model, None, ctx, budget, stream)
             if sandbox is not None:
                 tools = Toolbox(task, sandbox, paths, limits=limits, mode=self.cfg.policy, remaining_s=loop.remaining)
+                tools.images = ImageViewer(vision=self.cfg.vision, store=self.images)
                 loop.tools = tools
             outcome = await loop.run(self.system, self.user_message(job))
         finally:

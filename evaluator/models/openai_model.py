@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from evaluator.models import ModelError, ModelReply, PreflightError, TaskContext
+from evaluator.models.images import lift_tool_images
 from evaluator.models.endpoint import OPENAI_URL, needs_key, normalize_base_url
 
 _SLOTS: dict[str, asyncio.Semaphore] = {}  # in-flight cap per endpoint, shared by all tasks
@@ -205,7 +206,9 @@ class OpenAIModel:
         )
 
     def _outgoing(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """reasoning_content is kept in the transcript but sent back only to providers that need it."""
+        """reasoning_content is kept in the transcript but sent back only to providers that need it.
+        Images shown by tools travel in a user message after the tool messages."""
+        messages = lift_tool_images(messages)
         if self.cfg.include_reasoning_content:
             return messages
         return [{k: v for k, v in m.items() if k != "reasoning_content"} for m in messages]

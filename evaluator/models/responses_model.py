@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from evaluator.models import ModelError, ModelReply
+from evaluator.models.images import data_url, is_ref
 from evaluator.models.openai_model import GarbageResponse, OpenAIModel, drop_none
 
 OUTPUT_KEY = "response_output"  # the assistant message's verbatim Responses output items
@@ -51,6 +52,8 @@ def _content(content: Any, role: str) -> Any:
     for part in content:
         if part.get("type") == "text":
             parts.append({"type": "output_text" if role == "assistant" else "input_text", "text": part.get("text", "")})
+        elif is_ref(part):
+            parts.append({"type": "input_image", "image_url": data_url(part), "detail": "auto"})
         elif part.get("type") == "image_url":
             parts.append({"type": "input_image", "image_url": (part.get("image_url") or {}).get("url", ""), "detail": "auto"})
         else:

@@ -28,6 +28,7 @@ import re
 from typing import Any
 
 from evaluator.models import Model, ModelReply, TaskContext
+from evaluator.models.images import is_ref, text_of
 
 BASH_LANGS = ("bash", "sh", "shell")
 _FENCE = re.compile(r"^ {0,3}(`{3,})[ \t]*([^`\s]*)[^`]*$")
@@ -142,17 +143,22 @@ def to_text_messages(messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     out: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     results: list[str] = []
+    images: list[dict[str, Any]] = []  # image parts of the results, after their text
 
     def flush() -> None:
         if results:
-            out.append({"role": "user", "content": "\n\n".join(results)})
+            text = "\n\n".join(results)
+            out.append({"role": "user", "content": [{"type": "text", "text": text}, *images] if images else text})
             results.clear()
+            images.clear()
 
     for m in messages:
         role = m.get("role")
         if role == "tool":
             call_id = m.get("tool_call_id") or ""
-            results.append(f"[result of {names.get(call_id, 'the action')}]\n{m.get('content') or ''}")
+            results.append(f"[result of {names.get(call_id, 'the action')}]\n{text_of(m.get('content'))}")
+            if isinstance(m.get("content"), list):
+                images.extend(p for p in m["content"] if is_ref(p))
             continue
         flush()
         if role == "system" and tools:

@@ -96,6 +96,7 @@ class TaskResult(BaseModel):
     model: str = Field(description="The model id the run was started with.")
     epoch: int = Field(0, description="Trial number, 0-based (--epochs).")
     difficulty: str = "easy"
+    tags: list[str] = Field(default_factory=list, description="The task's tags (REPORT.md groups by them; `image` marks image tasks).")
     task_hash: str = Field("", description="Hash of the task file, its oracles' and comparators' source, prompt, weights and commit.")
     repo_commit: str = Field("", description="The commit the task ran against.")
     task_set_hash: str = Field("", description="Hash of the whole selected task set (the suite version) this result belongs to.")
