@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 from typing import Any
 
 from evaluator.config.errors import ConfigError
+from evaluator.models.presets import PresetError, load_presets
 
 APIS = ("chat", "responses")
 TOOL_FORMATS = ("native", "text")
@@ -31,7 +33,10 @@ def add_model_option_flags(m: argparse._ArgumentGroup) -> None:
                    help="Extra HTTP header on every model request, for gateways (repeatable). "
                         "Values of auth/key/token-like headers are redacted in run.json.")
     m.add_argument("--vision", action="store_true", default=None,
-                   help="The model accepts images: read_file/view_image on an image shows it to the model.")
+                   help="The model accepts images: read_file on an image shows it to the model (default: its preset).")
+    m.add_argument("--model-presets", type=Path, metavar="FILE",
+                   help="Your model presets YAML over the built-in ones (env AGENTGYM_MODEL_PRESETS): "
+                        "context window, vision, tool format, api, prices.")
 
 
 def parse_headers(values: list[str]) -> dict[str, str]:
@@ -65,13 +70,23 @@ def restore_headers(recorded: dict[str, str], given: dict[str, str]) -> dict[str
     return out
 
 
-def model_options_from(ns: argparse.Namespace) -> dict[str, Any]:
-    """The RunConfig fields these flags set (only those given, so presets can fill the rest)."""
+def model_options_from(ns: argparse.Namespace, model: str) -> dict[str, Any]:
+    """The RunConfig fields these flags set; the model's preset fills what they leave out."""
     out: dict[str, Any] = {"headers": parse_headers(getattr(ns, "header", []))}
     for field in ("api", "tool_format", "reasoning_effort", "vision"):
         value = getattr(ns, field, None)
         if value is not None:
             out[field] = value
+    try:
+        found = load_presets(getattr(ns, "model_presets", None)).lookup(model)
+    except PresetError as exc:
+        raise ConfigError(str(exc)) from None
+    if found:
+        key, preset = found
+        out["preset"], out["context_window"] = key, preset.context_window
+        for field in ("api", "tool_format", "vision"):
+            if field not in out and getattr(preset, field) is not None:
+                out[field] = getattr(preset, field)
     return out
 
 

@@ -57,6 +57,8 @@ class RunConfig(BaseModel):
     reasoning_effort: str | None = None
     headers: dict[str, str] = Field(default_factory=dict, description="--header; credential values redacted in run.json.")
     vision: bool = Field(False, description="The model is shown images (--vision or its preset).")
+    preset: str | None = Field(None, description="The model presets entry that filled defaults (exact id or pattern).")
+    context_window: int | None = Field(None, description="From the preset: tokens the model accepts (informational).")
 
     def redacted(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
@@ -146,5 +148,5 @@ def run_config_from(ns: argparse.Namespace) -> RunConfig:
         max_inflight=ns.max_inflight or max(ns.concurrency, 1), epochs=ns.epochs, sandbox=ns.sandbox,
         policy=ns.policy, closed_book=ns.closed_book, max_task_seconds=ns.max_task_seconds,
         max_format_errors=ns.max_format_errors, shard=_shard(ns.shard), runs_root=ns.runs_root,
-        request_timeout_s=ns.request_timeout, max_attempts=ns.max_attempts, **model_options_from(ns),
+        request_timeout_s=ns.request_timeout, max_attempts=ns.max_attempts, **model_options_from(ns, model),
     )
