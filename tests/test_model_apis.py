@@ -132,3 +132,55 @@ def test_vendor_options_reach_the_endpoint_and_run_json_without_secrets(workspac
 def test_bad_model_options_are_one_sentence_exit_2(workspace: dict[str, Any], flags: list[str], message: str) -> None:
     proc = run_cli("evaluator.run", "--model", "builtin/oracle", *flags, *fixture_args(workspace))
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+ODD_RESPONSES = [
+    "not json at all", {"output": "x"}, {"output": [1, 2]}, [], {"output": [], "usage": {"input_tokens": "many"}},
+    {"object": "response", "status": "failed", "error": {"message": "boom"}, "output": []},
+]
+
+
+@pytest.mark.parametrize("body", ODD_RESPONSES, ids=range(len(ODD_RESPONSES)))
+def test_odd_responses_bodies_are_api_errors_never_crashes(body: Any) -> None:
+    import asyncio
+
+    from evaluator.models import ModelError
+    from evaluator.models.openai_model import EndpointConfig
+    from evaluator.models.responses_model import ResponsesModel
+    from evaluator.testing.scripted_server import Reply
+
+    async def ask(url: str) -> str:
+        model = ResponsesModel(EndpointConfig(model="m", base_url=url, max_attempts=2, backoff_max_s=0.01))
+        try:
+            await model.complete([{"role": "user", "content": "hi"}], [{"type": "function", "function": {"name": "x"}}], None)  # type: ignore[arg-type]
+        except ModelError as exc:
+            return exc.kind
+        finally:
+            await model.aclose()
+        return "answered"
+
+    with ScriptedServer(lambda b, i: Reply(body=body)) as srv:
+        assert asyncio.run(ask(srv.base_url)) == "api_error"
+
+
+def test_odd_output_items_still_give_well_typed_tool_calls() -> None:
+    from evaluator.models.responses_model import to_message
+
+    msg = to_message([{"type": "function_call", "call_id": 7, "name": None, "arguments": {"path": "."}},
+                      {"type": "message", "content": "abc"}, {"type": "reasoning", "summary": [{"text": 5}, "s"]}])
+    call = msg["tool_calls"][0]
+    assert call["id"] == "" and call["function"] == {"name": "", "arguments": '{"path": "."}'}
+    assert msg["content"] is None and msg["reasoning_content"] == ""
+
+
+def test_chat_reasoning_tokens_are_counted(workspace: dict[str, Any]) -> None:
+    def script(body: dict[str, Any], i: int) -> Any:
+        reply = completion("done", completion_tokens=40)
+        reply.body["usage"]["completion_tokens_details"] = {"reasoning_tokens": 32}
+        return reply
+
+    with ScriptedServer(script) as srv:
+        proc = run_cli("evaluator.run", "--model", "m", "--base-url", srv.base_url, "--tasks", "fx_001", *fixture_args(workspace))
+    assert proc.returncode == 0, proc.stderr
+    metrics = load_results(only_run_dir(workspace["runs"]), "fixture")["fx_001"]["metrics"]
+    assert metrics["completion_tokens"] == 40 and metrics["reasoning_tokens"] == 32

@@ -58,10 +58,11 @@ class _Choice(BaseModel):
 class _Usage(BaseModel):
     prompt_tokens: int | None = 0
     completion_tokens: int | None = 0
-    completion_tokens_details: dict[str, Any] | None = None  # reasoning_tokens, where reported
+    completion_tokens_details: Any = None  # {"reasoning_tokens": n}, where reported; anything else is ignored
 
     def reasoning_tokens(self) -> int:
-        value = (self.completion_tokens_details or {}).get("reasoning_tokens")
+        details = self.completion_tokens_details
+        value = details.get("reasoning_tokens") if isinstance(details, dict) else None
         return value if isinstance(value, int) and value > 0 else 0
 
 

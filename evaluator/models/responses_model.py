@@ -89,20 +89,31 @@ def to_input(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _parts(value: Any) -> list[dict[str, Any]]:
+    return [p for p in value if isinstance(p, dict)] if isinstance(value, list) else []
+
+
 def to_message(output: list[dict[str, Any]]) -> dict[str, Any]:
-    """Responses output items -> one assistant message (text, tool calls, reasoning summary)."""
+    """Responses output items -> one assistant message (text, tool calls, reasoning summary).
+    Whatever the endpoint sent, the result is well-typed: odd fields become empty strings."""
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     reasoning: list[str] = []
     for item in output:
         kind = item.get("type")
         if kind == "message":
-            texts += [p.get("text") or "" for p in item.get("content") or [] if isinstance(p, dict) and p.get("type") == "output_text"]
+            texts += [_str(p.get("text")) for p in _parts(item.get("content")) if p.get("type") == "output_text"]
         elif kind == "function_call":
-            calls.append({"id": item.get("call_id") or item.get("id") or "", "type": "function",
-                          "function": {"name": item.get("name") or "", "arguments": item.get("arguments") or ""}})
+            args = item.get("arguments")
+            calls.append({"id": _str(item.get("call_id")) or _str(item.get("id")), "type": "function",
+                          "function": {"name": _str(item.get("name")),
+                                       "arguments": args if isinstance(args, str) else json.dumps(args)}})
         elif kind == "reasoning":
-            reasoning += [s.get("text") or "" for s in item.get("summary") or [] if isinstance(s, dict)]
+            reasoning += [_str(p.get("text")) for p in _parts(item.get("summary"))]
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None, OUTPUT_KEY: output}
     if calls:
         message["tool_calls"] = calls
@@ -126,13 +137,15 @@ class ResponsesModel(OpenAIModel):
         return params
 
     async def send(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> Any:
-        resp = await self.client.responses.create(**self.request(messages, tools, max_tokens),
-                                                  extra_body=self.cfg.extra_body or None)
-        try:  # the SDK builds its objects without validating them: check what we read
-            raw = resp.to_dict() if hasattr(resp, "to_dict") else resp
-            return _ResponseBody.model_validate(raw)
-        except (ValidationError, TypeError, AttributeError):
-            raise GarbageResponse(f"unexpected response body: {str(resp)[:200]!r}") from None
+        # The SDK's request, auth and errors; the body is validated here from the raw bytes, since
+        # the SDK builds its objects without validating them (and a non-JSON 200 must be retried).
+        raw = await self.client.responses.with_raw_response.create(**self.request(messages, tools, max_tokens),
+                                                                   extra_body=self.cfg.extra_body or None)
+        body = raw.http_response.content
+        try:
+            return _ResponseBody.model_validate_json(body)
+        except ValidationError:
+            raise GarbageResponse(f"unexpected response body: {body[:200]!r}") from None
 
     def _outgoing(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return messages  # reasoning travels as output items; reasoning_content is only a summary
