@@ -163,3 +163,34 @@ def test_image_task_answer_must_not_be_in_a_text_file(tmp_path: Path) -> None:
     assert answer_in_text(tmp_path, [["orange", "blue"], ["magenta", "green"]]) == ("orange", "docs/colors.md")
     assert answer_in_text(tmp_path, {"width": 733, "height": 419}) is None
     assert answer_in_text(tmp_path, 11) is None  # too short to search for
+
+
+def test_generator_image_template_keeps_only_answers_in_pictures(tmp_path: Path) -> None:
+    """Two figures; the README states the second one's size, so only the first survives validation."""
+    import yaml
+
+    from conftest import git
+
+    src = tmp_path / "src"
+    (src / "docs").mkdir(parents=True)
+    (src / "README.md").write_text("# Figures\n\nThe banner is 640 x 360 pixels.\n")
+    (src / "docs" / "chart.png").write_bytes(png((321, 123)))
+    (src / "docs" / "banner.png").write_bytes(png((640, 360)))
+    (src / "docs" / "notes.png").write_text("not an image, whatever the name says\n")
+    git(src, "init", "-q", "-b", "main")
+    git(src, "add", "-A")
+    git(src, "commit", "-q", "-m", "init")
+    repos = tmp_path / "repos"
+    repos.mkdir()
+    (repos / "fig.yaml").write_text(yaml.safe_dump({"id": "fig", "url": str(src), "ref": git(src, "rev-parse", "HEAD")}))
+    out = tmp_path / "out"
+    proc = run_cli("evaluator.generate", "--repo", "fig", "--repos-config", str(repos), "--cache-dir", str(tmp_path / "cache"),
+                   "--out", str(out), "--templates", "image_size")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    tasks = [yaml.safe_load(p.read_text()) for p in out.glob("fig_gen_*.yaml")]
+    assert [t["outputs"][0]["oracle"]["args"]["path"] for t in tasks] == ["docs/chart.png"]
+    assert tasks[0]["tags"] == ["generated", "image_size", "image"]
+    report = json.loads((out / "_generation_report.json").read_text())
+    assert report["answers"][tasks[0]["id"]]["answer"] == {"image_size": {"width": 321, "height": 123}}
+    assert [(d["reason"], d["detail"]) for d in report["drops"]] == [
+        ("validation failed", "`image_size`: image task, but the answer '640' is written in README.md")]
