@@ -184,3 +184,17 @@ def test_chat_reasoning_tokens_are_counted(workspace: dict[str, Any]) -> None:
     assert proc.returncode == 0, proc.stderr
     metrics = load_results(only_run_dir(workspace["runs"]), "fixture")["fx_001"]["metrics"]
     assert metrics["completion_tokens"] == 40 and metrics["reasoning_tokens"] == 32
+
+
+def test_resume_asks_again_for_redacted_header_values(workspace: dict[str, Any]) -> None:
+    with ScriptedServer(lambda b, i: completion("nothing to do")) as srv:
+        base = ["--model", "m", "--base-url", srv.base_url, "--tasks", "fx_001"]
+        assert run_cli("evaluator.run", *base, "--header", "X-Api-Key=k-12345678", *fixture_args(workspace)).returncode == 0
+        run = only_run_dir(workspace["runs"])
+        missing = run_cli("evaluator.run", "--resume", str(run), "--quiet")
+        again = run_cli("evaluator.run", "--resume", str(run), "--quiet", "--header", "X-Api-Key=k-12345678")
+        sent = [h.get("x-api-key") for h in srv.headers]
+    assert missing.returncode == 2 and "pass it again with --header X-Api-Key=..." in missing.stderr
+    assert again.returncode == 0, again.stderr
+    assert json.loads((run / "run.json").read_text())["config"]["headers"] == {"X-Api-Key": "***"}
+    assert set(sent) == {"k-12345678"}
