@@ -44,7 +44,7 @@ def test_installed_package_runs_the_demo_outside_a_checkout(tmp_path: Path) -> N
     proc = subprocess.run([str(target / "bin" / "agentgym"), "run", "--repos", "demo", "--model", "builtin/oracle",
                            "--sandbox", "local", "--quiet"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "16/16 trials, 16 passed" in proc.stdout
+    assert "20/20 trials, 20 passed" in proc.stdout  # the demo suite, image tasks included
     assert list(cwd.glob("runs/*/results/REPORT.md")), "the report is written under the caller's folder"
     unknown = subprocess.run([str(target / "bin" / "agentgym"), "frobnicate"], cwd=cwd, env=env, capture_output=True, text=True)
     assert unknown.returncode == 2 and "unknown command 'frobnicate'" in unknown.stderr
