@@ -194,3 +194,17 @@ def test_generator_image_template_keeps_only_answers_in_pictures(tmp_path: Path)
     assert report["answers"][tasks[0]["id"]]["answer"] == {"image_size": {"width": 321, "height": 123}}
     assert [(d["reason"], d["detail"]) for d in report["drops"]] == [
         ("validation failed", "`image_size`: image task, but the answer '640' is written in README.md")]
+
+
+def test_scripted_server_refuses_images_where_the_apis_do() -> None:
+    from evaluator.testing.scripted_images import chat_image_problem, responses_image_problem
+
+    url = "data:image/png;base64," + base64.b64encode(png((2, 2))).decode()
+    ok = {"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": url}}]}]}
+    assert chat_image_problem(ok) is None
+    in_tool = {"messages": [{"role": "tool", "content": [{"type": "image_url", "image_url": {"url": url}}]}]}
+    assert "images go in user messages" in (chat_image_problem(in_tool) or "")
+    lying = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url.replace("png", "jpeg", 1)}}]}]}
+    assert "but the URL says image/jpeg" in (chat_image_problem(lying) or "")
+    output = {"input": [{"type": "function_call_output", "call_id": "c", "output": [{"type": "input_image", "image_url": "http://x"}]}]}
+    assert "not a data URL" in (responses_image_problem(output) or "")

@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible HTTP server on 127.0.0.1, for tests and the benchmark.
 
 It answers POST /v1/chat/completions and POST /v1/responses (scripted_responses.py holds
-that shape and its reasoning-item check). A `Script` maps each request to a `Reply`: a normal completion, an HTTP
+that shape and its reasoning-item check), and refuses images where the real APIs would
+(scripted_images.py). A `Script` maps each request to a `Reply`: a normal completion, an HTTP
 error (with Retry-After), a slow answer, a connection dropped mid-body, or garbage. The
 real SDK, HTTP and JSON paths run against it.
 """
@@ -15,6 +16,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, Field
 
+from evaluator.testing.scripted_images import chat_image_problem, responses_image_problem
 from evaluator.testing.scripted_responses import ReasoningLedger, response_body
 
 
@@ -102,7 +104,7 @@ class ScriptedServer:
                     outer.requests.append(body)
                     outer.paths.append(self.path)
                     outer.headers.append({k.lower(): v for k, v in self.headers.items()})
-                problem = outer.reasoning.check(body) if responses else None
+                problem = (outer.reasoning.check(body) or responses_image_problem(body)) if responses else chat_image_problem(body)
                 if problem:
                     self._send(error(400, problem, code="invalid_request_error"))
                     return
