@@ -82,6 +82,11 @@ EXPECTED: dict[tuple[str, str], Any] = {
         "work_dir": "./work_dirs", "max_epochs": 12, "batch_size": 32, "lr": 0.01, "seed": None,
         "val_interval": 1, "resume": False, "hooks": "list", "metrics": "list",
     },
+    # the figures, as tools/build_demo_figures.py draws them
+    ("demo_task_017", "figure_size"): {"width": 733, "height": 419},
+    ("demo_task_018", "palette_colors"): [["orange", "blue"], ["magenta", "green"]],
+    ("demo_task_019", "status_shape"): "triangle",
+    ("demo_task_020", "bar_count"): 11,
 }  # fmt: skip
 
 # The wrong answers the trap distractors must produce, also counted by hand.
@@ -172,7 +177,7 @@ def test_bundle_tree_is_the_source_tree(checkout: Path) -> None:
     assert sorted(tracked) == sorted(source)
     for rel, data in source.items():
         assert (checkout / rel).read_bytes() == data, rel
-    assert 25 <= len(tracked) <= 45
+    assert 25 <= len(tracked) <= 50  # small: source files plus the four figures of the image tasks
     modes = {line.split()[0] for line in git("ls-files", "-s", cwd=checkout).splitlines()}
     assert modes == {"100644"}
 

@@ -7,7 +7,7 @@
 The commits are written with git plumbing (hash-object, mktree, commit-tree) into a bare
 repository, so no work tree, index, hook, attribute, autocrlf or filemode setting is
 involved. Every input of the commit shas is fixed here: file bytes (CRLF normalized to
-LF), file mode (100644), path order, author, committer, dates, time zone and messages.
+LF in text files), file mode (100644), path order, author, committer, dates, time zone and messages.
 The same source tree therefore gives the same sha on any machine and git version.
 
 History has two commits: the 0.3.0 release (the tree with FOLLOW_UP_ONLY left out and
@@ -63,6 +63,7 @@ FIRST_COMMIT_EDITS = {
 SKIP_DIRS = {"__pycache__", ".pytest_cache", ".benchmarks", ".mypy_cache", ".ruff_cache", "work_dirs", ".git"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 SKIP_NAMES = {".DS_Store", "Thumbs.db"}
+BINARY_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
 def git_env(home: Path) -> dict[str, str]:
@@ -104,7 +105,9 @@ def source_files(src: Path) -> dict[str, bytes]:
             path = Path(root, name)
             if path.is_symlink() or not path.is_file():
                 raise SystemExit(f"{path}: only regular files may be in the demo source")
-            files[path.relative_to(src).as_posix()] = path.read_bytes().replace(b"\r\n", b"\n")
+            data = path.read_bytes()
+            # Text is normalized; binary files (the figures) are taken byte for byte.
+            files[path.relative_to(src).as_posix()] = data if b"\0" in data[:8192] or name.endswith(BINARY_SUFFIXES) else data.replace(b"\r\n", b"\n")
     return dict(sorted(files.items()))
 
 

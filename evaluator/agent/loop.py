@@ -40,6 +40,7 @@ class LoopOutcome(BaseModel):
     format_errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
     model_time_s: float = 0.0
     response_models: list[str] = Field(default_factory=list)
     system_fingerprints: list[str] = Field(default_factory=list)
@@ -100,6 +101,7 @@ class AgentLoop:
         self.out.turns += 1
         self.out.prompt_tokens += reply.prompt_tokens
         self.out.completion_tokens += reply.completion_tokens
+        self.out.reasoning_tokens += reply.reasoning_tokens
         for value, seen in ((reply.model, self.out.response_models), (reply.system_fingerprint, self.out.system_fingerprints)):
             if value and value not in seen:
                 seen.append(value)
@@ -117,7 +119,16 @@ class AgentLoop:
             self.check_format_errors()
             return
         message, calls, problems = split_reply(reply.message, self.out.turns)
+        # Any other key the adapter returned (an API's opaque output items) is kept as it came:
+        # the adapter reads it back on the next turn.
+        message.update({k: v for k, v in reply.message.items()
+                        if k not in ("role", "content", "tool_calls", "reasoning_content") and v})
         self.add(message)
+        if reply.format_error is not None:  # the adapter could not read the reply as tool calls
+            self.format_error()
+            self.add({"role": "user", "content": reply.format_error})
+            self.check_format_errors()
+            return
         if self.tools is None or (not calls and not problems):
             self.out.final_text = message.get("content")
             raise Stop("closed_book" if self.tools is None else "completed")

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt, ValidationError
 
+from evaluator.agent.image_tool import ImageViewer
+from evaluator.models.images import ImageRefused
 from evaluator.sandbox.policy import rules as policy
 from evaluator.results.records import SafetyEvent
 from evaluator.sandbox import ExecResult, Sandbox, SandboxPaths
@@ -75,6 +77,7 @@ class Toolbox:
         self.commands = 0
         self.commands_ok = 0
         self.last_exec: ExecResult | None = None  # full (capped) output of the last command, for the transcript
+        self.images: ImageViewer | None = None  # set by the trial: read_file on an image goes through it
 
     # --- schema -----------------------------------------------------------------------
     _SCHEMAS: list[dict[str, Any]] | None = None
@@ -178,14 +181,20 @@ class Toolbox:
                            "stdout": cut_middle(result.stdout, half), "stderr": cut_middle(result.stderr, half),
                            "stdout_bytes": result.stdout_bytes, "stderr_bytes": result.stderr_bytes}, ensure_ascii=False)
 
-    async def read_file(self, args: ReadFileArgs) -> str:
-        """Read a text file inside your working copy or /tmp. Binary files are refused."""
+    async def read_file(self, args: ReadFileArgs) -> str | list[dict[str, Any]]:
+        """Read a text file inside your working copy or /tmp. Binary files are refused;
+        a PNG, JPEG, GIF or WebP image is shown to you if you can see images."""
         real = self._host_path(args.path, "read_file")
         if not real.is_file():
             raise ToolError(f"{args.path}: no such file")
         limit = min(args.max_bytes or READ_MAX_BYTES, READ_MAX_BYTES)
         with open(real, "rb") as f:
             data = f.read(limit + 1)
+        if self.images is not None and self.images.is_image(data):
+            try:
+                return await asyncio.to_thread(self.images.show, real, args.path)
+            except ImageRefused as exc:
+                raise ToolError(str(exc)) from None
         if b"\x00" in data[:8192]:
             raise ToolError(f"{args.path} is a binary file ({real.stat().st_size} bytes); inspect it with run_command")
         size = real.stat().st_size

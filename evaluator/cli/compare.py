@@ -24,9 +24,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from evaluator.comparison.options import option_warnings
 from evaluator.comparison.inputs import InputError, LoadedRun, assign_labels, check_task_sets, common_tasks, load_run
 from evaluator.comparison.outputs import CompareReport, write_all
-from evaluator.comparison.leaderboard import DEFAULT_PRICES, ModelRow, fmt_cost, fmt_pct, load_prices, model_row
+from evaluator.comparison.leaderboard import ModelRow, fmt_cost, fmt_pct, load_prices, model_row
 from evaluator.comparison.regression import compare
 
 
@@ -42,7 +43,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("baseline", type=Path, metavar="BASELINE_RUN_DIR", help="The run the others are compared against.")
     p.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="Candidate runs.")
     p.add_argument("--out", type=Path, help="Output directory (default: <last RUN_DIR>/../compare-<timestamp>).")
-    p.add_argument("--prices", type=Path, help=f"Price table YAML (default: {DEFAULT_PRICES.relative_to(DEFAULT_PRICES.parents[1])}).")
+    p.add_argument("--prices", type=Path, help="Price table YAML (default: the model presets, evaluator/models/presets.yaml, "
+                        "with $AGENTGYM_MODEL_PRESETS over them).")
     p.add_argument("--alpha", type=float, default=0.05,
                    help="Significance level for McNemar; the score-delta CI is (1 - alpha) (default 0.05).")
     p.add_argument("--allow-partial-overlap", action="store_true",
@@ -55,11 +57,12 @@ def build(ns: argparse.Namespace, now: dt.datetime) -> tuple[CompareReport, Path
         raise InputError(f"--alpha must be between 0 and 1, got {ns.alpha}.")
     prices = load_prices(ns.prices)
     # shown in the report: what the user passed, not an absolute path of this checkout
-    prices_shown = str(ns.prices) if ns.prices else "evaluator/comparison/prices.yaml" if DEFAULT_PRICES.is_file() else None
+    prices_shown = str(ns.prices) if ns.prices else "evaluator/models/presets.yaml"
     runs: list[LoadedRun] = [load_run(p) for p in (ns.baseline, *ns.runs)]
     assign_labels(runs)
     baseline, candidates = runs[0], runs[1:]
     overlaps, warnings = check_task_sets(baseline, candidates, ns.allow_partial_overlap)
+    warnings += option_warnings(baseline, candidates)
     common = common_tasks(baseline, overlaps)
     if not common:
         raise InputError("No task is shared by all runs, so there is no common ground for a leaderboard.")

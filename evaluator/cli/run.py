@@ -16,8 +16,9 @@ from pathlib import Path
 
 from evaluator.cli import common as cli
 from evaluator.config.errors import ConfigError
+from evaluator.config.model_options import add_model_option_flags, parse_headers, restore_headers, secret_header
 from evaluator.config.settings import RunConfig, add_selection_flags, api_key_from, run_config_from
-from evaluator.models import BUILTIN_MODELS, Model, PreflightError
+from evaluator.models import Model, PreflightError, factory
 from evaluator.tasks.plan import Plan, build_plan
 from evaluator.results.records import INFRA_FAILURES, RunMeta
 from evaluator.sandbox import SandboxUnavailable, get_backend
@@ -42,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--include-reasoning-content", action="store_true",
                    help="Send reasoning_content back to providers that require it (it is always kept in transcripts; default off).")
     m.add_argument("--extra-body", help="JSON object merged into every request body, e.g. '{\"top_p\": 0.9}' (default none).")
+    add_model_option_flags(m)
     m.add_argument("--request-timeout", type=cli.number(float, 0, above=True), default=300.0,
                    help="Seconds per model request, more than 0 (default 300).")
     m.add_argument("--max-attempts", type=cli.number(int, 1), default=10, help="Attempts per model request on 429/5xx/timeouts (default 10).")
@@ -68,19 +70,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def make_model(cfg: RunConfig, *, quiet: bool = False) -> Model:
-    if cfg.model in BUILTIN_MODELS:
-        from evaluator.models.builtin import NopModel, OracleModel
-
-        return OracleModel() if cfg.model == "builtin/oracle" else NopModel()
-    if cfg.model.startswith("builtin/"):
-        raise ConfigError(f"unknown built-in model {cfg.model!r}; choose one of {', '.join(BUILTIN_MODELS)}")
-    from evaluator.models.openai_model import EndpointConfig, OpenAIModel
-
-    return OpenAIModel(EndpointConfig(
-        model=cfg.model, base_url=cfg.base_url, api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
-        temperature=cfg.temperature, max_output_tokens=cfg.max_output_tokens,
-        include_reasoning_content=cfg.include_reasoning_content, extra_body=cfg.extra_body,
-        request_timeout_s=cfg.request_timeout_s, max_attempts=cfg.max_attempts, max_inflight=cfg.max_inflight), quiet=quiet)
+    return factory.make_model(cfg, quiet=quiet)
 
 
 def _meta(run_dir: Path) -> RunMeta:
@@ -100,7 +90,9 @@ def config_for(ns: argparse.Namespace) -> tuple[RunConfig, Path | None, set[str]
     existing = ns.resume or ns.retry_failed
     if existing is None:
         return run_config_from(ns), None, set()
-    cfg = RunConfig.model_validate({**_meta(existing).config, "api_key": None})
+    recorded = _meta(existing).config
+    headers = restore_headers(recorded.get("headers") or {}, parse_headers(ns.header))
+    cfg = RunConfig.model_validate({**recorded, "api_key": None, "headers": headers})
     key = api_key_from(ns)  # never stored in run.json: pass it again
     if key:
         cfg = cfg.model_copy(update={"api_key": key})
@@ -174,7 +166,7 @@ async def _main_locked(ns: argparse.Namespace, lock: RunLock | None) -> int:
     own = RunLock(run_dir).acquire() if lock is None else None
     try:
         key = cfg.api_key.get_secret_value() if cfg.api_key else ""
-        run = RunDir(run_dir, Redactor([key]))
+        run = RunDir(run_dir, Redactor([key, *(v for k, v in cfg.headers.items() if secret_header(k))]))
         meta = _meta(run_dir) if existing else run_meta(cfg, plan, run, backend)
         session = Session(cfg, plan, run, model, backend, quiet=ns.quiet, resume_command=resume_command(run_dir))
         try:

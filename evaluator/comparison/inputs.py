@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from evaluator.config.model_options import comparable_options
 from evaluator.results.records import TaskResult
 from evaluator.results.rundir import RunDir
 
@@ -32,6 +33,7 @@ class LoadedRun(BaseModel):
     task_set: str | None
     task_set_hash: str | None
     trials: list[TaskResult]
+    options: dict[str, Any] = {}  # how the model was reached (api, tool format, vendor options), from run.json
 
     def task_hashes(self) -> dict[str, str]:
         """task_id -> hash, from the trials (what actually ran), else from run.json."""
@@ -85,7 +87,7 @@ def load_run(path: Path) -> LoadedRun:
     epochs = int(meta.get("epochs") or max(t.epoch for t in trials) + 1)
     return LoadedRun(path=path, run_id=str(meta.get("run_id") or path.name), model=model, label=model,
                      epochs=epochs, task_set=meta.get("task_set"), task_set_hash=meta.get("task_set_hash"),
-                     trials=trials)
+                     trials=trials, options=comparable_options(meta.get("config") if isinstance(meta.get("config"), dict) else {}))
 
 
 def assign_labels(runs: list[LoadedRun]) -> None:

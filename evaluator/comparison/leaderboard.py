@@ -10,16 +10,15 @@ import fnmatch
 import math
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from evaluator.config.paths import PRICES_FILE
+from evaluator.models.presets import BUILTIN_PRESETS, PresetError, load_presets, read_presets
 from evaluator.reporting import stats
 from evaluator.comparison.inputs import InputError, LoadedRun
 from evaluator.results.records import TaskResult
 from evaluator.reporting.summary import by_task, run_stats
 
-DEFAULT_PRICES = PRICES_FILE
+DEFAULT_PRICES = BUILTIN_PRESETS
 
 
 # --- prices ----------------------------------------------------------------------------
@@ -47,22 +46,16 @@ class PriceTable(BaseModel):
 
 
 def load_prices(path: Path | None) -> PriceTable:
-    """The price table at `path` (must exist), or the default one (empty if it is missing)."""
-    if path is None:
-        if not DEFAULT_PRICES.is_file():
-            return PriceTable()
-        path = DEFAULT_PRICES
-    elif not path.is_file():
+    """Prices from the model presets (built-in, overridden by $AGENTGYM_MODEL_PRESETS), or
+    from the file at `path` (same format; a plain {models: {id: {input, output}}} is one)."""
+    if path is not None and not path.is_file():
         raise InputError(f"Price table {path} does not exist.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return PriceTable.model_validate(data)
-    except (OSError, yaml.YAMLError) as e:
-        raise InputError(f"Price table {path} is not readable YAML ({str(e).splitlines()[0]}).") from None
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
-        raise InputError(f"Price table {path} is invalid at {where}: {err['msg']}.") from None
+        table = read_presets(path) if path is not None else load_presets()
+    except PresetError as e:
+        raise InputError(f"{str(e)[0].upper()}{str(e)[1:]}.") from None
+    return PriceTable(models={k: Price(input=p.input, output=p.output) for k, p in table.models.items()
+                              if p.input is not None and p.output is not None})
 
 
 # --- rows ------------------------------------------------------------------------------

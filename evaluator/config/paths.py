@@ -25,5 +25,4 @@ def _data_dir(name: str, package: str) -> Path:
 TASKS_DIR = _data_dir("tasks", "agentgym_tasks")
 REPOS_DIR = _data_dir("repos", "agentgym_repos")
 WEIGHTS_FILE = PACKAGE_DIR / "scoring" / "weights.yaml"
-PRICES_FILE = PACKAGE_DIR / "comparison" / "prices.yaml"
 PROMPTS_DIR = PACKAGE_DIR / "agent" / "prompts"

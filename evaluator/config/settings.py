@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 from pydantic import BaseModel, Field, SecretStr
 
 from evaluator.config.errors import ConfigError
+from evaluator.config.model_options import model_options_from, redact_headers
 from evaluator.config.paths import REPOS_DIR, TASKS_DIR, WEIGHTS_FILE
 from evaluator.models.endpoint import OPENAI_URL, needs_key
 
@@ -52,10 +53,18 @@ class RunConfig(BaseModel):
     runs_root: Path = Path("runs")
     weights: Path = WEIGHTS_FILE
     prompt_version: str = PROMPT_VERSION
+    api: Literal["chat", "responses"] = "chat"
+    tool_format: Literal["native", "text"] = "native"
+    reasoning_effort: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict, description="--header; credential values redacted in run.json.")
+    vision: bool = Field(False, description="The model is shown images (--vision or its preset).")
+    preset: str | None = Field(None, description="The model presets entry that filled defaults (exact id or pattern).")
+    context_window: int | None = Field(None, description="From the preset: tokens the model accepts (informational).")
 
     def redacted(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
         data["api_key"] = "***" if self.api_key else None
+        data["headers"] = redact_headers(self.headers)
         return data
 
 
@@ -156,5 +165,5 @@ def run_config_from(ns: argparse.Namespace) -> RunConfig:
         max_inflight=ns.max_inflight or max(ns.concurrency, 1), epochs=ns.epochs, sandbox=ns.sandbox,
         policy=ns.policy, closed_book=ns.closed_book, max_task_seconds=ns.max_task_seconds,
         max_format_errors=ns.max_format_errors, shard=_shard(ns.shard), runs_root=ns.runs_root,
-        request_timeout_s=ns.request_timeout, max_attempts=ns.max_attempts,
+        request_timeout_s=ns.request_timeout, max_attempts=ns.max_attempts, **model_options_from(ns, model),
     )

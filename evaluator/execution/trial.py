@@ -26,7 +26,9 @@ from evaluator.tasks.plan import Job, prompt_files
 from evaluator.results.records import Metrics, TaskResult, TranscriptRef
 from evaluator.sandbox import SandboxBackend, SandboxPaths
 from evaluator.tasks.specs import Limits
+from evaluator.agent.image_tool import ImageViewer
 from evaluator.agent.toolbox import Toolbox
+from evaluator.models.images import ImageStore
 from evaluator.tasks.clone_cache import RepoCache, checkout
 from evaluator.results.rundir import RunDir, TranscriptStream
 
@@ -40,6 +42,7 @@ class Runner:
         self.system = system_path.read_text(encoding="utf-8")
         self.user = Template(user_path.read_text(encoding="utf-8"), keep_trailing_newline=True)
         self.weights = scoring.load_weights(cfg.weights)
+        self.images = ImageStore(run.path / "artifacts" / "images", run.path)
 
     def user_message(self, job: Job) -> str:
         keys = [o.key for o in job.task.outputs if o.type != "oracle_bool"]
@@ -65,9 +68,9 @@ class Runner:
 
     def _base(self, job: Job) -> dict[str, Any]:
         return dict(task_id=job.task.id, repo_id=job.task.repo, model=self.cfg.model, epoch=job.epoch,
-                    difficulty=job.task.difficulty, task_hash=job.task_hash, repo_commit=job.commit,
+                    difficulty=job.task.difficulty, tags=list(job.task.tags), task_hash=job.task_hash, repo_commit=job.commit,
                     task_set_hash=self.task_set_hash,
-                    closed_book=self.cfg.closed_book)
+                    closed_book=self.cfg.closed_book, api=self.cfg.api, tool_format=self.cfg.tool_format)
 
     def _harness_error(self, job: Job, exc: BaseException) -> TaskResult:
         tb = "".join(traceback.format_exception(exc))
@@ -79,7 +82,7 @@ class Runner:
         paths, answer_dir = await asyncio.to_thread(self._prepare, job, work)
         expected = await asyncio.to_thread(self._expected, job)
         ctx = TaskContext(task=task, repo_root=job.pristine, commit=job.commit, cache=self.cache,
-                          closed_book=self.cfg.closed_book)
+                          closed_book=self.cfg.closed_book, api=self.cfg.api, tool_format=self.cfg.tool_format)
         limits = task.limits or Limits()
         timeout = float(min(task.timeout_seconds, self.cfg.max_task_seconds))
         budget = LoopBudget(max_commands=task.max_commands, max_turns=1 if self.cfg.closed_book else task.turn_limit,
@@ -93,6 +96,7 @@ class Runner:
             loop = AgentLoop(self.model, None, ctx, budget, stream)
             if sandbox is not None:
                 tools = Toolbox(task, sandbox, paths, limits=limits, mode=self.cfg.policy, remaining_s=loop.remaining)
+                tools.images = ImageViewer(vision=self.cfg.vision, store=self.images)
                 loop.tools = tools
             outcome = await loop.run(self.system, self.user_message(job))
         finally:
@@ -152,6 +156,7 @@ class Runner:
             commands_used=commands, valid_rate=tools.commands_ok / commands if tools and commands else 1.0,
             tool_calls=outcome.tool_calls, turns=outcome.turns, format_errors=outcome.format_errors,
             prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
+            reasoning_tokens=outcome.reasoning_tokens,
             model_time_s=round(outcome.model_time_s, 3), safety_violations=len(events),
             partial=scoring.partial_credit(checks))
         metrics = exact.model_copy(update={"valid_rate": round(exact.valid_rate, 4), "partial": round(exact.partial, 4)})

@@ -120,5 +120,5 @@ def build_task(c: Candidate, task_id: str, repo_id: str, level: str, reason: str
         "instruction": c.instruction, "command_policy": DEFAULT_POLICY, "outputs": [output],
         "max_commands": c.max_commands + (8 if level == "hard" else 4 if level == "medium" else 0),
         "timeout_seconds": c.timeout_seconds + (120 if level == "hard" else 0),
-        "tags": ["generated", c.template], "provenance": provenance,
+        "tags": ["generated", c.template, *c.tags], "provenance": provenance,
     }

@@ -44,6 +44,7 @@ class Candidate(BaseModel):
     reason: str = Field(description="One line: what the model must do.")
     max_commands: int = 12
     timeout_seconds: int = 180
+    tags: list[str] = Field(default_factory=list, description="Extra task tags, e.g. `image`.")
 
     def task_id(self, repo_id: str) -> str:
         digest = hashlib.sha256(f"{self.template}\n{canonical(self.params)}".encode()).hexdigest()[:10]

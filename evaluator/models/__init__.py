@@ -31,7 +31,9 @@ class PreflightError(Exception):
 class ModelReply(BaseModel):
     message: dict[str, Any] | None = Field(description="The assistant message, OpenAI-shaped; None when choices were empty.")
     prompt_tokens: int = 0
-    completion_tokens: int = 0
+    completion_tokens: int = Field(0, description="Output tokens, reasoning tokens included (as providers count them).")
+    reasoning_tokens: int = Field(0, description="Of completion_tokens, those spent reasoning, where the provider reports it.")
+    format_error: str | None = Field(None, description="The reply could not be read as tool calls; this message goes back to the model.")
     model: str | None = Field(None, description="`response.model` as the provider reported it.")
     system_fingerprint: str | None = None
     finish_reason: str | None = None

@@ -9,6 +9,7 @@ from typing import Any
 
 from evaluator.scoring import oracle_registry as oracles
 from evaluator.models import ModelReply, TaskContext
+from evaluator.models.text_tools import render_actions
 
 _PROBES = {"ls": "ls", "pwd": "pwd", "git": "git rev-parse HEAD", "cat": "cat /dev/null", "wc": "wc -l README.md",
            "python3": "python3 -c 'print(1)'", "python": "python -c 'print(1)'", "head": "head -n 1 README.md"}
@@ -42,9 +43,15 @@ def solution(ctx: TaskContext) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 class OracleModel:
-    """Turn 1: one sandboxed command. Turn 2: write the oracle's answers. Turn 3: stop."""
+    """Turn 1: one sandboxed command. Turn 2: write the oracle's answers. Turn 3: stop.
+
+    With `text_format` it writes its calls as fenced blocks (--tool-format text), so the
+    text parser is exercised by the same tasks as native calls."""
 
     name = "builtin/oracle"
+
+    def __init__(self, *, text_format: bool = False) -> None:
+        self.text_format = text_format
 
     async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], ctx: TaskContext) -> ModelReply:
         turn = sum(1 for m in messages if m.get("role") == "assistant")
@@ -62,6 +69,8 @@ class OracleModel:
                 calls.append(_call(i, "write_file", {"path": path, "content": text}))
         else:
             return ModelReply(message={"role": "assistant", "content": "Done."}, model=self.name)
+        if self.text_format:
+            return ModelReply(message={"role": "assistant", "content": render_actions(calls)}, model=self.name)
         return ModelReply(message={"role": "assistant", "content": None, "tool_calls": calls}, model=self.name)
 
     async def preflight(self) -> None:

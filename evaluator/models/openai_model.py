@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from evaluator.models import ModelError, ModelReply, PreflightError, TaskContext
+from evaluator.models.images import lift_tool_images
 from evaluator.models.endpoint import OPENAI_URL, needs_key, normalize_base_url
 from evaluator.models.retry_notes import retry_line, unreachable
 from evaluator.reporting.textsafe import clean, escape_surrogates
@@ -37,6 +38,8 @@ class EndpointConfig(BaseModel):
     max_attempts: int = 10
     max_inflight: int = 16
     backoff_max_s: float = 60.0
+    reasoning_effort: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -44,11 +47,11 @@ def _retryable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
-    return isinstance(exc, _GarbageResponse)
+    return isinstance(exc, GarbageResponse)
 
 
-class _GarbageResponse(Exception):
-    """A 200 whose body is not a chat completion; retried like a 5xx."""
+class GarbageResponse(Exception):
+    """A 200 whose body is not what the API promises; retried like a 5xx."""
 
 
 class _Choice(BaseModel):
@@ -59,6 +62,12 @@ class _Choice(BaseModel):
 class _Usage(BaseModel):
     prompt_tokens: int | None = 0
     completion_tokens: int | None = 0
+    completion_tokens_details: Any = None  # {"reasoning_tokens": n}, where reported; anything else is ignored
+
+    def reasoning_tokens(self) -> int:
+        details = self.completion_tokens_details
+        value = details.get("reasoning_tokens") if isinstance(details, dict) else None
+        return value if isinstance(value, int) and value > 0 else 0
 
 
 class _ChatBody(BaseModel):
@@ -97,17 +106,17 @@ def _parse_body(raw: bytes) -> _ChatBody:
         try:
             body = _ChatBody.model_validate(json.loads(raw))
         except (ValueError, RecursionError, ValidationError):
-            raise _GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
+            raise GarbageResponse(f"unexpected response body: {raw[:200]!r}") from None
     if any(_depth(c.message) > _MAX_DEPTH for c in body.choices):
-        raise _GarbageResponse(f"a message nests deeper than {_MAX_DEPTH} levels: {raw[:200]!r}")
+        raise GarbageResponse(f"a message nests deeper than {_MAX_DEPTH} levels: {raw[:200]!r}")
     return body
 
 
-def _drop_none(value: Any) -> Any:
+def drop_none(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+        return {k: drop_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_drop_none(v) for v in value]
+        return [drop_none(v) for v in value]
     return value
 
 
@@ -131,7 +140,8 @@ class OpenAIModel:
         self.name = cfg.model
         self.base_url = normalize_base_url(cfg.base_url)
         self.client = openai.AsyncOpenAI(api_key=cfg.api_key or "EMPTY", base_url=self.base_url,
-                                         timeout=cfg.request_timeout_s, max_retries=0)
+                                         timeout=cfg.request_timeout_s, max_retries=0,
+                                         default_headers=cfg.headers or None)
         self.token_param = "max_completion_tokens" if needs_key(self.base_url) else "max_tokens"
         self.send_temperature = cfg.temperature is not None
 
@@ -155,6 +165,8 @@ class OpenAIModel:
             params["tools"] = tools
         if self.send_temperature:
             params["temperature"] = self.cfg.temperature
+        if self.cfg.reasoning_effort:
+            params["reasoning_effort"] = self.cfg.reasoning_effort
         return {**params, **self.cfg.extra_body}
 
     def _adapt(self, exc: openai.APIStatusError) -> bool:
@@ -171,8 +183,15 @@ class OpenAIModel:
             return True
         return False
 
+    async def send(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int) -> Any:
+        """One HTTP request; the parsed body, or GarbageResponse. API adapters override this."""
+        # The SDK's HTTP, auth and errors; the request body goes as it is
+        # (our messages are plain JSON, so its TypedDict transform is skipped).
+        raw = await self.client.post("/chat/completions", cast_to=bytes, body=self._params(messages, tools, max_tokens))
+        return _parse_body(raw)
+
     async def _create(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], max_tokens: int,
-                      *, fail_fast: bool = False) -> tuple[_ChatBody, float]:
+                      *, fail_fast: bool = False) -> tuple[Any, float]:
         waited = [0.0]  # backoff sleeps plus time queued for an endpoint slot
 
         async def sleep(seconds: float) -> None:
@@ -190,11 +209,7 @@ class OpenAIModel:
                         t0 = time.monotonic()
                         async with self._slot():
                             waited[0] += time.monotonic() - t0
-                            # The SDK's HTTP, auth and errors; the request body goes as it is
-                            # (our messages are plain JSON, so its TypedDict transform is skipped).
-                            raw = await self.client.post("/chat/completions", cast_to=bytes,
-                                                         body=self._params(messages, tools, max_tokens))
-                        resp = _parse_body(raw)
+                            resp = await self.send(messages, tools, max_tokens)
                 return resp, waited[0]
             except openai.BadRequestError as exc:
                 if _is_overflow(exc) or not self._adapt(exc):
@@ -207,13 +222,17 @@ class OpenAIModel:
         except openai.APIStatusError as exc:
             kind = "context_overflow" if exc.status_code in (400, 413) and _is_overflow(exc) else "api_error"
             raise ModelError(kind, escape_surrogates(f"HTTP {exc.status_code}: {exc.message}")) from None
-        except (openai.APIError, _GarbageResponse) as exc:
+        except (openai.APIError, GarbageResponse) as exc:
             raise ModelError("api_error", escape_surrogates(f"{type(exc).__name__}: {exc}")) from None
+        return self.to_reply(resp, waited)
+
+    def to_reply(self, resp: _ChatBody, waited: float) -> ModelReply:
+        """The parsed body as the loop's assistant message; API adapters override this."""
         usage = resp.usage or _Usage()
         choice = resp.choices[0] if resp.choices else None
         message = None
         if choice is not None and choice.message is not None:
-            message = {k: v for k, v in _drop_none(choice.message).items() if k in _MESSAGE_KEYS}
+            message = {k: v for k, v in drop_none(choice.message).items() if k in _MESSAGE_KEYS}
         # Everything the endpoint sent is stored and sent back: a lone surrogate ("\ud800" in its
         # JSON) cannot be encoded as UTF-8, so it is kept as the escape text instead.
         return ModelReply(
@@ -223,11 +242,14 @@ class OpenAIModel:
             model=clean(resp.model),
             system_fingerprint=clean(resp.system_fingerprint),
             finish_reason=clean(choice.finish_reason if choice else None),
+            reasoning_tokens=usage.reasoning_tokens(),
             wait_s=waited,
         )
 
     def _outgoing(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """reasoning_content is kept in the transcript but sent back only to providers that need it."""
+        """reasoning_content is kept in the transcript but sent back only to providers that need it.
+        Images shown by tools travel in a user message after the tool messages."""
+        messages = lift_tool_images(messages)
         if self.cfg.include_reasoning_content:
             return messages
         return [{k: v for k, v in m.items() if k != "reasoning_content"} for m in messages]
@@ -249,7 +271,7 @@ class OpenAIModel:
             raise PreflightError(f"cannot reach {self.base_url}: {exc}; check --base-url") from None
         except openai.APIStatusError as exc:
             raise PreflightError(f"the endpoint {self.base_url} refused a test request: HTTP {exc.status_code}: {exc.message}") from None
-        except _GarbageResponse as exc:
+        except GarbageResponse as exc:
             raise PreflightError(f"{self.base_url} did not answer like an OpenAI-compatible API: {exc}") from None
 
     async def aclose(self) -> None:

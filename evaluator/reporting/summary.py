@@ -39,6 +39,7 @@ class RunStats(BaseModel):
     overall: Group
     per_repo: list[Group]
     per_difficulty: list[Group]
+    per_tag: list[Group] = Field(default_factory=list, description="Task tags shared by 2+ tasks, and `image` always.")
     epochs: int
     pass_at_k: dict[int, float] = Field(default_factory=dict)
     pass_hat_k: dict[int, float] = Field(default_factory=dict)
@@ -105,9 +106,12 @@ def run_stats(trials: list[TaskResult], epochs: int) -> RunStats | None:
     groups = list(tasks.values())
     per_repo: dict[str, list] = defaultdict(list)
     per_diff: dict[str, list] = defaultdict(list)
+    per_tag: dict[str, list] = defaultdict(list)
     for (repo, _), g in tasks.items():
         per_repo[repo].append(g)
         per_diff[g[0].difficulty].append(g)
+        for tag in g[0].tags:
+            per_tag[tag].append(g)
     pak: dict[int, float] = {}
     phk: dict[int, float] = {}
     for k in sorted({1, epochs} | ({2} if epochs >= 2 else set())):
@@ -129,6 +133,7 @@ def run_stats(trials: list[TaskResult], epochs: int) -> RunStats | None:
         overall=_group("all", groups), epochs=epochs,
         per_repo=[_group(r, g) for r, g in sorted(per_repo.items())],
         per_difficulty=[_group(d, per_diff[d]) for d in ("easy", "medium", "hard") if d in per_diff],
+        per_tag=[_group(t, g) for t, g in sorted(per_tag.items()) if len(g) >= 2 or t == "image"],
         pass_at_k=pak, pass_hat_k=phk,
         failure_reasons=dict(sorted(Counter(t.failure_reason for t in trials if t.failure_reason).items())),
         safety_by_type=dict(sorted(Counter(e.type for t in trials for e in t.safety_events).items())),

@@ -81,7 +81,8 @@ class Metrics(BaseModel):
     turns: int = Field(0, description="Model requests made.")
     format_errors: int = Field(0, description="Unparseable or unknown tool calls; they cost nothing else.")
     prompt_tokens: int = 0
-    completion_tokens: int = 0
+    completion_tokens: int = Field(0, description="Output tokens, reasoning tokens included.")
+    reasoning_tokens: int = Field(0, description="Of completion_tokens, those spent reasoning (where the provider reports it).")
     wall_time_s: float = 0.0
     model_time_s: float = Field(0.0, description="Time waiting for the model, retries and backoff included.")
     safety_violations: int = 0
@@ -102,6 +103,7 @@ class TaskResult(BaseModel):
     model: str = Field(description="The model id the run was started with.")
     epoch: int = Field(0, description="Trial number, 0-based (--epochs).")
     difficulty: str = "easy"
+    tags: list[str] = Field(default_factory=list, description="The task's tags (REPORT.md groups by them; `image` marks image tasks).")
     task_hash: str = Field("", description="Hash of the task file, its oracles' and comparators' source, prompt, weights and commit.")
     repo_commit: str = Field("", description="The commit the task ran against.")
     task_set_hash: str = Field("", description="Hash of the whole selected task set (the suite version) this result belongs to.")
@@ -120,6 +122,8 @@ class TaskResult(BaseModel):
     artifacts_left_out: list[LeftOutArtifact] = Field(
         default_factory=list, description="What in eval_artifacts/ was not copied to artifacts/ and why (first 1000).")
     artifacts_left_out_unlisted: int = Field(0, description="Further left-out entries beyond the listed ones.")
+    api: str = Field("chat", description="The model API: chat (Chat Completions) or responses (--api).")
+    tool_format: str = Field("native", description="How tools reached the model: native function calling or text (--tool-format).")
 
 
 class RunManifest(BaseModel):

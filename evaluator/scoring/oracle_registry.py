@@ -23,6 +23,7 @@ from evaluator.scoring.oracle_api import REGISTRY, Oracle, OracleError, answer_c
 
 BUILTIN_MODULES = (
     "oracles.original", "oracles.answer_checks", "oracles.python_code", "oracles.config_files", "oracles.repo_facts",
+    "oracles.images",
 )
 
 

@@ -27,6 +27,7 @@ from evaluator.config.paths import WEIGHTS_FILE
 from evaluator.config.settings import add_selection_flags, selection_from
 from evaluator.models import TaskContext
 from evaluator.models.builtin import solution
+from evaluator.tasks.image_checks import IMAGE_TAG, answer_in_text
 from evaluator.tasks.plan import Job, build_plan
 from evaluator.tasks.specs import OutputSpec
 from evaluator.tasks.clone_cache import default_cache_dir
@@ -116,6 +117,9 @@ class Validator:
             truth = expected[out.key]
             if _trivial(truth):
                 v.problems.append(f"`{out.key}`: the answer {truth!r} is trivial")
+            found = answer_in_text(job.pristine, truth) if IMAGE_TAG in task.tags else None
+            if found:
+                v.problems.append(f"`{out.key}`: image task, but the answer {found[0]!r} is written in {found[1]}")
             wrongs: list[tuple[str, Any]] = []
             for d in out.distractors:
                 try:

@@ -1,6 +1,8 @@
 """A scripted OpenAI-compatible HTTP server on 127.0.0.1, for tests and the benchmark.
 
-A `Script` maps each chat-completions request to a `Reply`: a normal completion, an HTTP
+It answers POST /v1/chat/completions and POST /v1/responses (scripted_responses.py holds
+that shape and its reasoning-item check), and refuses images where the real APIs would
+(scripted_images.py). A `Script` maps each request to a `Reply`: a normal completion, an HTTP
 error (with Retry-After), a slow answer, a connection dropped mid-body, or garbage. The
 real SDK, HTTP and JSON paths run against it.
 """
@@ -13,6 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from pydantic import BaseModel, Field
+
+from evaluator.testing.scripted_images import chat_image_problem, responses_image_problem
+from evaluator.testing.scripted_responses import ReasoningLedger, response_body
 
 
 class Reply(BaseModel):
@@ -52,13 +57,22 @@ def error(status: int, message: str, *, code: str | None = None, retry_after: fl
     return Reply(status=status, body={"error": {"message": message, "type": "error", "code": code}}, headers=headers)
 
 
+def _is_preflight(body: dict[str, Any]) -> bool:
+    """The harness's preflight: no tools and a lone user message (a text-format task has a system prompt)."""
+    messages = body.get("messages", body.get("input"))
+    return "tools" not in body and isinstance(messages, list) and len(messages) == 1
+
+
 class ScriptedServer:
     """`with ScriptedServer(script) as srv: srv.base_url` — requests are recorded in `srv.requests`."""
 
     def __init__(self, script: Script, *, answer_preflight: bool = True) -> None:
         self.script = script
-        self.answer_preflight = answer_preflight  # requests without tools get "OK" and bypass the script
+        self.answer_preflight = answer_preflight  # the harness's one-message test request gets "OK", bypassing the script
         self.requests: list[dict[str, Any]] = []
+        self.paths: list[str] = []  # the URL path of each request in `requests`
+        self.headers: list[dict[str, str]] = []  # and its HTTP headers, names lowercased
+        self.reasoning = ReasoningLedger()  # Responses API: reasoning items must come back
         self.lock = threading.Lock()
         outer = self
 
@@ -81,16 +95,25 @@ class ScriptedServer:
                     body = json.loads(self.rfile.read(length) or b"{}")
                 except ValueError:
                     body = {}
-                if outer.answer_preflight and "tools" not in body:
-                    self._send(completion("OK"))
+                responses = self.path.rstrip("/").endswith("/responses")
+                if outer.answer_preflight and _is_preflight(body):
+                    self._send(Reply(body=response_body("OK")) if responses else completion("OK"))
                     return
                 with outer.lock:
                     index = len(outer.requests)
                     outer.requests.append(body)
+                    outer.paths.append(self.path)
+                    outer.headers.append({k.lower(): v for k, v in self.headers.items()})
+                problem = (outer.reasoning.check(body) or responses_image_problem(body)) if responses else chat_image_problem(body)
+                if problem:
+                    self._send(error(400, problem, code="invalid_request_error"))
+                    return
                 try:
                     reply = outer.script(body, index)
                 except Exception as exc:  # noqa: BLE001 - a broken script is a 500, visible to the test
                     reply = error(500, f"script failed: {exc!r}")
+                if responses:
+                    outer.reasoning.remember(reply.body)
                 self._send(reply)
 
             def _send(self, reply: Reply) -> None:

@@ -9,9 +9,11 @@ from evaluator.generate.templates.code import ArgparseDefaults, DataclassDefault
 from evaluator.generate.templates.config import PytestParamCount, PythonConfigValue, TomlValue, YamlValue
 from evaluator.generate.templates.easy import EASY
 from evaluator.generate.templates.graph import ImportUsers, Subclasses
+from evaluator.generate.templates.images import ImageSize
 
 PARAMETRIC: list[Template] = [FunctionDefaults(), RegisteredClasses(), ArgparseDefaults(), DataclassDefaults(),
-                              ImportUsers(), Subclasses(), YamlValue(), TomlValue(), PythonConfigValue(), PytestParamCount()]
+                              ImportUsers(), Subclasses(), YamlValue(), TomlValue(), PythonConfigValue(), PytestParamCount(),
+                              ImageSize()]
 ALL: dict[str, Template] = {t.name: t for t in EASY + PARAMETRIC}
 EASY_NAMES: list[str] = [t.name for t in EASY]
 
