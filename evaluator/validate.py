@@ -3,7 +3,9 @@
 For each task: the oracle's answer (through each answer checker's `solve()`) succeeds; an
 empty answer (builtin/nop) fails; every distractor differs from the truth and fails; a
 superset answer fails; each mutation of the expected answer that exceeds the comparator's
-tolerance fails; the answer is not trivial.
+tolerance fails; the answer is not trivial; an answer decided by a tie-break (the oracle's
+`ties` lists several) needs a tie rule in the instruction and a comparator that accepts every
+tied answer (evaluator/ties.py).
 
 Exit codes: 0 every task is valid; 1 some task is too weak or broken (listed); 2 usage or config error.
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from evaluator import cli, oracles, scoring
+from evaluator import cli, oracles, scoring, ties
 from evaluator.catalog import ConfigError
 from evaluator.config import PROJECT_ROOT, add_selection_flags, selection_from
 from evaluator.models import TaskContext
@@ -113,6 +115,12 @@ class Validator:
             truth = expected[out.key]
             if _trivial(truth):
                 v.problems.append(f"`{out.key}`: the answer {truth!r} is trivial")
+            try:
+                tied = ties.tied_answers(out, job.pristine)
+            except oracles.OracleError as exc:
+                v.problems.append(f"`{out.key}`: tie check failed: {exc}")
+                tied = []
+            v.problems += ties.tie_problems(task, out, tied, lambda alt, k=out.key: succeeds({**answer, k: alt}, files))
             wrongs: list[tuple[str, Any]] = []
             for d in out.distractors:
                 try:
