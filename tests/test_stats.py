@@ -14,6 +14,7 @@ from evaluator.stats import (
     compare_success,
     mcnemar_exact,
     mean_and_stderr,
+    min_detectable_difference,
     paired_bootstrap_delta,
     pass_at_k,
     pass_hat_k,
@@ -237,3 +238,20 @@ def test_verdict_rules() -> None:
     mixed = verdict("A", "B", worse, _delta(-0.04, 0.01, 0.2))
     assert mixed.regression and mixed.improvement
     assert mixed.text == "Mixed result for B vs A: p=0.0391, +0.0 points [0.0, 0.2]"
+
+
+def test_min_detectable_difference_by_hand() -> None:
+    # z_0.975 = 1.959964, z_0.8 = 0.841621, sum 2.801585.
+    # 66 tasks (the curated suites), sd_diff = sqrt(0.5): 2.801585 * 0.707107 = 1.981020, / 8.124038 = 0.243847
+    assert min_detectable_difference(66) == pytest.approx(0.243847, abs=1e-6)
+    # 25 tasks, sd_diff 1: 2.801585 / 5
+    assert min_detectable_difference(25, 1.0) == pytest.approx(0.560317, abs=1e-6)
+    # 90 % power: z_0.9 = 1.281552; (1.959964 + 1.281552) * 0.5 / 10
+    assert min_detectable_difference(100, 0.5, power=0.9) == pytest.approx(0.162076, abs=1e-6)
+    # alpha 0.01: z_0.995 = 2.575829; (2.575829 + 0.841621) / 2
+    assert min_detectable_difference(4, 1.0, alpha=0.01) == pytest.approx(1.708725, abs=1e-6)
+    # four times the tasks halve it
+    assert min_detectable_difference(264) == pytest.approx(min_detectable_difference(66) / 2)
+    for bad in ({"n": 0}, {"n": 5, "power": 1.0}, {"n": 5, "power": 0.0}, {"n": 5, "alpha": 0.0}):
+        with pytest.raises(ValueError):
+            min_detectable_difference(**bad)
