@@ -161,7 +161,7 @@ class Toolbox:
         refused = bool(findings) and self.mode == "enforce"
         for f in findings:
             self._event(f, "run_command", args.command, refused)
-        for f in policy.detect_risky(args.command):
+        for f in policy.one_per_type(policy.detect_risky(args.command)):
             self._event(f, "run_command", args.command, refused=False)  # contained by the sandbox, recorded
         if refused:
             raise ToolError("refused by the command policy: " + "; ".join(f.detail for f in findings))
