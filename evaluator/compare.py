@@ -28,6 +28,7 @@ from evaluator.compare_inputs import InputError, LoadedRun, assign_labels, check
 from evaluator.compare_report import CompareReport, write_all
 from evaluator.leaderboard import DEFAULT_PRICES, ModelRow, fmt_cost, fmt_pct, load_prices, model_row
 from evaluator.regression import compare
+from evaluator.stats import mdd_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print_leaderboard(report, console)
     for c in report.comparisons:
         print(("REGRESSION: " if c.verdict.regression else "") + c.verdict.text)  # plain print: one greppable line
+    print(f"Minimum detectable difference: {mdd_text(report.common_tasks, report.alpha)}")
     print(f"Wrote {files[0]} (+ .csv, .json and {len(files) - 3} plots)")
     return 1 if report.regression else 0
 

@@ -13,7 +13,7 @@ from evaluator import plots
 from evaluator.atomic import write_text_atomic
 from evaluator.leaderboard import ModelRow, fmt_cost, fmt_pct
 from evaluator.regression import Comparison
-from evaluator.stats import _fmt_p
+from evaluator.stats import _fmt_p, mdd_text
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), undefined=StrictUndefined,
                    keep_trailing_newline=True)
@@ -50,7 +50,7 @@ def render_markdown(r: CompareReport) -> str:
         r=r, repos=_union(r.models, "per_repo"),
         difficulties=[d for d in DIFFICULTIES if d in diffs] + sorted(diffs - set(DIFFICULTIES)),
         ks=ks, failures=_union(r.models, "failure_reasons"), safety=_union(r.models, "safety_by_type"),
-        pct=fmt_pct, cost=fmt_cost, num=_num, p=_fmt_p)
+        pct=fmt_pct, cost=fmt_cost, num=_num, p=_fmt_p, mdd=mdd_text(r.common_tasks, r.alpha))
 
 
 def render_csv(r: CompareReport) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from evaluator import stats
 from evaluator.chart_worker import ChartRequest, ChartWorker, draw
 from evaluator.results import TaskResult
 from evaluator.summary import by_task, run_stats, task_row, task_summary
@@ -26,7 +27,7 @@ def render(meta: dict[str, Any], trials: list[TaskResult], *, partial: str | Non
     rows = [task_row(g) for g in by_task(trials).values()]
     return _ENV.get_template("report.md.j2").render(
         run=meta, s=s, tasks=rows, partial=partial, done=len(trials), total=total,
-        resume_command=resume_command, plot=plot, pct=pct)
+        resume_command=resume_command, plot=plot, pct=pct, mdd=stats.mdd_text(s.overall.tasks) if s else "")
 
 
 def write_summaries(run: RunDir, trials: list[TaskResult]) -> None:

@@ -21,7 +21,7 @@ __all__ = [
     "McNemarResult", "PairedDelta", "Verdict",
     "wilson_interval", "mcnemar_exact", "pass_at_k", "pass_hat_k", "mean_and_stderr",
     "percentile", "bootstrap_mean_ci", "cluster_bootstrap_rate_ci", "paired_bootstrap_delta",
-    "compare_success", "verdict", "min_detectable_difference",
+    "compare_success", "verdict", "min_detectable_difference", "mdd_text",
 ]
 
 
@@ -274,6 +274,17 @@ def min_detectable_difference(
         raise ValueError(f"power must be in (0, 1), got {power}")
     z = _z(1.0 - alpha) + statistics.NormalDist().inv_cdf(power)
     return z * sd_diff / math.sqrt(n)
+
+
+def mdd_text(n: int, alpha: float = 0.05) -> str:
+    """One sentence for REPORT.md and `evaluator.compare`: the success-rate difference a paired
+    comparison over n tasks detects with 80 % power (`min_detectable_difference`, worst case)."""
+    d = 100 * min_detectable_difference(n, alpha=alpha)
+    head = f"With {n} task{'s' if n != 1 else ''}, a paired comparison (80 % power, alpha = {alpha:g}) "
+    if d >= 100:
+        return head + "cannot reliably detect any difference in success rate; run more tasks."
+    return (head + f"reliably detects a success-rate difference of {d:.1f} points or more; "
+            "smaller differences between two models may go unnoticed.")
 
 
 # --- comparison and verdict --------------------------------------------------------------

@@ -14,6 +14,7 @@ from evaluator.stats import (
     compare_success,
     mcnemar_exact,
     mean_and_stderr,
+    mdd_text,
     min_detectable_difference,
     paired_bootstrap_delta,
     pass_at_k,
@@ -255,3 +256,14 @@ def test_min_detectable_difference_by_hand() -> None:
     for bad in ({"n": 0}, {"n": 5, "power": 1.0}, {"n": 5, "power": 0.0}, {"n": 5, "alpha": 0.0}):
         with pytest.raises(ValueError):
             min_detectable_difference(**bad)
+
+
+def test_mdd_text_states_the_difference_in_points() -> None:
+    assert mdd_text(66) == ("With 66 tasks, a paired comparison (80 % power, alpha = 0.05) reliably detects a "
+                            "success-rate difference of 24.4 points or more; smaller differences between two models "
+                            "may go unnoticed.")
+    assert "difference of 74.9 points" in mdd_text(7)  # 2.801585 * 0.707107 / sqrt(7) = 0.7487
+    assert "difference of 99.1 points" in mdd_text(4)  # 1.981020 / 2 = 0.99051
+    assert mdd_text(3).endswith("cannot reliably detect any difference in success rate; run more tasks.")  # 1.1437
+    assert mdd_text(1).startswith("With 1 task, ")
+    assert "(80 % power, alpha = 0.01)" in mdd_text(100, 0.01) and "24.2 points" in mdd_text(100, 0.01)  # 3.417450 * 0.0707107
