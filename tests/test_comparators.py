@@ -119,6 +119,7 @@ def test_json_subset(answer: object, expected: object, credit: float) -> None:
         ("v0.3.1", r"0\.3\.1", {}, 0.0),  # a full match, not a search
         ("0.3.10", r"0\.3\.1", {}, 0.0),
         ("ABC", "abc", {}, 0.0),
+        ("10.20.3", r"\d+\.\d+\.\d*", {}, 1.0),  # repetition works without flags
         ("ABC", "abc", {"ignore_case": True}, 1.0),
         (3, "3", {}, 0.0),
         ("3", 3, {}, 0.0),

@@ -114,3 +114,143 @@ def test_epochs_with_mixed_outcomes() -> None:
     # pass@1 = 2/3; pass@3 = 1 (some epoch passed); pass^3 = 0 (not every epoch passed)
     assert overall.pass_at_k == {1: 0.6667, 2: 1.0, 3: 1.0}
     assert overall.pass_hat_k == {1: 0.6667, 2: 0.3333, 3: 0.0}
+
+
+# --- the answer file, output checks and failure reasons ---------------------------------------
+
+from evaluator.catalog import ConfigError  # noqa: E402
+from evaluator.scoring import AnswerFile, check_outputs, failure_reason, read_answer, type_error  # noqa: E402
+from evaluator.specs import TaskSpec  # noqa: E402
+
+TASK = TaskSpec.model_validate({
+    "id": "t", "repo": "r", "instruction": "x",
+    "outputs": [
+        {"key": "n", "type": "int", "oracle": {"fn": "glob_count", "args": {"glob": "*"}},
+         "comparator": "numeric", "comparator_args": {"abs_tol": 1}, "weight": 2.0},
+        {"key": "names", "type": "list", "oracle": {"fn": "glob_files", "args": {"glob": "*"}}, "comparator": "f1"},
+        {"key": "rate", "type": "float", "oracle": {"fn": "glob_count", "args": {"glob": "*"}}, "comparator": "numeric"},
+        {"key": "doc", "type": "oracle_bool", "weight": 0.5,
+         "oracle": {"fn": "answer_md_contains", "args": {"path": "eval_artifacts/answer.md", "must_contain": ["42"]}}},
+    ],
+})
+EXPECTED = {"n": 10, "names": ["a", "b"], "rate": 3}
+
+
+def _answer_dir(tmp_path: Path, answer: str | bytes | None, md: str | None = None) -> Path:
+    (tmp_path / "eval_artifacts").mkdir(parents=True, exist_ok=True)
+    if answer is not None:
+        target = tmp_path / "eval_artifacts" / "answer.json"
+        target.write_bytes(answer if isinstance(answer, bytes) else answer.encode())
+    if md is not None:
+        (tmp_path / "eval_artifacts" / "answer.md").write_text(md)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("content", "present", "data", "error"),
+    [
+        (None, False, None, None),
+        ('{"n": 1}', True, {"n": 1}, None),
+        ("{not json", True, None, "answer.json is not valid JSON: "),
+        (b"\xff\xfe{}", True, None, "answer.json is not valid JSON: "),
+        ("[1, 2]", True, None, "answer.json must be a JSON object, got list"),
+        ('"text"', True, None, "answer.json must be a JSON object, got str"),
+    ],
+)
+def test_read_answer(tmp_path: Path, content: str | bytes | None, present: bool, data: object, error: str | None) -> None:
+    got = read_answer(_answer_dir(tmp_path, content))
+    assert (got.present, got.data) == (present, data)
+    assert (got.error is None) if error is None else got.error.startswith(error), got.error
+
+
+def test_read_answer_ignores_a_directory_named_answer_json(tmp_path: Path) -> None:
+    (tmp_path / "eval_artifacts" / "answer.json").mkdir(parents=True)
+    assert read_answer(tmp_path) == AnswerFile(present=False)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "error"),
+    [
+        ("n", 3, None), ("n", None, None), ("n", "3", "`n` should be int, got str"), ("n", True, "`n` should be int, got bool"),
+        ("n", 3.0, "`n` should be int, got float"), ("rate", 3, None), ("rate", 2.5, None),
+        ("rate", False, "`rate` should be float, got bool"), ("names", [], None), ("names", "a", "`names` should be list, got str"),
+    ],
+)
+def test_type_error(key: str, value: object, error: str | None) -> None:
+    assert type_error(next(o for o in TASK.outputs if o.key == key), value) == error
+
+
+def test_type_error_accepts_bools_for_bool_and_anything_for_json() -> None:
+    spec = TASK.outputs[0].model_copy(update={"type": "bool"})
+    assert type_error(spec, True) is None and type_error(spec, 1) == "`n` should be bool, got int"
+    assert type_error(spec.model_copy(update={"type": "json"}), {"any": [1]}) is None
+    assert type_error(spec.model_copy(update={"type": "str"}), 5) == "`n` should be str, got int"
+
+
+def _checks(tmp_path: Path, content: str | None, md: str | None = None) -> dict[str, tuple]:
+    root = _answer_dir(tmp_path, content, md)
+    checks = check_outputs(TASK, EXPECTED, read_answer(root), repo_root=tmp_path, answer_dir=root)
+    return {c.key: (c.ok, round(c.credit, 4), c.weight, c.comparator, c.note, c.actual, c.expected) for c in checks}
+
+
+def test_check_outputs_credits_each_output(tmp_path: Path) -> None:
+    got = _checks(tmp_path, '{"n": 11, "names": ["a"], "rate": 3.0}', md="answer: 42\n")
+    assert got == {
+        "n": (True, 1.0, 2.0, "numeric", None, 11, 10),  # within abs_tol 1
+        "names": (False, 0.6667, 1.0, "f1", None, ["a"], ["a", "b"]),  # precision 1, recall 1/2
+        "rate": (True, 1.0, 1.0, "numeric", None, 3.0, 3),
+        "doc": (True, 1.0, 0.5, "equals", None, True, True),  # the checker read answer.md
+    }
+
+
+def test_check_outputs_notes_missing_mistyped_and_unreadable_answers(tmp_path: Path) -> None:
+    got = _checks(tmp_path, '{"n": "10", "rate": null}')
+    assert got["n"][:2] == (False, 0.0) and got["n"][4] == "`n` should be int, got str"
+    assert got["names"][:2] == (False, 0.0) and got["names"][4] == "missing"
+    assert got["rate"][:2] == (False, 0.0) and got["rate"][4] is None  # present but null: just wrong
+    assert got["doc"][:2] == (False, 0.0) and got["doc"][5] is False  # no answer.md
+    broken = _checks(tmp_path / "b", "{oops")
+    assert all(v[:2] == (False, 0.0) and v[4].startswith("answer.json is not valid JSON") for k, v in broken.items() if k != "doc")
+    absent = _checks(tmp_path / "c", None)
+    assert all(v[4] == "missing" for k, v in absent.items() if k != "doc")
+
+
+def _check(ok: bool, note: str | None = None) -> OutputCheck:
+    return OutputCheck(key="k", expected=1, ok=ok, credit=float(ok), weight=1.0, comparator="equals", note=note)
+
+
+PRESENT, ABSENT = AnswerFile(present=True, data={"k": 2}), AnswerFile(present=False)
+
+
+@pytest.mark.parametrize(
+    ("success", "stop", "checks", "answer", "reason"),
+    [
+        (True, "completed", [_check(True)], PRESENT, None),
+        (True, "timeout", [_check(True)], PRESENT, None),  # a correct answer stands, whatever stopped the loop
+        (False, "api_error", [_check(False)], ABSENT, "api_error"),
+        (False, "harness_error", [_check(False)], PRESENT, "harness_error"),
+        (False, "context_overflow", [_check(False, "missing")], ABSENT, "context_overflow"),
+        (False, "max_commands", [_check(False)], AnswerFile(present=True, error="bad"), "max_commands"),
+        (False, "timeout", [_check(False)], ABSENT, "timeout"),
+        (False, "format_errors", [_check(False)], PRESENT, "format_errors"),
+        (False, "completed", [_check(False)], AnswerFile(present=True, error="answer.json is not valid JSON"), "invalid_answer"),
+        (False, "completed", [_check(False, "`k` should be int, got str")], PRESENT, "invalid_answer"),
+        (False, "completed", [_check(False, "missing")], ABSENT, "missing_answer"),
+        (False, "completed", [_check(True), _check(False, "missing")], ABSENT, "wrong_answer"),  # a checker passed
+        (False, "completed", [_check(False, "missing")], PRESENT, "wrong_answer"),
+        (False, "completed", [_check(False)], PRESENT, "wrong_answer"),
+        (False, "cancelled", [_check(False)], PRESENT, "wrong_answer"),
+    ],
+)
+def test_failure_reason(success: bool, stop: str, checks: list[OutputCheck], answer: AnswerFile, reason: str | None) -> None:
+    assert failure_reason(success, stop, checks, answer) == reason  # type: ignore[arg-type]
+
+
+def test_load_weights_refuses_a_missing_file_and_unknown_keys(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"weights file .*nope\.yaml does not exist"):
+        load_weights(tmp_path / "nope.yaml")
+    (tmp_path / "w.yaml").write_text("success_points: 50\nsafety_penalties: {resource_limit: 1}\n")
+    assert load_weights(tmp_path / "w.yaml") == Weights(success_points=50, safety_penalties={"resource_limit": 1})
+    (tmp_path / "bad.yaml").write_text("succes_points: 50\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: .*succes_points"):
+        load_weights(tmp_path / "bad.yaml")

@@ -267,3 +267,78 @@ def test_mdd_text_states_the_difference_in_points() -> None:
     assert mdd_text(3).endswith("cannot reliably detect any difference in success rate; run more tasks.")  # 1.1437
     assert mdd_text(1).startswith("With 1 task, ")
     assert "(80 % power, alpha = 0.01)" in mdd_text(100, 0.01) and "24.2 points" in mdd_text(100, 0.01)  # 3.417450 * 0.0707107
+
+
+# --- edges the mutation run (docs/05) showed were not pinned -------------------------------
+
+def test_wilson_bounds_are_exact_at_the_edges_and_errors_say_why() -> None:
+    assert wilson_interval(13, 13)[1] == 1.0  # centre + half is 0.9999999999999999 here
+    assert wilson_interval(0, 13)[0] == 0.0
+    for s, n in ((11, 10), (1, 0), (-1, 5)):
+        with pytest.raises(ValueError, match="need 0 <= successes <= n"):
+            wilson_interval(s, n)
+    with pytest.raises(ValueError, match="confidence must be in"):
+        wilson_interval(1, 2, confidence=0.0)
+
+
+def test_small_n_edges_of_the_counting_functions() -> None:
+    assert pass_at_k(1, 1, 1) == 1.0 and pass_at_k(1, 0, 1) == 0.0  # one sample is enough
+    assert pass_hat_k(1, 1, 1) == 1.0 and pass_hat_k(1, 0, 1) == 0.0
+    with pytest.raises(ValueError, match="need n >= 1, 0 <= c <= n, 1 <= k <= n"):
+        pass_hat_k(0, 0, 1)
+    with pytest.raises(ValueError, match="counts must be non-negative"):
+        mcnemar_exact(2, -1)
+    assert mean_and_stderr([1.0, 3.0]) == (2.0, 1.0)  # stdev sqrt(2) / sqrt(2)
+    assert mean_and_stderr([4.0]) == (4.0, 0.0)
+    assert min_detectable_difference(1) == pytest.approx(1.981020, abs=1e-6)  # one task is a valid (useless) n
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        min_detectable_difference(0)
+    for power in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="power must be in"):
+            min_detectable_difference(10, power=power)
+
+
+def test_significance_is_strictly_below_alpha() -> None:
+    p = mcnemar_exact(1, 8)  # 0.0390625
+    assert not compare_success([True] + [False] * 8, [False] + [True] * 8, alpha=p).significant
+    assert compare_success([True] + [False] * 8, [False] + [True] * 8, alpha=p + 1e-9).significant
+    with pytest.raises(ValueError, match="must be paired"):
+        compare_success([True], [True, False])
+    with pytest.raises(ValueError, match="must be paired"):
+        paired_bootstrap_delta([1.0], [1.0, 2.0])
+
+
+def test_fmt_p_edges() -> None:
+    from evaluator.stats import _fmt_p
+
+    assert _fmt_p(0.0001) == "0.0001" and _fmt_p(0.00009) == "<0.0001" and _fmt_p(0.5) == "0.5" and _fmt_p(1.0) == "1.0"
+
+
+def _edge_mc(p: float, p2f: int, f2p: int) -> McNemarResult:
+    direction = "worse" if p2f > f2p else "better" if f2p > p2f else "same"
+    return McNemarResult(n=20, pass_to_fail=p2f, fail_to_pass=f2p, p_value=p, significant=p < 0.05, direction=direction)
+
+
+def _edge_ci(lo: float, hi: float) -> PairedDelta:
+    return PairedDelta(delta=(lo + hi) / 2, ci_low=lo, ci_high=hi, p_value=0.5, n=20)
+
+
+@pytest.mark.parametrize(
+    ("mc", "score", "regression", "improvement"),
+    [
+        (_edge_mc(0.05, 6, 0), _edge_ci(-1.0, 2.0), False, False),  # p == alpha is not significant
+        (_edge_mc(0.2, 6, 1), _edge_ci(-1.0, 2.0), False, False),  # more regressions, but not significant
+        (_edge_mc(0.2, 1, 6), _edge_ci(-1.0, 2.0), False, False),
+        (_edge_mc(0.5, 2, 1), _edge_ci(-3.0, 0.0), False, False),  # a CI touching 0 is not below it
+        (_edge_mc(0.5, 2, 1), _edge_ci(-3.0, 0.5), False, False),
+        (_edge_mc(0.5, 1, 2), _edge_ci(0.0, 3.0), False, False),  # nor above it
+        (_edge_mc(0.5, 1, 2), _edge_ci(-0.5, 3.0), False, False),
+        (_edge_mc(0.5, 2, 1), _edge_ci(-3.0, -0.1), True, False),
+        (_edge_mc(0.5, 1, 2), _edge_ci(0.1, 3.0), False, True),
+        (_edge_mc(0.01, 8, 1), _edge_ci(-1.0, 1.0), True, False),
+        (_edge_mc(0.01, 1, 8), _edge_ci(-1.0, 1.0), False, True),
+    ],
+)
+def test_verdict_boundaries(mc: McNemarResult, score: PairedDelta, regression: bool, improvement: bool) -> None:
+    v = verdict("A", "B", mc, score, alpha=0.05)
+    assert (v.regression, v.improvement) == (regression, improvement)
