@@ -342,3 +342,72 @@ def _edge_ci(lo: float, hi: float) -> PairedDelta:
 def test_verdict_boundaries(mc: McNemarResult, score: PairedDelta, regression: bool, improvement: bool) -> None:
     v = verdict("A", "B", mc, score, alpha=0.05)
     assert (v.regression, v.improvement) == (regression, improvement)
+
+
+# An independent restatement of the documented bootstrap (resample with random.Random(seed),
+# percentile interval with linear interpolation), so the defaults, the tails and the p-value
+# are pinned without reading evaluator/stats.py.
+def _ref_means(xs: list[float], iterations: int, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    return [sum(rng.choices(xs, k=len(xs))) / len(xs) for _ in range(iterations)]
+
+
+def _ref_pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    h = (len(s) - 1) * q / 100
+    lo = math.floor(h)
+    return s[lo] + (h - lo) * (s[min(lo + 1, len(s) - 1)] - s[lo])
+
+
+def test_bootstrap_mean_ci_matches_the_documented_procedure() -> None:
+    xs = [0.0, 1.0, 4.0, 9.0, 16.0, 25.0]
+    means = _ref_means(xs, 2000, 0)  # the defaults: 2000 iterations, seed 0, 95 %
+    assert bootstrap_mean_ci(xs) == pytest.approx((_ref_pct(means, 2.5), _ref_pct(means, 97.5)))
+    means = _ref_means(xs, 300, 7)
+    assert bootstrap_mean_ci(xs, iterations=300, confidence=0.8, seed=7) == pytest.approx(
+        (_ref_pct(means, 10), _ref_pct(means, 90)))
+    assert bootstrap_mean_ci([2.0, 4.0], iterations=1, seed=1)[0] in (2.0, 3.0, 4.0)  # one iteration is allowed
+    with pytest.raises(ValueError, match="iterations must be >= 1"):
+        bootstrap_mean_ci(xs, iterations=0)
+    for confidence in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="confidence must be in"):
+            bootstrap_mean_ci(xs, confidence=confidence)
+
+
+def test_cluster_bootstrap_matches_the_documented_procedure() -> None:
+    tasks = [[True, True, False], [False], [True, False], [True, True, True, True]]
+    clusters = [(sum(map(float, t)), len(t)) for t in tasks]
+
+    def ref(iterations: int, seed: int) -> list[float]:
+        rng = random.Random(seed)
+        out = []
+        for _ in range(iterations):
+            sample = rng.choices(clusters, k=len(clusters))
+            out.append(sum(s for s, _ in sample) / sum(n for _, n in sample))
+        return out
+
+    stats_ = ref(2000, 0)
+    assert cluster_bootstrap_rate_ci(tasks) == pytest.approx((_ref_pct(stats_, 2.5), _ref_pct(stats_, 97.5)))
+    with pytest.raises(ValueError, match="^per_task_outcomes must contain at least one outcome$"):
+        cluster_bootstrap_rate_ci([[], []])
+
+
+def test_paired_bootstrap_matches_the_documented_procedure() -> None:
+    a = [10.0, 50.0, 20.0, 60.0, 30.0, 70.0, 0.0]
+    b = [11.0, 48.0, 23.0, 60.0, 32.0, 69.0, 4.0]  # diffs 1, -2, 3, 0, 2, -1, 4: both signs
+    diffs = [y - x for x, y in zip(a, b)]
+    for kwargs, iterations, seed, conf in (({}, 5000, 0, 0.95), ({"iterations": 400, "seed": 3, "confidence": 0.9}, 400, 3, 0.9)):
+        means = _ref_means(diffs, iterations, seed)
+        tail = 100 * (1 - conf) / 2
+        below = sum(m <= 0 for m in means) / iterations
+        above = sum(m >= 0 for m in means) / iterations
+        r = paired_bootstrap_delta(a, b, **kwargs)
+        assert (r.ci_low, r.ci_high) == pytest.approx((_ref_pct(means, tail), _ref_pct(means, 100 - tail)))
+        assert r.p_value == pytest.approx(min(1.0, 2 * min(below, above)))
+        assert 0 < r.p_value < 1 and r.confidence == conf and r.n == 7 and r.delta == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="^a and b must be non-empty$"):
+        paired_bootstrap_delta([], [])
+    with pytest.raises(ValueError, match="^values must be non-empty$"):
+        mean_and_stderr([])
+    with pytest.raises(ValueError, match="q must be in"):
+        percentile([1.0], 101)
