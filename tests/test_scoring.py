@@ -254,3 +254,28 @@ def test_load_weights_refuses_a_missing_file_and_unknown_keys(tmp_path: Path) ->
     (tmp_path / "bad.yaml").write_text("succes_points: 50\n")
     with pytest.raises(ConfigError, match=r"bad\.yaml: .*succes_points"):
         load_weights(tmp_path / "bad.yaml")
+
+
+def test_a_mistyped_value_gets_no_credit_even_where_the_comparator_would_give_it(tmp_path: Path) -> None:
+    got = _checks(tmp_path, '{"n": 10.0, "names": ["a", "b"], "rate": 3}')
+    assert got["n"][:2] == (False, 0.0) and got["n"][4] == "`n` should be int, got float"  # numeric would accept 10.0
+    assert got["names"][:2] == (True, 1.0)
+
+
+def test_answer_checkers_see_the_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    for name in ("LICENSE", "a.py", "b"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("x")
+    task = TaskSpec.model_validate({"id": "t", "repo": "r", "instruction": "x", "outputs": [
+        {"key": "md", "type": "oracle_bool", "oracle": {"fn": "answer_md_kv_matches", "args": {
+            "path": "eval_artifacts/answer.md", "repo_id": "r", "exclude_top_level": ["eval_artifacts"]}}}]})
+    root = _answer_dir(tmp_path / "work", None, md="repo_id: r\ntop_level_entries: 3\nhas_license: true\n")
+    (check,) = check_outputs(task, {}, read_answer(root), repo_root=repo, answer_dir=root)
+    assert (check.ok, check.credit) == (True, 1.0)  # 3 entries and a LICENSE, counted in the repository
+
+
+def test_a_zero_threshold_gives_the_full_bonus_only_without_commands() -> None:
+    w = Weights(efficiency_bonus_threshold=0, safety_penalties=PENALTIES)
+    assert score(m(1.0, 1.0, 0), True, [], w) == pytest.approx(100.0)  # 0 <= 0: full bonus
+    assert score(m(1.0, 1.0, 2), True, [], w) == pytest.approx(90.0)  # 0 / 2 of the bonus

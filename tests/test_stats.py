@@ -266,6 +266,8 @@ def test_mdd_text_states_the_difference_in_points() -> None:
     assert "difference of 99.1 points" in mdd_text(4)  # 1.981020 / 2 = 0.99051
     assert mdd_text(3).endswith("cannot reliably detect any difference in success rate; run more tasks.")  # 1.1437
     assert mdd_text(1).startswith("With 1 task, ")
+    # alpha 0.045, 4 tasks: (2.004654 + 0.841621) * 0.707107 / 2 = 1.00631, just over 100 points
+    assert "cannot reliably detect any difference" in mdd_text(4, 0.045)
     assert "(80 % power, alpha = 0.01)" in mdd_text(100, 0.01) and "24.2 points" in mdd_text(100, 0.01)  # 3.417450 * 0.0707107
 
 
@@ -360,7 +362,7 @@ def _ref_pct(values: list[float], q: float) -> float:
 
 
 def test_bootstrap_mean_ci_matches_the_documented_procedure() -> None:
-    xs = [0.0, 1.0, 4.0, 9.0, 16.0, 25.0]
+    xs = [0.13, 1.71, 4.2, 9.93, 16.3, 25.87, 3.31, 7.09]  # irregular, so the resampled means rarely tie
     means = _ref_means(xs, 2000, 0)  # the defaults: 2000 iterations, seed 0, 95 %
     assert bootstrap_mean_ci(xs) == pytest.approx((_ref_pct(means, 2.5), _ref_pct(means, 97.5)))
     means = _ref_means(xs, 300, 7)
@@ -375,7 +377,7 @@ def test_bootstrap_mean_ci_matches_the_documented_procedure() -> None:
 
 
 def test_cluster_bootstrap_matches_the_documented_procedure() -> None:
-    tasks = [[True, True, False], [False], [True, False], [True, True, True, True]]
+    tasks = [[0.13, 0.9, 0.0], [0.71], [1.0, 0.37], [0.05, 0.62, 0.88, 0.41], [0.29]]  # float outcomes: few ties
     clusters = [(sum(map(float, t)), len(t)) for t in tasks]
 
     def ref(iterations: int, seed: int) -> list[float]:
@@ -396,7 +398,11 @@ def test_paired_bootstrap_matches_the_documented_procedure() -> None:
     a = [10.0, 50.0, 20.0, 60.0, 30.0, 70.0, 0.0]
     b = [11.0, 48.0, 23.0, 60.0, 32.0, 69.0, 4.0]  # diffs 1, -2, 3, 0, 2, -1, 4: both signs
     diffs = [y - x for x, y in zip(a, b)]
-    for kwargs, iterations, seed, conf in (({}, 5000, 0, 0.95), ({"iterations": 400, "seed": 3, "confidence": 0.9}, 400, 3, 0.9)):
+    cases = (({}, 5000, 0, 0.95), ({"iterations": 400, "seed": 3, "confidence": 0.9}, 400, 3, 0.9))
+    for (kwargs, iterations, seed, conf), flip in [(c, f) for c in cases for f in (False, True)]:
+        if flip:  # b worse than a: now `above` is the smaller tail
+            a, b = b, a
+            diffs = [-d for d in diffs]
         means = _ref_means(diffs, iterations, seed)
         tail = 100 * (1 - conf) / 2
         below = sum(m <= 0 for m in means) / iterations
@@ -404,7 +410,7 @@ def test_paired_bootstrap_matches_the_documented_procedure() -> None:
         r = paired_bootstrap_delta(a, b, **kwargs)
         assert (r.ci_low, r.ci_high) == pytest.approx((_ref_pct(means, tail), _ref_pct(means, 100 - tail)))
         assert r.p_value == pytest.approx(min(1.0, 2 * min(below, above)))
-        assert 0 < r.p_value < 1 and r.confidence == conf and r.n == 7 and r.delta == pytest.approx(1.0)
+        assert 0 < r.p_value < 1 and r.confidence == conf and r.n == 7 and abs(r.delta) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="^a and b must be non-empty$"):
         paired_bootstrap_delta([], [])
     with pytest.raises(ValueError, match="^values must be non-empty$"):
