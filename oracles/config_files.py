@@ -18,6 +18,7 @@ import yaml
 from evaluator.scoring.oracle_api import OracleError, fact_oracle
 from oracles._common import apply_query, relpath, resolve_path
 from oracles._pyast import dotted, literal, load_module, module_assignments
+from oracles.pip_requirements import marker_env, normalize_name, requirement_name, requirements_names
 from oracles.pytest_params import pytest_param_count
 from oracles.python_configs import python_config_value, python_configs_with_value
 
@@ -71,55 +72,22 @@ def _load_toml(repo_root: Path, path: str) -> dict[str, Any]:
         raise OracleError(f"{path}: not valid TOML: {exc}") from exc
 
 
-_NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?=$|[\[(<>=!~;@,\s])")
-_EGG = re.compile(r"#egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+def _requirements(path: Path, repo_root: Path, python_version: str | None = None) -> set[str]:
+    return requirements_names(repo_root, path, marker_env(python_version) if python_version else None)
 
 
-def normalize_name(name: str) -> str:
-    """PEP 503: lower case, runs of `-`, `_`, `.` become one `-`."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def requirement_name(spec: str) -> str | None:
-    """Normalised distribution name of one PEP 508 requirement string; None for URLs/paths
-    without `#egg=`."""
-    spec = spec.strip()
-    m = _NAME.match(spec)
-    if m and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", spec):
-        return normalize_name(m.group(1))
-    egg = _EGG.search(spec)
-    return normalize_name(egg.group(1)) if egg else None
-
-
-def _requirements(path: Path, repo_root: Path, seen: set[Path]) -> set[str]:
-    seen.add(path.resolve())
-    text = re.sub(r"\\\r?\n", " ", path.read_text(encoding="utf-8", errors="replace"))  # line continuations
-    names: set[str] = set()
-    for raw in text.splitlines():
-        line = re.sub(r"(^|\s)#.*", "", raw).strip()
-        include = re.match(r"^(?:-r|--requirement)(?:\s*=?\s*|\s+)(\S+)$", line)
-        if include:
-            target = path.parent / include.group(1)
-            rel = relpath(repo_root, target) if target.resolve().is_relative_to(repo_root.resolve()) else None
-            if rel is None or not target.is_file():
-                raise OracleError(f"{relpath(repo_root, path)}: included requirements file {include.group(1)!r} not found")
-            if target.resolve() not in seen:
-                names |= _requirements(target, repo_root, seen)
-        elif line and not line.startswith("-"):
-            name = requirement_name(line)
-            if name:
-                names.add(name)
-    return names
-
-
-@fact_oracle()
-def requirements_list(*, repo_root: Path, path: str) -> list[str]:
-    """Normalised (PEP 503) distribution names required by the requirements file `path`,
-    following `-r`/`--requirement` includes relative to the including file (each file read
-    once). Comments, blank lines, other options (`-c`, `-e`, `--index-url`...), version
-    specifiers, extras, environment markers and `name @ url` URLs are dropped; bare URLs or
-    paths count only through `#egg=name`. Sorted, unique. OracleError for a missing include."""
-    return sorted(_requirements(resolve_path(repo_root, path), repo_root, set()))
+@fact_oracle(version="2")
+def requirements_list(*, repo_root: Path, path: str, python_version: str | None = None) -> list[str]:
+    """Normalised (PEP 503) names of the distributions `pip install -r path` installs
+    directly, read by pip's rules (`oracles.pip_requirements`): `-r`/`--requirement` includes
+    are followed relative to the including file (each file read once); `-e`/`--editable`
+    projects count by their `#egg=` name (or a local project's `[project] name`); `name @ url`
+    counts as `name`; bare URLs by `#egg=` or their wheel/sdist file name; `-c` constraints and
+    other options add nothing; versions, extras and hashes are dropped. Markers are not
+    evaluated unless `python_version` ("3.10") is given, then a requirement whose marker is
+    false for that Python (on this platform) is left out. Sorted, unique. OracleError for a
+    missing include, an invalid line, or an entry only a build could name."""
+    return sorted(_requirements(resolve_path(repo_root, path), repo_root, python_version))
 
 
 @fact_oracle()
@@ -180,7 +148,7 @@ def _setup_requires(expr: ast.expr, tree: ast.Module, setup_dir: Path, repo_root
             req = setup_dir / literal(file_arg)[1]
             if not req.is_file():
                 raise OracleError(f"setup.py: requirements file {literal(file_arg)[1]!r} not found")
-            return sorted(_requirements(req, repo_root, set()))
+            return sorted(_requirements(req, repo_root))
     raise OracleError(f"setup.py: unsupported install_requires expression: {ast.unparse(expr)}")
 
 

@@ -70,15 +70,35 @@ def glob_count(*, repo_root: Path, glob: str, exclude_dirs: list[str] | None = N
     return len(found)
 
 
-@fact_oracle()
+def _sizes(repo_root: Path, exclude_dirs: list[str] | None) -> dict[str, int]:
+    return {p.relative_to(repo_root).as_posix(): p.stat().st_size for p in walk_files(repo_root, exclude_dirs)}
+
+
+def _largest_file_ties(*, repo_root: Path, exclude_dirs: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every `largest_file` answer: one per file of the largest size (a tie when more than one)."""
+    sizes = _sizes(repo_root, exclude_dirs)
+    top = max(sizes.values(), default=0)
+    return [{"path": p, "size": s} for p, s in sorted(sizes.items()) if s == top] or [{"path": "", "size": 0}]
+
+
+@fact_oracle(ties=_largest_file_ties)
 def largest_file(*, repo_root: Path, exclude_dirs: list[str] | None = None) -> dict[str, Any]:
-    """`{"path", "size"}` of the largest file; ties go to the first path in sorted walk order."""
+    """`{"path", "size"}` of the largest file; ties go to the first path in sorted walk order
+    (a tie-break: `validate` reports a task whose answer depends on it, see `largest_files`)."""
     best: tuple[int, str] = (-1, "")
     for p in walk_files(repo_root, exclude_dirs):
         size = p.stat().st_size
         if size > best[0]:
             best = (size, p.relative_to(repo_root).as_posix())
     return {"path": best[1], "size": max(best[0], 0)}
+
+
+@fact_oracle()
+def largest_files(*, repo_root: Path, exclude_dirs: list[str] | None = None) -> dict[str, Any]:
+    """`{"paths": [...], "size"}`: every file of the largest size (sorted repo-relative posix
+    paths), so a tie needs no tie-break. Symbolic links do not count."""
+    tied = _largest_file_ties(repo_root=repo_root, exclude_dirs=exclude_dirs)
+    return {"paths": [t["path"] for t in tied if t["path"]], "size": tied[0]["size"]}
 
 
 @fact_oracle()

@@ -114,7 +114,34 @@ def _class_body_value(cls: ast.ClassDef, attr: str) -> tuple[bool, Any]:
     return found
 
 
-@fact_oracle()
+def _class_attribute_values(
+    repo_root: Path, attr: str, root: str, exclude_dirs: list[str] | None
+) -> dict[str, list[Any]]:
+    """{class name: [value per defining class, in sorted path order]}."""
+    out: dict[str, list[Any]] = {}
+    for _, tree in iter_trees(repo_root, root, exclude_dirs, must_contain=attr.encode()):
+        for node in iter_stmts(tree.body):
+            if isinstance(node, ast.ClassDef):
+                ok, value = _class_body_value(node, attr)
+                if ok:
+                    out.setdefault(node.name, []).append(value)
+    return out
+
+
+def _class_attribute_map_ties(
+    *, repo_root: Path, attr: str, root: str = ".", exclude_dirs: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The answer, plus one per other value of a class name defined (with `attr`) in several
+    files with different values: those keys were decided by the path tie-break."""
+    values = _class_attribute_values(repo_root, attr, root, exclude_dirs)
+    chosen = dict(sorted((name, vs[0]) for name, vs in values.items()))
+    alternatives = [chosen]
+    for name, vs in values.items():
+        alternatives += [{**chosen, name: v} for v in vs[1:] if v != vs[0]]
+    return alternatives
+
+
+@fact_oracle(ties=_class_attribute_map_ties)
 def python_class_attribute_map(
     *, repo_root: Path, attr: str, root: str = ".", exclude_dirs: list[str] | None = None
 ) -> dict[str, Any]:
@@ -122,15 +149,10 @@ def python_class_attribute_map(
     body assigns the class attribute `attr` directly (`attr = v` or `attr: T = v`; the last
     such statement in the body wins; assignments in methods and inherited values do not
     count). Literal values are JSON, others their source text. Classes are keyed by simple
-    name; when two files define a same-named class, the one in the path that sorts first wins."""
-    out: dict[str, Any] = {}
-    for _, tree in iter_trees(repo_root, root, exclude_dirs, must_contain=attr.encode()):
-        for node in iter_stmts(tree.body):
-            if isinstance(node, ast.ClassDef) and node.name not in out:
-                ok, value = _class_body_value(node, attr)
-                if ok:
-                    out[node.name] = value
-    return dict(sorted(out.items()))
+    name; when two files define a same-named class, the one in the path that sorts first wins
+    (a tie-break `validate` reports when their values differ)."""
+    values = _class_attribute_values(repo_root, attr, root, exclude_dirs)
+    return dict(sorted((name, vs[0]) for name, vs in values.items()))
 
 
 @fact_oracle()

@@ -90,10 +90,25 @@ FILES: dict[str, str] = {
 
         -e git+https://github.com/a/b.git#egg=My_Pkg
         -e .
-        https://example.com/x.tar.gz
+        https://example.com/x-1.0.tar.gz
         opencv-python-headless==4.*
         mmcv[full]>=2.0.0rc4,<2.2.0
     """,
+    # pip's rules, one per line: an -e VCS URL counts by #egg= (opencompass runtime.txt line 34),
+    # -c constrains without installing, a per-line --hash, a marker, name @ url, a wheel URL.
+    "pip/requirements.txt": """
+        -e git+https://github.com/Isaac-JL-Chen/rouge_chinese.git@master#egg=rouge_chinese
+        -c constraints.txt
+        six==1.16 --hash=sha256:abc
+        faiss_gpu==1.7.2; python_version < "3.10"
+        Torch_Vision @ https://x/torch_vision-0.1.tar.gz
+        https://x/Flash_Attn-2.0-cp310-cp310-linux_x86_64.whl
+        -rinc.txt
+    """,
+    "pip/constraints.txt": "numpy<2\n",
+    "pip/inc.txt": "-r requirements.txt\nrich[jupyter]>=13\n",
+    "pip/unnamed.txt": "-e git+https://github.com/a/b.git\n",
+    "pip/invalid.txt": "ok\nnot a requirement!\n",
     "requirements/runtime.txt": "addict\nnumpy\n",
     "requirements/tests.txt": "-r tests.txt\npytest \\\n  >=7\ncoverage\n",
     "requirements/lite.txt": "addict\n",
@@ -179,11 +194,27 @@ def test_toml_query(repo: Path) -> None:
 
 def test_requirements_list_follows_includes(repo: Path) -> None:
     assert requirements_list(repo_root=repo, path="requirements.txt") == [
-        "addict", "coverage", "mmcv", "numpy", "opencv-python-headless", "pillow", "pytest",
+        "addict", "coverage", "demo", "mmcv", "my-pkg", "numpy", "opencv-python-headless", "pillow", "pytest", "x",
     ]  # fmt: skip
     assert requirements_list(repo_root=repo, path="requirements/tests.txt") == ["coverage", "pytest"]
     with pytest.raises(OracleError):
         requirements_list(repo_root=repo, path="bad_requirements.txt")
+
+
+def test_requirements_list_follows_pips_rules(repo: Path) -> None:
+    everything = ["faiss-gpu", "flash-attn", "rich", "rouge-chinese", "six", "torch-vision"]
+    assert requirements_list(repo_root=repo, path="pip/requirements.txt") == everything
+    # With a Python version, a requirement whose marker is false there is left out, as pip does.
+    assert requirements_list(repo_root=repo, path="pip/requirements.txt", python_version="3.11") == [
+        n for n in everything if n != "faiss-gpu"
+    ]
+    assert requirements_list(repo_root=repo, path="pip/requirements.txt", python_version="3.8") == everything
+
+
+@pytest.mark.parametrize(("path", "says"), [("pip/unnamed.txt", "line 1"), ("pip/invalid.txt", "line 2")])
+def test_requirements_list_refuses_what_it_cannot_name(repo: Path, path: str, says: str) -> None:
+    with pytest.raises(OracleError, match=says):
+        requirements_list(repo_root=repo, path=path)
 
 
 def test_pyproject_dependencies(repo: Path) -> None:

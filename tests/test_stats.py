@@ -14,6 +14,8 @@ from evaluator.reporting.stats import (
     compare_success,
     mcnemar_exact,
     mean_and_stderr,
+    mdd_text,
+    min_detectable_difference,
     paired_bootstrap_delta,
     pass_at_k,
     pass_hat_k,
@@ -237,3 +239,182 @@ def test_verdict_rules() -> None:
     mixed = verdict("A", "B", worse, _delta(-0.04, 0.01, 0.2))
     assert mixed.regression and mixed.improvement
     assert mixed.text == "Mixed result for B vs A: p=0.0391, +0.0 points [0.0, 0.2]"
+
+
+def test_min_detectable_difference_by_hand() -> None:
+    # z_0.975 = 1.959964, z_0.8 = 0.841621, sum 2.801585.
+    # 66 tasks (the curated suites), sd_diff = sqrt(0.5): 2.801585 * 0.707107 = 1.981020, / 8.124038 = 0.243847
+    assert min_detectable_difference(66) == pytest.approx(0.243847, abs=1e-6)
+    # 25 tasks, sd_diff 1: 2.801585 / 5
+    assert min_detectable_difference(25, 1.0) == pytest.approx(0.560317, abs=1e-6)
+    # 90 % power: z_0.9 = 1.281552; (1.959964 + 1.281552) * 0.5 / 10
+    assert min_detectable_difference(100, 0.5, power=0.9) == pytest.approx(0.162076, abs=1e-6)
+    # alpha 0.01: z_0.995 = 2.575829; (2.575829 + 0.841621) / 2
+    assert min_detectable_difference(4, 1.0, alpha=0.01) == pytest.approx(1.708725, abs=1e-6)
+    # four times the tasks halve it
+    assert min_detectable_difference(264) == pytest.approx(min_detectable_difference(66) / 2)
+    for bad in ({"n": 0}, {"n": 5, "power": 1.0}, {"n": 5, "power": 0.0}, {"n": 5, "alpha": 0.0}):
+        with pytest.raises(ValueError):
+            min_detectable_difference(**bad)
+
+
+def test_mdd_text_states_the_difference_in_points() -> None:
+    assert mdd_text(66) == ("With 66 tasks, a paired comparison (80 % power, alpha = 0.05) reliably detects a "
+                            "success-rate difference of 24.4 points or more; smaller differences between two models "
+                            "may go unnoticed.")
+    assert "difference of 74.9 points" in mdd_text(7)  # 2.801585 * 0.707107 / sqrt(7) = 0.7487
+    assert "difference of 99.1 points" in mdd_text(4)  # 1.981020 / 2 = 0.99051
+    assert mdd_text(3).endswith("cannot reliably detect any difference in success rate; run more tasks.")  # 1.1437
+    assert mdd_text(1).startswith("With 1 task, ")
+    # alpha 0.045, 4 tasks: (2.004654 + 0.841621) * 0.707107 / 2 = 1.00631, just over 100 points
+    assert "cannot reliably detect any difference" in mdd_text(4, 0.045)
+    assert "(80 % power, alpha = 0.01)" in mdd_text(100, 0.01) and "24.2 points" in mdd_text(100, 0.01)  # 3.417450 * 0.0707107
+
+
+# --- edges the mutation run (docs/05) showed were not pinned -------------------------------
+
+def test_wilson_bounds_are_exact_at_the_edges_and_errors_say_why() -> None:
+    assert wilson_interval(13, 13)[1] == 1.0  # centre + half is 0.9999999999999999 here
+    assert wilson_interval(0, 13)[0] == 0.0
+    for s, n in ((11, 10), (1, 0), (-1, 5)):
+        with pytest.raises(ValueError, match="need 0 <= successes <= n"):
+            wilson_interval(s, n)
+    with pytest.raises(ValueError, match="confidence must be in"):
+        wilson_interval(1, 2, confidence=0.0)
+
+
+def test_small_n_edges_of_the_counting_functions() -> None:
+    assert pass_at_k(1, 1, 1) == 1.0 and pass_at_k(1, 0, 1) == 0.0  # one sample is enough
+    assert pass_hat_k(1, 1, 1) == 1.0 and pass_hat_k(1, 0, 1) == 0.0
+    with pytest.raises(ValueError, match="need n >= 1, 0 <= c <= n, 1 <= k <= n"):
+        pass_hat_k(0, 0, 1)
+    with pytest.raises(ValueError, match="counts must be non-negative"):
+        mcnemar_exact(2, -1)
+    assert mean_and_stderr([1.0, 3.0]) == (2.0, 1.0)  # stdev sqrt(2) / sqrt(2)
+    assert mean_and_stderr([4.0]) == (4.0, 0.0)
+    assert min_detectable_difference(1) == pytest.approx(1.981020, abs=1e-6)  # one task is a valid (useless) n
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        min_detectable_difference(0)
+    for power in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="power must be in"):
+            min_detectable_difference(10, power=power)
+
+
+def test_significance_is_strictly_below_alpha() -> None:
+    p = mcnemar_exact(1, 8)  # 0.0390625
+    assert not compare_success([True] + [False] * 8, [False] + [True] * 8, alpha=p).significant
+    assert compare_success([True] + [False] * 8, [False] + [True] * 8, alpha=p + 1e-9).significant
+    with pytest.raises(ValueError, match="must be paired"):
+        compare_success([True], [True, False])
+    with pytest.raises(ValueError, match="must be paired"):
+        paired_bootstrap_delta([1.0], [1.0, 2.0])
+
+
+def test_fmt_p_edges() -> None:
+    from evaluator.reporting.stats import fmt_p
+
+    assert fmt_p(0.0001) == "0.0001" and fmt_p(0.00009) == "<0.0001" and fmt_p(0.5) == "0.5" and fmt_p(1.0) == "1.0"
+
+
+def _edge_mc(p: float, p2f: int, f2p: int) -> McNemarResult:
+    direction = "worse" if p2f > f2p else "better" if f2p > p2f else "same"
+    return McNemarResult(n=20, pass_to_fail=p2f, fail_to_pass=f2p, p_value=p, significant=p < 0.05, direction=direction)
+
+
+def _edge_ci(lo: float, hi: float) -> PairedDelta:
+    return PairedDelta(delta=(lo + hi) / 2, ci_low=lo, ci_high=hi, p_value=0.5, n=20)
+
+
+@pytest.mark.parametrize(
+    ("mc", "score", "regression", "improvement"),
+    [
+        (_edge_mc(0.05, 6, 0), _edge_ci(-1.0, 2.0), False, False),  # p == alpha is not significant
+        (_edge_mc(0.2, 6, 1), _edge_ci(-1.0, 2.0), False, False),  # more regressions, but not significant
+        (_edge_mc(0.2, 1, 6), _edge_ci(-1.0, 2.0), False, False),
+        (_edge_mc(0.5, 2, 1), _edge_ci(-3.0, 0.0), False, False),  # a CI touching 0 is not below it
+        (_edge_mc(0.5, 2, 1), _edge_ci(-3.0, 0.5), False, False),
+        (_edge_mc(0.5, 1, 2), _edge_ci(0.0, 3.0), False, False),  # nor above it
+        (_edge_mc(0.5, 1, 2), _edge_ci(-0.5, 3.0), False, False),
+        (_edge_mc(0.5, 2, 1), _edge_ci(-3.0, -0.1), True, False),
+        (_edge_mc(0.5, 1, 2), _edge_ci(0.1, 3.0), False, True),
+        (_edge_mc(0.01, 8, 1), _edge_ci(-1.0, 1.0), True, False),
+        (_edge_mc(0.01, 1, 8), _edge_ci(-1.0, 1.0), False, True),
+    ],
+)
+def test_verdict_boundaries(mc: McNemarResult, score: PairedDelta, regression: bool, improvement: bool) -> None:
+    v = verdict("A", "B", mc, score, alpha=0.05)
+    assert (v.regression, v.improvement) == (regression, improvement)
+
+
+# An independent restatement of the documented bootstrap (resample with random.Random(seed),
+# percentile interval with linear interpolation), so the defaults, the tails and the p-value
+# are pinned without reading evaluator/reporting/stats.py.
+def _ref_means(xs: list[float], iterations: int, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    return [sum(rng.choices(xs, k=len(xs))) / len(xs) for _ in range(iterations)]
+
+
+def _ref_pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    h = (len(s) - 1) * q / 100
+    lo = math.floor(h)
+    return s[lo] + (h - lo) * (s[min(lo + 1, len(s) - 1)] - s[lo])
+
+
+def test_bootstrap_mean_ci_matches_the_documented_procedure() -> None:
+    xs = [0.13, 1.71, 4.2, 9.93, 16.3, 25.87, 3.31, 7.09]  # irregular, so the resampled means rarely tie
+    means = _ref_means(xs, 2000, 0)  # the defaults: 2000 iterations, seed 0, 95 %
+    assert bootstrap_mean_ci(xs) == pytest.approx((_ref_pct(means, 2.5), _ref_pct(means, 97.5)))
+    means = _ref_means(xs, 300, 7)
+    assert bootstrap_mean_ci(xs, iterations=300, confidence=0.8, seed=7) == pytest.approx(
+        (_ref_pct(means, 10), _ref_pct(means, 90)))
+    assert bootstrap_mean_ci([2.0, 4.0], iterations=1, seed=1)[0] in (2.0, 3.0, 4.0)  # one iteration is allowed
+    with pytest.raises(ValueError, match="iterations must be >= 1"):
+        bootstrap_mean_ci(xs, iterations=0)
+    for confidence in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="confidence must be in"):
+            bootstrap_mean_ci(xs, confidence=confidence)
+
+
+def test_cluster_bootstrap_matches_the_documented_procedure() -> None:
+    gen = random.Random(11)  # 15 tasks of 1-4 float outcomes: enough resampling combinations that quantiles rarely tie
+    tasks = [[round(gen.random(), 3) for _ in range(gen.randint(1, 4))] for _ in range(15)]
+    clusters = [(sum(map(float, t)), len(t)) for t in tasks]
+
+    def ref(iterations: int, seed: int) -> list[float]:
+        rng = random.Random(seed)
+        out = []
+        for _ in range(iterations):
+            sample = rng.choices(clusters, k=len(clusters))
+            out.append(sum(s for s, _ in sample) / sum(n for _, n in sample))
+        return out
+
+    stats_ = ref(2000, 0)
+    assert cluster_bootstrap_rate_ci(tasks) == pytest.approx((_ref_pct(stats_, 2.5), _ref_pct(stats_, 97.5)))
+    with pytest.raises(ValueError, match="^per_task_outcomes must contain at least one outcome$"):
+        cluster_bootstrap_rate_ci([[], []])
+
+
+def test_paired_bootstrap_matches_the_documented_procedure() -> None:
+    a = [10.0, 50.0, 20.0, 60.0, 30.0, 70.0, 0.0]
+    b = [11.0, 48.0, 23.0, 60.0, 32.0, 69.0, 4.0]  # diffs 1, -2, 3, 0, 2, -1, 4: both signs
+    diffs = [y - x for x, y in zip(a, b)]
+    cases = (({}, 5000, 0, 0.95), ({"iterations": 400, "seed": 3, "confidence": 0.9}, 400, 3, 0.9))
+    for (kwargs, iterations, seed, conf), flip in [(c, f) for c in cases for f in (False, True)]:
+        if flip:  # b worse than a: now `above` is the smaller tail
+            a, b = b, a
+            diffs = [-d for d in diffs]
+        means = _ref_means(diffs, iterations, seed)
+        tail = 100 * (1 - conf) / 2
+        below = sum(m <= 0 for m in means) / iterations
+        above = sum(m >= 0 for m in means) / iterations
+        r = paired_bootstrap_delta(a, b, **kwargs)
+        assert (r.ci_low, r.ci_high) == pytest.approx((_ref_pct(means, tail), _ref_pct(means, 100 - tail)))
+        assert r.p_value == pytest.approx(min(1.0, 2 * min(below, above)))
+        assert 0 < r.p_value < 1 and r.confidence == conf and r.n == 7 and abs(r.delta) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="^a and b must be non-empty$"):
+        paired_bootstrap_delta([], [])
+    with pytest.raises(ValueError, match="^values must be non-empty$"):
+        mean_and_stderr([])
+    with pytest.raises(ValueError, match="q must be in"):
+        percentile([1.0], 101)

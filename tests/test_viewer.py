@@ -62,7 +62,7 @@ def test_a_run_writes_a_self_contained_viewer_next_to_the_report(demo: Path) -> 
     digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
     assert f"script-src 'sha256-{digest}'" in csp
     run = data["runs"][0]
-    assert len(run["rows"]) == 16 and all(r["success"] for r in run["rows"])
+    assert len(run["rows"]) == 20 and all(r["success"] for r in run["rows"])
     assert run["stats"]["overall"]["success_rate"] == 1.0 and run["plots"][0]["src"].startswith("data:image/png;base64,")
     # per-trial details are packed, and unpack to the trial's checks and its whole transcript
     detail = unpack(blobs[f"b{run['rows'][0]['blob']}"])
@@ -130,7 +130,7 @@ def test_comparing_runs_embeds_each_run(demo: Path, tmp_path: Path) -> None:
     proc = run_cli("evaluator.view", str(demo), str(demo), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     data, blobs, _ = page_parts(out.read_text(encoding="utf-8"))
-    assert len(data["runs"]) == 2 and len(blobs) == 32
+    assert len(data["runs"]) == 2 and len(blobs) == 40
 
 
 def test_bad_input_is_one_sentence_and_exit_2(demo: Path, tmp_path: Path) -> None:
@@ -153,13 +153,13 @@ def test_a_viewer_that_cannot_be_written_does_not_fail_the_run(demo: Path, tmp_p
 
 def test_a_partial_run_says_so_and_a_complete_one_does_not(demo: Path, tmp_path: Path) -> None:
     data, _, _ = page_parts((demo / "results" / "index.html").read_text(encoding="utf-8"))
-    assert data["runs"][0]["partial"] is None and data["runs"][0]["total"] == 16
+    assert data["runs"][0]["partial"] is None and data["runs"][0]["total"] == 20
     run = copy_run(demo, tmp_path)
     next((run / "trials" / "demo").glob("*/epoch-0.json")).unlink()
     out = tmp_path / "view.html"
     assert run_cli("evaluator.view", str(run), "--out", str(out)).returncode == 0
     data, _, _ = page_parts(out.read_text(encoding="utf-8"))
-    assert data["runs"][0]["partial"] and len(data["runs"][0]["rows"]) == 15
+    assert data["runs"][0]["partial"] and len(data["runs"][0]["rows"]) == 19
 
 
 def test_odd_transcript_lines_neither_break_the_page_nor_go_missing(demo: Path, tmp_path: Path) -> None:

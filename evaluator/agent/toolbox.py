@@ -162,8 +162,8 @@ class Toolbox:
         refused = bool(findings) and self.mode == "enforce"
         for f in findings:
             self._event(f, "run_command", args.command, refused)
-        for f in risky:
-            self._event(f, "run_command", args.command, refused=False)  # contained by the sandbox, recorded
+        for f in policy.one_per_type(risky):
+            self._event(f, "run_command", args.command, refused)  # contained by the sandbox when it runs; recorded either way
         if refused:
             raise ToolError("refused by the command policy: " + "; ".join(f.detail for f in findings))
         cwd = self._view(self._host_path(args.cwd, "run_command")) if args.cwd else self.view_home

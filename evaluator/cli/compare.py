@@ -27,8 +27,9 @@ from rich.table import Table
 from evaluator.comparison.options import option_warnings
 from evaluator.comparison.inputs import InputError, LoadedRun, assign_labels, check_task_sets, common_tasks, load_run
 from evaluator.comparison.outputs import CompareReport, write_all
-from evaluator.comparison.leaderboard import ModelRow, fmt_cost, fmt_pct, load_prices, model_row
+from evaluator.comparison.leaderboard import ModelRow, fmt_cost, fmt_pct, load_prices, model_row, DEFAULT_PRICES
 from evaluator.comparison.regression import compare
+from evaluator.reporting.stats import mdd_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     print_leaderboard(report, console)
     for c in report.comparisons:
         print(("REGRESSION: " if c.verdict.regression else "") + c.verdict.text)  # plain print: one greppable line
+    print(f"Minimum detectable difference: {mdd_text(report.common_tasks, report.alpha)}")
     print(f"Wrote {files[0]} (+ .csv, .json and {len(files) - 3} plots)")
     return 1 if report.regression else 0
 

@@ -13,7 +13,7 @@ from evaluator.reporting import plots
 from evaluator.results.atomic import write_text_atomic
 from evaluator.comparison.leaderboard import ModelRow, fmt_cost, fmt_pct
 from evaluator.comparison.regression import Comparison
-from evaluator.reporting.stats import fmt_p
+from evaluator.reporting.stats import fmt_p, mdd_text
 from evaluator.reporting.textsafe import md
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,
@@ -52,7 +52,7 @@ def render_markdown(r: CompareReport) -> str:
         r=r, repos=_union(r.models, "per_repo"),
         difficulties=[d for d in DIFFICULTIES if d in diffs] + sorted(diffs - set(DIFFICULTIES)),
         ks=ks, failures=_union(r.models, "failure_reasons"), safety=_union(r.models, "safety_by_type"),
-        pct=fmt_pct, cost=fmt_cost, num=_num, p=fmt_p)
+        pct=fmt_pct, cost=fmt_cost, num=_num, p=fmt_p, mdd=mdd_text(r.common_tasks, r.alpha))
 
 
 def render_csv(r: CompareReport) -> str:

@@ -13,6 +13,7 @@ from evaluator.results.records import RunMeta, TaskResult
 from evaluator.reporting.summary import RunStats, by_task, run_stats, task_row, task_summary
 from evaluator.results.rundir import RunDir
 from evaluator.reporting.textsafe import md
+from evaluator.reporting import stats
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,
                    trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
@@ -34,7 +35,7 @@ def _render(meta: RunMeta, trials: list[TaskResult], s: RunStats | None, *, part
     rows = [task_row(g) for g in by_task(trials).values()]
     return _ENV.get_template("report.md.j2").render(
         run=meta, s=s, tasks=rows, partial=partial, done=len(trials), total=total,
-        resume_command=resume_command, plot=plot, pct=pct)
+        resume_command=resume_command, plot=plot, pct=pct, mdd=stats.mdd_text(s.overall.tasks) if s else "")
 
 
 def write_summaries(run: RunDir, trials: list[TaskResult]) -> None:

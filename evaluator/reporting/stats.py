@@ -21,7 +21,7 @@ __all__ = [
     "McNemarResult", "PairedDelta", "Verdict",
     "wilson_interval", "mcnemar_exact", "pass_at_k", "pass_hat_k", "mean_and_stderr",
     "percentile", "bootstrap_mean_ci", "cluster_bootstrap_rate_ci", "paired_bootstrap_delta",
-    "compare_success", "verdict",
+    "compare_success", "verdict", "min_detectable_difference", "mdd_text",
 ]
 
 
@@ -252,6 +252,39 @@ def paired_bootstrap_delta(
         delta=statistics.fmean(diffs), ci_low=lo, ci_high=hi,
         p_value=min(1.0, 2 * min(below, above)), n=len(diffs), confidence=confidence,
     )
+
+
+def min_detectable_difference(
+    n: int, sd_diff: float = math.sqrt(0.5), *, alpha: float = 0.05, power: float = 0.8
+) -> float:
+    """Minimum detectable difference of a paired comparison over n tasks (normal approximation):
+
+        MDD = (z_{1-alpha/2} + z_{power}) * sd_diff / sqrt(n)
+
+    the smallest true mean per-task difference a two-sided paired test at level `alpha`
+    finds with probability `power` (1.96 + 0.84 = 2.80 at the defaults). `sd_diff` is the
+    standard deviation of the per-task difference; the default sqrt(0.5) is the worst case
+    for success rates: two models whose outcomes on a task are independent, each with p = 0.5,
+    so var(d) = 0.25 + 0.25. Models that agree on most tasks have a smaller sd_diff and can be
+    told apart at smaller differences. On the 0-1 scale of `sd_diff` (x100 for points).
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if not 0.0 < power < 1.0:
+        raise ValueError(f"power must be in (0, 1), got {power}")
+    z = _z(1.0 - alpha) + statistics.NormalDist().inv_cdf(power)
+    return z * sd_diff / math.sqrt(n)
+
+
+def mdd_text(n: int, alpha: float = 0.05) -> str:
+    """One sentence for REPORT.md and `evaluator.compare`: the success-rate difference a paired
+    comparison over n tasks detects with 80 % power (`min_detectable_difference`, worst case)."""
+    d = 100 * min_detectable_difference(n, alpha=alpha)
+    head = f"With {n} task{'s' if n != 1 else ''}, a paired comparison (80 % power, alpha = {alpha:g}) "
+    if d >= 100:
+        return head + "cannot reliably detect any difference in success rate; run more tasks."
+    return (head + f"reliably detects a success-rate difference of {d:.1f} points or more; "
+            "smaller differences between two models may go unnoticed.")
 
 
 # --- comparison and verdict --------------------------------------------------------------

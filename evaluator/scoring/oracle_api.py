@@ -24,11 +24,14 @@ class Oracle:
     kind: OracleKind
     version: str
     solve: Callable[..., dict[str, str]] | None = None
+    # `ties(*, repo_root, **args) -> [answers]`: every answer as correct as the returned one under
+    # the question's criterion (itself included); more than one means a tie-break decided it.
+    ties: Callable[..., list[Any]] | None = None
 
     @property
     def source_hash(self) -> str:
         """Hash of the oracle's source (and its solver's): part of every task hash."""
-        parts = [_source(self.fn), _source(self.solve) if self.solve else ""]
+        parts = [_source(self.fn), _source(self.solve) if self.solve else "", _source(self.ties) if self.ties else ""]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -42,9 +45,11 @@ def _source(fn: Callable[..., Any]) -> str:
         return getattr(fn, "__qualname__", repr(fn))
 
 
-def fact_oracle(name: str | None = None, *, version: str = "1") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def fact_oracle(
+    name: str | None = None, *, version: str = "1", ties: Callable[..., list[Any]] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        oracle = Oracle(name or fn.__name__, fn, "fact", version)
+        oracle = Oracle(name or fn.__name__, fn, "fact", version, ties=ties)
         REGISTRY[oracle.name] = oracle
         fn.__oracle__ = oracle  # type: ignore[attr-defined]
         return fn

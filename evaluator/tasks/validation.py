@@ -3,7 +3,9 @@
 For each task: the oracle's answer (through each answer checker's `solve()`) succeeds; an
 empty answer (builtin/nop) fails; every distractor differs from the truth and fails; a
 superset answer fails; each mutation of the expected answer that exceeds the comparator's
-tolerance fails; the answer is not trivial.
+tolerance fails; the answer is not trivial; an answer decided by a tie-break (the oracle's
+`ties` lists several) needs a tie rule in the instruction and a comparator that accepts every
+tied answer (evaluator/tasks/ties.py).
 
 Exit codes: 0 every task is valid; 1 some task is too weak or broken (listed); 2 usage or config error.
 """
@@ -20,11 +22,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from evaluator.cli import common as cli
-from evaluator.scoring import oracle_registry as oracles
-from evaluator.scoring import score as scoring
+from evaluator.scoring import oracle_registry as oracles, score as scoring
 from evaluator.config.errors import ConfigError
 from evaluator.config.paths import WEIGHTS_FILE
 from evaluator.config.settings import add_selection_flags, selection_from
+from evaluator.tasks import ties
 from evaluator.models import TaskContext
 from evaluator.models.builtin import solution
 from evaluator.tasks.image_checks import IMAGE_TAG, answer_in_text
@@ -120,6 +122,12 @@ class Validator:
             found = answer_in_text(job.pristine, truth) if IMAGE_TAG in task.tags else None
             if found:
                 v.problems.append(f"`{out.key}`: image task, but the answer {found[0]!r} is written in {found[1]}")
+            try:
+                tied = ties.tied_answers(out, job.pristine)
+            except oracles.OracleError as exc:
+                v.problems.append(f"`{out.key}`: tie check failed: {exc}")
+                tied = []
+            v.problems += ties.tie_problems(task, out, tied, lambda alt, k=out.key: succeeds({**answer, k: alt}, files))
             wrongs: list[tuple[str, Any]] = []
             for d in out.distractors:
                 try:

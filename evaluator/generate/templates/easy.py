@@ -57,10 +57,13 @@ class MarkdownCount(_Easy):
 
 class LargestFile(_Easy):
     name = "largest_file"
-    key, fn, type, shape = "largest_file", "largest_file", "json", '{"path": <repo-relative path>, "size": <bytes>}'
+    # largest_files, not largest_file: a tie for the largest size (the same image in two doc
+    # trees) would otherwise make the answer depend on a tie-break the question cannot state fairly.
+    key, fn, type, shape = "largest_files", "largest_files", "json", '{"paths": [<repo-relative path>, ...], "size": <bytes>}'
     args = {"exclude_dirs": [".git"]}
     question = ("Which file in the repository is the largest by size in bytes, excluding the .git/ directory? "
-                "Give its path relative to the repository root (no leading ./) and its size.")
+                "If several files tie for the largest size, list every one of them. Give their paths relative "
+                "to the repository root (no leading ./), sorted, and the size.")
     reason = "find with sizes, sort, take the top"
 
 

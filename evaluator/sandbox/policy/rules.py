@@ -56,12 +56,18 @@ def _parse_for_check(command: str) -> tuple[list[Invocation], CommandParseError 
         return e.invocations, e
 
 
+def _listed(words: list[str]) -> str:
+    return ", ".join(f"`{w}`" for w in words) + (" is" if len(words) == 1 else " are")
+
+
 def check_command(command: str, *, allowed: list[str], prohibited: list[str]) -> list[PolicyFinding]:
     """Findings for the command words of `command` against a task's lists (empty: no findings).
 
     Entries name command words; an entry with spaces (`git push`) also requires those arguments.
-    A line that does not parse gets one `disallowed_command` finding, plus findings for the
-    words that did parse before the problem.
+    At most one finding per type: a line with four words off the allowlist is one
+    `disallowed_command` naming all four (its `word` is the first), so one refused call costs
+    one penalty per kind of problem. A line that does not parse is a `disallowed_command` too,
+    merged with the words that did parse before the problem.
     """
     return _check_parsed(*_parse_for_check(command), allowed=allowed, prohibited=prohibited)
 
@@ -75,24 +81,42 @@ def assess(command: str, *, allowed: list[str], prohibited: list[str]) -> tuple[
 
 def _check_parsed(invs: list[Invocation], error: CommandParseError | None, *, allowed: list[str],
                   prohibited: list[str]) -> list[PolicyFinding]:
-    found: dict[tuple[str, str], PolicyFinding] = {}
-    if error is not None:
-        found[("parse", "")] = PolicyFinding(
-            type="disallowed_command", word=None,
-            detail=f"The command could not be parsed as a shell command line ({error}), "
-                   "so it cannot be checked against this task's command policy.")
+    hits: list[tuple[str, str]] = []  # (entry, word) for prohibited entries, first occurrence each
+    words: list[str] = []
     allow = [e for e in allowed if e.strip()]
     for inv in invs:
         if (hit := next((e for e in prohibited if e.strip() and _entry_matches(e, inv)), None)):
-            found.setdefault(("prohibited", hit), PolicyFinding(
-                type="prohibited_command", word=inv.word,
-                detail=f"`{hit.strip()}` is prohibited by this task's command policy."))
+            if hit.strip() not in [h for h, _ in hits]:
+                hits.append((hit.strip(), inv.word))
         elif allow and inv.word not in ALWAYS_ALLOWED and not any(_entry_matches(e, inv) for e in allow):
-            found.setdefault(("disallowed", inv.word), PolicyFinding(
-                type="disallowed_command", word=inv.word,
-                detail=f"`{inv.word}` is not among this task's allowed commands "
-                       f"({', '.join(allow)})."))
-    return list(found.values())
+            if inv.word not in words:
+                words.append(inv.word)
+    found: list[PolicyFinding] = []
+    sentences = []
+    if error is not None:
+        sentences.append(f"The command could not be parsed as a shell command line ({error}), "
+                         "so it cannot be checked against this task's command policy.")
+    if words:
+        sentences.append(f"{_listed(words)} not among this task's allowed commands ({', '.join(allow)}).")
+    if sentences:
+        found.append(PolicyFinding(type="disallowed_command", word=words[0] if words and error is None else None,
+                                   detail=" ".join(sentences)))
+    if hits:
+        found.append(PolicyFinding(type="prohibited_command", word=hits[0][1],
+                                   detail=f"{_listed([h for h, _ in hits])} prohibited by this task's command policy."))
+    return found
+
+
+def one_per_type(findings: list[PolicyFinding]) -> list[PolicyFinding]:
+    """Findings of one call merged so each type occurs once (details joined, first word kept):
+    a call is penalised once per kind of problem, however many times the line repeats it."""
+    merged: dict[str, PolicyFinding] = {}
+    for f in findings:
+        if (first := merged.get(f.type)) is None:
+            merged[f.type] = f
+        elif f.detail not in first.detail:
+            merged[f.type] = PolicyFinding(type=f.type, word=first.word or f.word, detail=f"{first.detail} {f.detail}")
+    return list(merged.values())
 
 
 # --------------------------------------------------------------------------- risky commands
