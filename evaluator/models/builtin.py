@@ -41,13 +41,32 @@ def solution(ctx: TaskContext) -> tuple[dict[str, Any], dict[str, str]]:
     return answer, files
 
 
+GOLD_PATH = "/tmp/agentgym-gold.diff"
+
+
+def change_calls(ctx: TaskContext, turn: int) -> list[dict[str, Any]]:
+    """A change task, the way an agent would: write the gold patch to /tmp, `git apply` it, stop."""
+    gold = ctx.task.change.gold_patch if ctx.task.change else None
+    if gold is None or gold.diff is None or turn > 1:
+        return []
+    if turn == 0:
+        return [_call(0, "write_file", {"path": GOLD_PATH, "content": gold.diff})]
+    return [_call(1, "run_command", {"command": f"git apply --whitespace=nowarn {GOLD_PATH}"})]
+
+
 class OracleModel:
-    """Turn 1: one sandboxed command. Turn 2: write the oracle's answers. Turn 3: stop."""
+    """Turn 1: one sandboxed command. Turn 2: write the oracle's answers. Turn 3: stop.
+    Change tasks: write the gold patch, apply it with git, stop."""
 
     name = "builtin/oracle"
 
     async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], ctx: TaskContext) -> ModelReply:
         turn = sum(1 for m in messages if m.get("role") == "assistant")
+        if ctx.task.kind == "change":
+            calls = change_calls(ctx, turn)
+            if not calls:
+                return ModelReply(message={"role": "assistant", "content": "Done."}, model=self.name)
+            return ModelReply(message={"role": "assistant", "content": None, "tool_calls": calls}, model=self.name)
         answer, files = solution(ctx)
         if ctx.closed_book:
             return ModelReply(message={"role": "assistant", "content": json.dumps(answer)}, model=self.name)

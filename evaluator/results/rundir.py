@@ -112,6 +112,15 @@ class RunDir:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(self.redact(p.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
 
+    def write_patch(self, repo: str, task: str, epoch: int, epochs: int, patch: bytes) -> None:
+        """artifacts/<repo>/<task>/patch.diff: the model's change as graded (secrets redacted when it is text)."""
+        dest = self.artifact_dir(repo, task, epoch, epochs) / "patch.diff"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            dest.write_bytes(self.redact(patch.decode("utf-8")).encode("utf-8"))
+        except UnicodeDecodeError:
+            dest.write_bytes(patch)
+
     # --- manifest -----------------------------------------------------------------------
     def manifest(self) -> RunManifest | None:
         p = self.path / "manifest.json"

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from evaluator.scoring import comparators
 from evaluator.scoring import oracle_registry as oracles
 from evaluator.config.errors import ConfigError
+from evaluator.tasks.change_spec import resolve_files
 from evaluator.tasks.specs import RepoSpec, TaskSpec
 
 
@@ -97,6 +98,11 @@ def load_tasks(
     seen: dict[str, Path] = {}
     for path in _visible_yaml(root):
         task: TaskSpec = validate_file(TaskSpec, load_yaml(path), path)
+        if task.change is not None:  # hidden tests and gold patch read once, into the task itself
+            try:
+                task = task.model_copy(update={"change": resolve_files(task.change, path)})
+            except ValueError as exc:
+                raise ConfigError(f"{path}: field `change`: {exc}") from None
         if task.id in seen:
             raise ConfigError(f"{path}: duplicate task id {task.id!r} (also in {seen[task.id]})")
         seen[task.id] = path

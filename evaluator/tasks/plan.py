@@ -67,8 +67,11 @@ def _sha(*parts: bytes | str) -> str:
 
 
 def task_hash(task: TaskSpec, path: Path, commit: str, prompt_hash: str, weights: bytes) -> str:
-    """Covers the task file, its oracles' and comparators' source, the prompt, the weights and the commit."""
+    """Covers the task file (hidden tests and gold patch included), its oracles' and comparators' source,
+    the prompt, the weights and the commit."""
     parts: list[bytes | str] = [path.read_bytes(), commit, prompt_hash, weights]
+    if task.change is not None:
+        parts.append(task.change.model_dump_json())
     for out in task.outputs:
         for call in [out.oracle, *out.distractors]:
             parts.append(oracles.resolve(call.fn).source_hash)
