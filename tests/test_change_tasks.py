@@ -175,6 +175,7 @@ def test_gold_patch_result_records_every_test_and_the_patch(demo_place: dict[str
 
 # --- end to end -----------------------------------------------------------------------------------
 def run_l2(tmp_path: Path, model: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     proc = run_cli("evaluator.run", *L2_ARGS, "--model", model, "--cache-dir", str(tmp_path / "cache"),
                    "--sandbox", sandbox_flag(), "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr + proc.stdout
