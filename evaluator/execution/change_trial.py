@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jinja2 import Template
 
@@ -27,8 +27,19 @@ from evaluator.tasks.clone_cache import checkout
 from evaluator.tasks.plan import Job
 from evaluator.tasks.specs import Limits
 
-if TYPE_CHECKING:
-    from evaluator.execution.trial import Runner
+
+
+class Runner(Protocol):
+    """What a change trial uses of execution.trial.Runner (named here, not imported: no cycle)."""
+
+    cfg: Any
+    model: Any
+    backend: Any
+    run: Any
+    cache: Any
+    weights: scoring.Weights
+
+    def base_fields(self, job: Job) -> dict[str, Any]: ...
 
 TRANSCRIPT_PATCH_CHARS = 200_000
 
