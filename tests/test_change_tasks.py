@@ -55,7 +55,7 @@ def test_change_task_loads_with_its_hidden_files_inline(tmp_path: Path) -> None:
     ({"pass_to_pass": ["tests/test_a.py::test_x"]}, {}, "in both fail_to_pass and pass_to_pass"),
     ({"hidden_tests": [{"path": "/abs/test.py", "content": "x"}]}, {}, "relative path inside the repository"),
     ({}, {"outputs": [{"key": "k", "oracle": {"fn": "glob_count"}}]}, "no `outputs`"),
-    ({}, {"kind": "answer"}, "needs `outputs`"),
+    ({}, {"kind": "answer"}, "not a `change` block"),
 ])
 def test_bad_change_tasks_name_the_file_and_the_problem(tmp_path: Path, change: dict[str, Any], data: dict[str, Any], needle: str) -> None:
     (tmp_path / "l2" / "_h").mkdir(parents=True)
@@ -213,3 +213,33 @@ def test_validate_rejects_a_gold_patch_that_does_not_fix(tmp_path: Path) -> None
                    "--cache-dir", str(tmp_path / "cache"), "--sandbox", sandbox_flag(), timeout=600)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "gold patch run 1 does not resolve" in proc.stdout and "0/1 tasks valid" in proc.stdout
+
+
+# --- reports --------------------------------------------------------------------------------------
+def fake_trial(task_id: str, kind: str, success: bool, **change: Any) -> Any:
+    from evaluator.results.change_records import ChangeResult
+    from evaluator.results.records import Metrics, TaskResult
+
+    block = ChangeResult(workspace="copy", **change) if kind == "change" else None
+    return TaskResult(task_id=task_id, repo_id="demo", model="m", kind=kind, success=success, score=100.0 * success,
+                      stop_reason="completed", metrics=Metrics(), output_checks=[], change=block,
+                      failure_reason=None if success else ("tests_failed" if kind == "change" else "wrong_answer"))
+
+
+def test_report_keeps_l1_and_l2_apart_and_has_an_l2_section() -> None:
+    from evaluator.reporting.report import render
+    from evaluator.results.records import RunMeta
+
+    trials = [fake_trial("a1", "answer", True), fake_trial("a2", "answer", True),
+              fake_trial("c1", "change", True, patch_bytes=100, lines_added=3, fail_to_pass_passed=2, fail_to_pass_total=2,
+                         pass_to_pass_passed=5, pass_to_pass_total=5, resolved=True, files_touched=["x.py"]),
+              fake_trial("c2", "change", False, patch_bytes=300, lines_added=9, lines_removed=1, fail_to_pass_passed=1,
+                         fail_to_pass_total=4, pass_to_pass_passed=4, pass_to_pass_total=5, files_touched=["x.py", "y.py"],
+                         files_reset=["tests/conftest.py"])]
+    meta = RunMeta(run_id="r", model="m", started_at="2026-01-01T00:00:00+00:00", config={}, task_set="l2",
+                   sandbox="bwrap", sandbox_isolated=True, policy="enforce")
+    text = render(meta, trials)
+    assert "| L1 answer | 2 | 100.0% |" in text and "| L2 change | 2 | 50.0% |" in text
+    l2 = text.split("### L2: change tasks", 1)[1].split("###", 1)[0]
+    assert "| 2 | 2 | 50.0% |" in l2 and "| 50.0% | 90.0% |" in l2  # F2P 3/6, P2P 9/10
+    assert "median 200.0 bytes" in l2 and "median 6.5 lines" in l2 and "put back in 1 trials" in l2

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from evaluator.tasks.change_spec import ChangeSpec
 
@@ -101,7 +101,9 @@ class TaskSpec(Strict):
 
     @field_validator("outputs")
     @classmethod
-    def _unique_keys(cls, outputs: list[OutputSpec]) -> list[OutputSpec]:
+    def _unique_keys(cls, outputs: list[OutputSpec], info: ValidationInfo) -> list[OutputSpec]:
+        if not outputs and info.data.get("kind", "answer") == "answer":
+            raise ValueError("an answer task needs at least one output")
         keys = [o.key for o in outputs]
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
@@ -110,8 +112,8 @@ class TaskSpec(Strict):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> "TaskSpec":
-        if self.kind == "answer" and (not self.outputs or self.change is not None):
-            raise ValueError("an answer task needs `outputs` (at least one) and no `change`")
+        if self.kind == "answer" and self.change is not None:
+            raise ValueError("an answer task has `outputs`, not a `change` block (add `kind: change`)")
         if self.kind == "change" and (self.change is None or self.outputs):
             raise ValueError("a change task needs a `change` block and no `outputs`")
         return self
