@@ -51,7 +51,8 @@ def change_calls(ctx: TaskContext, turn: int) -> list[dict[str, Any]]:
         return []
     if turn == 0:
         return [_call(0, "write_file", {"path": GOLD_PATH, "content": gold.diff})]
-    return [_call(1, "run_command", {"command": f"git apply --whitespace=nowarn {GOLD_PATH}"})]
+    # write_file's /tmp is the task's private tmp, which commands find as $TMPDIR (/tmp under bwrap)
+    return [_call(1, "run_command", {"command": 'git apply --whitespace=nowarn "${TMPDIR:-/tmp}/agentgym-gold.diff"'})]
 
 
 class OracleModel:
