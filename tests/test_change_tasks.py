@@ -243,3 +243,72 @@ def test_report_keeps_l1_and_l2_apart_and_has_an_l2_section() -> None:
     l2 = text.split("### L2: change tasks", 1)[1].split("###", 1)[0]
     assert "| 2 | 2 | 50.0% |" in l2 and "| 50.0% | 90.0% |" in l2  # F2P 3/6, P2P 9/10
     assert "median 200.0 bytes" in l2 and "median 6.5 lines" in l2 and "put back in 1 trials" in l2
+
+
+UNPRIVILEGED_GRADE = """
+import asyncio, json, subprocess, sys
+from pathlib import Path
+from evaluator.sandbox import get_backend
+from evaluator.scoring.hidden_tests import Grader
+from evaluator.tasks.catalog import load_repos, load_tasks
+from evaluator.tasks.clone_cache import RepoCache, checkout
+from evaluator.tasks.gaming import attempts
+from evaluator.tasks.specs import Limits
+import os
+root, base = Path(sys.argv[1]), Path(sys.argv[2])
+backend = get_backend("bwrap")
+backend.preflight()
+cache = RepoCache(base / "cache")
+spec = load_repos(root / "repos")["demo"]
+mirror = cache.mirror(spec)
+commit = cache.resolve(spec, mirror)
+task = next(t for t, _ in load_tasks(root / "tasks", task_set="l2", repos=["demo"], pattern="demo_change_002"))
+grader = Grader(backend, mirror, commit, task.change, Limits())
+out = {"uid": os.geteuid()}
+edits = {"gold": lambda tree: subprocess.run(["git", "apply", "-"], cwd=tree, input=task.change.gold_patch.diff.encode(), check=True),
+         "hook": attempts(task.change)["a conftest hook that reports every test passed"]}
+for name, edit in edits.items():
+    tree = base / name
+    checkout(mirror, commit, tree)
+    edit(tree)
+    result, _ = asyncio.run(grader.grade(tree, base / f"grade-{name}", "copy"))
+    out[name] = [result.resolved, result.fail_to_pass_passed, result.pass_to_pass_passed, result.files_reset, result.note]
+print(json.dumps(out))
+"""
+
+
+def test_grading_as_an_unprivileged_evaluator() -> None:
+    """The evaluator as uid 65534 (bwrap in a user namespace): gold resolves, a conftest hook does not."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start the evaluator as another user (already unprivileged here)")
+    for tool in ("bwrap", "setpriv"):
+        if shutil.which(tool) is None:
+            (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(f"{tool} missing")
+    prefix = Path(sys.base_prefix).resolve()
+    site = hidden_tests.test_site()
+    base = Path(tempfile.mkdtemp(prefix="agentgym-unpriv-l2-"))
+    try:
+        os.chown(base, 65534, 65534)
+        outer = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/root", "--die-with-parent"]
+        for keep in (prefix, ROOT, site):
+            if str(keep).startswith("/root/"):
+                parts = keep.parts[1:-1]
+                for i in range(1, len(parts)):
+                    outer += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
+                outer += ["--ro-bind", str(keep), str(keep)]
+        env = {"PATH": f"{prefix}/bin:/usr/bin:/bin", "HOME": str(base), "PYTHONPATH": f"{ROOT}:{site}", "LANG": "C.UTF-8"}
+        cmd = outer + ["--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                       f"{prefix}/bin/python3", "-c", UNPRIVILEGED_GRADE, str(ROOT), str(base)]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd="/")
+        assert done.returncode == 0, done.stderr[-3000:]
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        assert out["uid"] == 65534
+        assert out["gold"][:3] == [True, 2, 28], out
+        assert out["hook"][0] is False and out["hook"][1] == 0 and out["hook"][3] == ["conftest.py"], out
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
