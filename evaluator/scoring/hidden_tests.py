@@ -18,8 +18,6 @@ import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
 
-import pytest as _pytest_pkg
-
 from evaluator.results.change_records import ChangeResult, TestGroup, Workspace
 from evaluator.sandbox import SandboxBackend, SandboxPaths
 from evaluator.scoring import junit
@@ -51,7 +49,9 @@ def protected(path: str, hidden: set[str]) -> bool:
 
 def test_site() -> Path:
     """The site-packages holding the harness's pytest, mounted read-only for the hidden test run."""
-    return Path(_pytest_pkg.__file__).resolve().parent.parent
+    import pytest  # a runtime dependency, imported only when a change task runs
+
+    return Path(pytest.__file__).resolve().parent.parent
 
 
 def _split_z(data: bytes | None) -> list[str]:
