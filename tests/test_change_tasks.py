@@ -312,3 +312,28 @@ def test_grading_as_an_unprivileged_evaluator() -> None:
         assert out["hook"][0] is False and out["hook"][1] == 0 and out["hook"][3] == ["conftest.py"], out
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_binary_changes_survive_and_odd_working_copies_fail_cleanly(demo_place: dict[str, Any], tmp_path: Path) -> None:
+    """A binary file rides along in the patch; an oversized or unreadable change is a failed task, not a crash."""
+    import subprocess
+
+    task = demo_change_tasks()["demo_change_002"]
+    gold = (task.change.gold_patch.diff or "").encode()
+
+    def gold_and_binary(tree: Path) -> None:
+        subprocess.run(["git", "apply", "-"], cwd=tree, input=gold, check=True)
+        (tree / "tinytrain" / "weights.bin").write_bytes(bytes(range(256)) * 4)
+
+    result, patch = grade(demo_place, task, tmp_path, gold_and_binary)
+    assert result.resolved and b"GIT binary patch" in patch and "tinytrain/weights.bin" in result.files_touched
+    huge, _ = grade(demo_place, task, tmp_path, lambda tree: (tree / "blob.txt").write_text("x\n" * 3_000_000))
+    assert not huge.resolved and "larger than" in (huge.note or "") and huge.fail_to_pass_total == 2
+
+    def unreadable(tree: Path) -> None:
+        secret = tree / "tinytrain" / "locked.py"
+        secret.write_text("x = 1\n")
+        secret.chmod(0)
+
+    locked, _ = grade(demo_place, task, tmp_path, unreadable)
+    assert not locked.resolved and locked.note and locked.fail_to_pass_passed == 0
