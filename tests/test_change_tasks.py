@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -324,9 +325,12 @@ def test_binary_changes_survive_and_odd_working_copies_fail_cleanly(demo_place: 
     def gold_and_binary(tree: Path) -> None:
         subprocess.run(["git", "apply", "-"], cwd=tree, input=gold, check=True)
         (tree / "tinytrain" / "weights.bin").write_bytes(bytes(range(256)) * 4)
+        Path(os.fsdecode(bytes(tree / "tests") + b"/test_\xff.py")).write_text("def test_x():\n    assert 0\n")
 
     result, patch = grade(demo_place, task, tmp_path, gold_and_binary)
     assert result.resolved and b"GIT binary patch" in patch and "tinytrain/weights.bin" in result.files_touched
+    assert result.files_reset == ["tests/test_\ufffd.py"]  # not UTF-8, still put back
+    json.dumps(result.model_dump(mode="json"), ensure_ascii=False).encode("utf-8")  # storable as results
     huge, _ = grade(demo_place, task, tmp_path, lambda tree: (tree / "blob.txt").write_text("x\n" * 3_000_000))
     assert not huge.resolved and "larger than" in (huge.note or "") and huge.fail_to_pass_total == 2
 

@@ -54,8 +54,13 @@ def test_site() -> Path:
     return Path(pytest.__file__).resolve().parent.parent
 
 
-def _split_z(data: bytes | None) -> list[str]:
-    return [x.decode("utf-8", "surrogateescape") for x in (data or b"").split(b"\0") if x]
+def _split_z(data: bytes | None) -> list[bytes]:
+    return [x for x in (data or b"").split(b"\0") if x]
+
+
+def _shown(name: bytes) -> str:
+    """A path as results show it: any bytes that are not UTF-8 become U+FFFD (results are JSON text)."""
+    return name.decode("utf-8", "replace")
 
 
 def _numstat(data: bytes | None) -> tuple[int, int]:
@@ -83,9 +88,10 @@ class Grader:
         result.patch_bytes, result.patch_sha256 = len(patch), hashlib.sha256(patch).hexdigest()
         result.lines_added, result.lines_removed = _numstat(numstat)
         hidden = {h.path for h in self.change.hidden_tests}
-        result.files_touched = _split_z(names)
-        result.files_reset = [p for p in result.files_touched if protected(p, hidden)]
-        await self._run_tests(work / "test", patch, result)
+        touched = _split_z(names)
+        reset = [p for p in touched if protected(_shown(p), hidden)]
+        result.files_touched, result.files_reset = [_shown(p) for p in touched], [_shown(p) for p in reset]
+        await self._run_tests(work / "test", patch, reset, result)
         return result, patch
 
     def groups(self) -> dict[str, TestGroup]:
@@ -124,10 +130,10 @@ class Grader:
         return (read(dirs["tmp"] / "patch.diff", MAX_PATCH_BYTES), read(dirs["tmp"] / "names", MAX_PATCH_BYTES),
                 read(dirs["tmp"] / "numstat", MAX_PATCH_BYTES))
 
-    def _stage_inputs(self, inp: Path, patch: bytes, reset: list[str]) -> None:
+    def _stage_inputs(self, inp: Path, patch: bytes, reset: list[bytes]) -> None:
         """Everything the test sandbox reads, written by the host into a folder only the host wrote."""
         (inp / "patch.diff").write_bytes(patch)
-        (inp / "reset.lst").write_bytes(b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in reset))
+        (inp / "reset.lst").write_bytes(b"".join(p + b"\0" for p in reset))  # exact bytes: names need not be UTF-8
         (inp / "hidden.lst").write_bytes(b"".join(h.path.encode() + b"\0" for h in self.change.hidden_tests))
         for h in self.change.hidden_tests:
             dest = inp / "hidden" / h.path
@@ -146,11 +152,11 @@ class Grader:
             f"cp -- \"{inp}/hidden/$p\" \"$p\"; done < {inp}/hidden.lst\n"
         )
 
-    async def _run_tests(self, top: Path, patch: bytes, result: ChangeResult) -> None:
+    async def _run_tests(self, top: Path, patch: bytes, reset: list[bytes], result: ChangeResult) -> None:
         from evaluator.tasks.clone_cache import checkout
 
         dirs = self._sandbox_dirs(top)
-        self._stage_inputs(dirs["in"], patch, result.files_reset)
+        self._stage_inputs(dirs["in"], patch, reset)
         repo = top / "repo"
         checkout(self.mirror, self.commit, repo)
         paths = SandboxPaths(work_root=repo, tmp_dir=dirs["tmp"], home_dir=dirs["home"],
