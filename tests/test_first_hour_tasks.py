@@ -71,7 +71,7 @@ def test_repos_config_without_repos_means_every_registered_repo(workspace: dict[
     proc = run_cli("evaluator.run", "--model", "builtin/oracle", "--dry-run", "--repos-config", str(repos),
                    "--cache-dir", str(workspace["cache"]))
     assert proc.returncode == 0, proc.stderr
-    assert "16 trials planned" in proc.stdout and "note: leaving out the tasks of repos not registered" in proc.stderr
+    assert "20 trials planned" in proc.stdout and "note: leaving out the tasks of repos not registered" in proc.stderr
     assert "internlm" in proc.stderr
 
 

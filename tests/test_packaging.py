@@ -51,5 +51,11 @@ def test_installed_package_runs_the_demo_outside_a_checkout(tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     assert "20/20 trials, 20 passed" in proc.stdout  # the demo suite, image tasks included
     assert list(cwd.glob("runs/*/results/REPORT.md")), "the report is written under the caller's folder"
+    l2 = target / "agentgym_tasks" / "l2" / "demo"  # change tasks carry their gold patches and hidden tests
+    assert list(l2.glob("*.diff")) and list(l2.glob("_hidden/*/test_*.py"))
+    proc = subprocess.run([str(target / "bin" / "agentgym"), "run", "--repos", "demo", "--task-set", "l2", "--tasks",
+                           "demo_change_001", "--model", "builtin/oracle", "--sandbox", "local", "--quiet"],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "1/1 trials, 1 passed" in proc.stdout, proc.stderr + proc.stdout
     unknown = subprocess.run([str(target / "bin" / "agentgym"), "frobnicate"], cwd=cwd, env=env, capture_output=True, text=True)
     assert unknown.returncode == 2 and "unknown command 'frobnicate'" in unknown.stderr

@@ -112,7 +112,9 @@ def print_plan(cfg: RunConfig, plan: Plan) -> None:
         print(f"repo {pin.id}: {pin.url} @ {pin.commit}{'' if pin.pinned else f' (ref {pin.ref})'}")
     for job in plan.jobs:
         t = job.task
-        print(f"  {t.repo}/{t.id} [{t.difficulty}] epoch {job.epoch} outputs={','.join(o.key for o in t.outputs)} "
+        what = (f"change f2p={len(t.change.fail_to_pass)} p2p={len(t.change.pass_to_pass)}" if t.change
+                else f"outputs={','.join(o.key for o in t.outputs)}")
+        print(f"  {t.repo}/{t.id} [{t.difficulty}] epoch {job.epoch} {what} "
               f"max_commands={t.max_commands} hash={job.task_hash}")
     print(f"{len(plan.jobs)} trials planned (dry run: no model calls)")
 

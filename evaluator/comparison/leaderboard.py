@@ -16,6 +16,7 @@ from evaluator.models.presets import BUILTIN_PRESETS, PresetError, load_presets,
 from evaluator.reporting import stats
 from evaluator.comparison.inputs import InputError, LoadedRun
 from evaluator.results.records import TaskResult
+from evaluator.reporting.change_stats import kind_of
 from evaluator.reporting.summary import by_task, run_stats
 
 DEFAULT_PRICES = BUILTIN_PRESETS
@@ -89,6 +90,10 @@ class ModelRow(BaseModel):
     pass_hat_k: dict[int, float]
     per_repo: dict[str, float]  # repo -> success rate
     per_difficulty: dict[str, float]
+    per_kind: dict[str, float] = {}  # "answer" (L1) / "change" (L2) -> success rate; kinds never share a rate
+    change_resolved: float | None = None  # L2 resolved rate on the compared change tasks
+    change_fail_to_pass_rate: float | None = None
+    change_pass_to_pass_rate: float | None = None
     safety_violations: int
     safety_per_task: float  # violations per trial (one trial = one attempt at a task)
     safety_by_type: dict[str, int]
@@ -134,6 +139,10 @@ def model_row(run: LoadedRun, trials: list[TaskResult], prices: PriceTable, *, s
         pass_at_k=s.pass_at_k, pass_hat_k=s.pass_hat_k,
         per_repo={g.name: g.success_rate for g in s.per_repo},
         per_difficulty={g.name: g.success_rate for g in s.per_difficulty},
+        per_kind=_per_kind(trials),
+        change_resolved=s.change.resolved_rate if s.change else None,
+        change_fail_to_pass_rate=s.change.fail_to_pass_rate if s.change else None,
+        change_pass_to_pass_rate=s.change.pass_to_pass_rate if s.change else None,
         safety_violations=violations, safety_per_task=round(violations / n, 3), safety_by_type=s.safety_by_type,
         failure_reasons=s.failure_reasons, efficiency=Efficiency(**s.efficiency),
         prompt_tokens=s.prompt_tokens, completion_tokens=s.completion_tokens,
@@ -142,6 +151,13 @@ def model_row(run: LoadedRun, trials: list[TaskResult], prices: PriceTable, *, s
         cost_usd=None if cost is None else round(cost, 4),
         cost_per_task_usd=None if cost is None else round(cost / n, 6),
     )
+
+
+def _per_kind(trials: list[TaskResult]) -> dict[str, float]:
+    out: dict[str, list[bool]] = {}
+    for t in trials:
+        out.setdefault(kind_of(t), []).append(t.success)
+    return {k: round(sum(v) / len(v), 4) for k, v in sorted(out.items())}
 
 
 def fmt_cost(x: float | None) -> str:

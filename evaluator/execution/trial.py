@@ -66,6 +66,9 @@ class Runner:
                                           messages=stream.count, sha256=stream.hash.hexdigest())
         return result
 
+    def base_fields(self, job: Job) -> dict[str, Any]:
+        return self._base(job)
+
     def _base(self, job: Job) -> dict[str, Any]:
         return dict(task_id=job.task.id, repo_id=job.task.repo, model=self.cfg.model, epoch=job.epoch,
                     difficulty=job.task.difficulty, tags=list(job.task.tags), task_hash=job.task_hash, repo_commit=job.commit,
@@ -79,6 +82,10 @@ class Runner:
 
     async def _run(self, job: Job, work: Path, stream: TranscriptStream) -> TaskResult:
         task = job.task
+        if task.kind == "change":  # L2: hidden tests grade the model's change
+            from evaluator.execution.change_trial import run_change
+
+            return await run_change(self, job, work, stream)
         paths, answer_dir = await asyncio.to_thread(self._prepare, job, work)
         expected = await asyncio.to_thread(self._expected, job)
         ctx = TaskContext(task=task, repo_root=job.pristine, commit=job.commit, cache=self.cache,

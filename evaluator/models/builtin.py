@@ -42,11 +42,27 @@ def solution(ctx: TaskContext) -> tuple[dict[str, Any], dict[str, str]]:
     return answer, files
 
 
+GOLD_PATH = "/tmp/agentgym-gold.diff"
+
+
+def change_calls(ctx: TaskContext, turn: int) -> list[dict[str, Any]]:
+    """A change task, the way an agent would: write the gold patch to /tmp, `git apply` it, stop."""
+    gold = ctx.task.change.gold_patch if ctx.task.change else None
+    if gold is None or gold.diff is None or turn > 1:
+        return []
+    if turn == 0:
+        return [_call(0, "write_file", {"path": GOLD_PATH, "content": gold.diff})]
+    # write_file's /tmp is the task's private tmp, which commands find as $TMPDIR (/tmp under bwrap)
+    return [_call(1, "run_command", {"command": 'git apply --whitespace=nowarn "${TMPDIR:-/tmp}/agentgym-gold.diff"'})]
+
+
 class OracleModel:
     """Turn 1: one sandboxed command. Turn 2: write the oracle's answers. Turn 3: stop.
 
     With `text_format` it writes its calls as fenced blocks (--tool-format text), so the
-    text parser is exercised by the same tasks as native calls."""
+    text parser is exercised by the same tasks as native calls.
+
+    Change tasks: write the gold patch, apply it with git, stop."""
 
     name = "builtin/oracle"
 
@@ -55,6 +71,11 @@ class OracleModel:
 
     async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], ctx: TaskContext) -> ModelReply:
         turn = sum(1 for m in messages if m.get("role") == "assistant")
+        if ctx.task.kind == "change":
+            calls = change_calls(ctx, turn)
+            if not calls:
+                return ModelReply(message={"role": "assistant", "content": "Done."}, model=self.name)
+            return ModelReply(message={"role": "assistant", "content": None, "tool_calls": calls}, model=self.name)
         answer, files = solution(ctx)
         if ctx.closed_book:
             return ModelReply(message={"role": "assistant", "content": json.dumps(answer)}, model=self.name)

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from pydantic import BaseModel, Field
 
 from evaluator.reporting import stats
+from evaluator.reporting.change_stats import ChangeStats, change_stats, kind_of
 from evaluator.results.records import INFRA_FAILURES, TaskResult
 
 
@@ -40,6 +41,8 @@ class RunStats(BaseModel):
     per_repo: list[Group]
     per_difficulty: list[Group]
     per_tag: list[Group] = Field(default_factory=list, description="Task tags shared by 2+ tasks, and `image` always.")
+    per_kind: list[Group] = Field(default_factory=list, description="answer (L1) and change (L2) apart, when both ran.")
+    change: ChangeStats | None = Field(None, description="The L2 section: resolved rate, F2P/P2P pass rates, patch sizes.")
     epochs: int
     pass_at_k: dict[int, float] = Field(default_factory=dict)
     pass_hat_k: dict[int, float] = Field(default_factory=dict)
@@ -107,11 +110,13 @@ def run_stats(trials: list[TaskResult], epochs: int) -> RunStats | None:
     per_repo: dict[str, list] = defaultdict(list)
     per_diff: dict[str, list] = defaultdict(list)
     per_tag: dict[str, list] = defaultdict(list)
+    per_kind: dict[str, list] = defaultdict(list)
     for (repo, _), g in tasks.items():
         per_repo[repo].append(g)
         per_diff[g[0].difficulty].append(g)
         for tag in g[0].tags:
             per_tag[tag].append(g)
+        per_kind[kind_of(g[0])].append(g)
     pak: dict[int, float] = {}
     phk: dict[int, float] = {}
     for k in sorted({1, epochs} | ({2} if epochs >= 2 else set())):
@@ -134,6 +139,8 @@ def run_stats(trials: list[TaskResult], epochs: int) -> RunStats | None:
         per_repo=[_group(r, g) for r, g in sorted(per_repo.items())],
         per_difficulty=[_group(d, per_diff[d]) for d in ("easy", "medium", "hard") if d in per_diff],
         per_tag=[_group(t, g) for t, g in sorted(per_tag.items()) if len(g) >= 2 or t == "image"],
+        per_kind=[_group(k, g) for k, g in sorted(per_kind.items())] if len(per_kind) > 1 else [],
+        change=change_stats(trials),
         pass_at_k=pak, pass_hat_k=phk,
         failure_reasons=dict(sorted(Counter(t.failure_reason for t in trials if t.failure_reason).items())),
         safety_by_type=dict(sorted(Counter(e.type for t in trials for e in t.safety_events).items())),

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evaluator.results.change_records import ChangeResult
+
 SCHEMA_VERSION = 1
 
 StopReason = Literal[
@@ -33,6 +35,8 @@ FailureReason = Literal[
     "api_error",
     "context_overflow",
     "harness_error",
+    "tests_failed",  # change task: some fail_to_pass or pass_to_pass test did not pass
+    "no_change",  # change task: the working copy was left as it was
 ]
 # Failures that are not the model's fault: --retry-failed redoes these, exit code 1 flags them.
 INFRA_FAILURES: frozenset[str] = frozenset({"api_error", "harness_error"})
@@ -107,13 +111,15 @@ class TaskResult(BaseModel):
     task_hash: str = Field("", description="Hash of the task file, its oracles' and comparators' source, prompt, weights and commit.")
     repo_commit: str = Field("", description="The commit the task ran against.")
     task_set_hash: str = Field("", description="Hash of the whole selected task set (the suite version) this result belongs to.")
-    success: bool = Field(description="Every output check passed.")
+    kind: Literal["answer", "change"] = Field("answer", description="`answer` (L1) or `change` (L2, graded by hidden tests).")
+    success: bool = Field(description="Every output check passed (change tasks: every hidden test passed).")
     score: float = Field(description="0-100, see docs/05-scoring-rules.md.")
     failure_reason: FailureReason | None = Field(None, description="Why the task failed; null on success.")
     stop_reason: StopReason = Field(description="Why the agent loop stopped.")
     metrics: Metrics
     output_checks: list[OutputCheck]
     safety_events: list[SafetyEvent] = Field(default_factory=list)
+    change: ChangeResult | None = Field(None, description="Change tasks: the patch and every hidden test's outcome.")
     transcript: TranscriptRef | None = None
     error: str | None = Field(None, description="Message (and traceback for harness_error) of an infra failure.")
     response_models: list[str] = Field(default_factory=list, description="`response.model` values seen.")

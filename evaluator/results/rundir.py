@@ -133,6 +133,15 @@ class RunDir:
         dest.mkdir(parents=True)
         return host_reads.copy_artifacts(root, rel_dir, dest, caps, self.redact)
 
+    def write_patch(self, repo: str, task: str, epoch: int, epochs: int, patch: bytes) -> None:
+        """artifacts/<repo>/<task>/patch.diff: the model's change as graded (secrets redacted when it is text)."""
+        dest = self.artifact_dir(repo, task, epoch, epochs) / "patch.diff"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            dest.write_bytes(self.redact(patch.decode("utf-8")).encode("utf-8"))
+        except UnicodeDecodeError:
+            dest.write_bytes(patch)
+
     # --- manifest -----------------------------------------------------------------------
     def manifest(self) -> RunManifest | None:
         p = self.path / "manifest.json"

@@ -27,6 +27,8 @@ class Weights(BaseModel):
     safety_penalty_per_violation: float = 10
     safety_penalties: dict[str, float] = Field(default_factory=dict, description="Per event type; overrides the flat penalty.")
     process_points_require_credit: bool = True
+    change_fail_to_pass_weight: float = Field(1.0, ge=0, description="Change tasks: weight of the passing F2P share in partial credit.")
+    change_pass_to_pass_weight: float = Field(0.0, ge=0, description="Change tasks: weight of the passing P2P share in partial credit.")
 
 
 def load_weights(path: Path) -> Weights:

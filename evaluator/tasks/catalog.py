@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from evaluator.scoring import comparators
 from evaluator.scoring import oracle_registry as oracles
 from evaluator.config.errors import ConfigError
+from evaluator.tasks.change_spec import resolve_files
 from evaluator.tasks.specs import RepoSpec, TaskSpec
 
 
@@ -105,6 +106,12 @@ def load_tasks(
         problems += errors
         if task is None:
             continue
+        if task.change is not None:  # hidden tests and gold patch read once, into the task itself
+            try:
+                task = task.model_copy(update={"change": resolve_files(task.change, path)})
+            except ValueError as exc:
+                problems.append(f"{path}: field `change`: {exc}")
+                continue
         if task.id in seen:
             problems.append(f"{path}: duplicate task id {task.id!r} (also in {seen[task.id]})")
             continue

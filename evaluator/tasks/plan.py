@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from evaluator.scoring import comparators
+from evaluator.scoring import comparators, hidden_tests, junit
 from evaluator.scoring import oracle_registry as oracles
 from evaluator.tasks.catalog import load_repos, load_tasks
 from evaluator.config.errors import ConfigError
@@ -68,8 +68,13 @@ def _sha(*parts: bytes | str) -> str:
 
 
 def task_hash(task: TaskSpec, path: Path, commit: str, prompt_hash: str, weights: bytes) -> str:
-    """Covers the task file, its oracles' and comparators' source, the prompt, the weights and the commit."""
+    """Covers the task file (hidden tests and gold patch included), its oracles' and comparators' source,
+    the prompt, the weights and the commit."""
     parts: list[bytes | str] = [path.read_bytes(), commit, prompt_hash, weights]
+    if task.change is not None:  # the hidden tests, the gold patch, the change prompts and the grader
+        parts.append(task.change.model_dump_json())
+        parts += [p.read_bytes() for p in sorted(PROMPTS_DIR.glob("*_change_*"))]
+        parts += [inspect.getsource(m) for m in (hidden_tests, junit)] + [hidden_tests.GUARD_SOURCE.read_bytes()]
     for out in task.outputs:
         for call in [out.oracle, *out.distractors]:
             parts.append(oracles.resolve(call.fn).source_hash)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from evaluator.tasks.change_spec import ChangeSpec
 
 Difficulty = Literal["easy", "medium", "hard"]
 OutputType = Literal["int", "float", "str", "bool", "list", "json", "oracle_bool"]
+TaskKind = Literal["answer", "change"]  # L1: answer questions about the code; L2: change it (hidden tests grade)
 ComparatorName = Literal["equals", "set_equals", "f1", "numeric", "json_subset", "regex"]
 
 
@@ -92,12 +95,14 @@ class TaskSpec(Strict):
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.:-]+$")
     repo: str
+    kind: TaskKind = Field("answer", description="`answer` (L1, the default) or `change` (L2, see docs/06-change-tasks.md).")
     difficulty: Difficulty = "easy"
     difficulty_reason: str | None = Field(None, description="One line: what the model must do.")
     initial_working_dir: str = "."
     instruction: str = Field(min_length=1)
     command_policy: CommandPolicy = Field(default_factory=CommandPolicy)
-    outputs: list[OutputSpec] = Field(min_length=1)
+    outputs: list[OutputSpec] = Field(default_factory=list, description="L1: what the answer must hold (at least one).")
+    change: ChangeSpec | None = Field(None, description="L2: hidden tests and gold patch (required with kind: change).")
     max_commands: int = Field(10, gt=0)
     max_turns: int | None = Field(None, gt=0, description="Default: 2 * max_commands + 4.")
     timeout_seconds: int = Field(120, gt=0)
@@ -110,12 +115,22 @@ class TaskSpec(Strict):
 
     @field_validator("outputs")
     @classmethod
-    def _unique_keys(cls, outputs: list[OutputSpec]) -> list[OutputSpec]:
+    def _unique_keys(cls, outputs: list[OutputSpec], info: ValidationInfo) -> list[OutputSpec]:
+        if not outputs and info.data.get("kind", "answer") == "answer":
+            raise ValueError("an answer task needs at least one output")
         keys = [o.key for o in outputs]
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
             raise ValueError(f"duplicate output keys: {', '.join(dup)}")
         return outputs
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "TaskSpec":
+        if self.kind == "answer" and self.change is not None:
+            raise ValueError("an answer task has `outputs`, not a `change` block (add `kind: change`)")
+        if self.kind == "change" and (self.change is None or self.outputs):
+            raise ValueError("a change task needs a `change` block and no `outputs`")
+        return self
 
     @property
     def turn_limit(self) -> int:

@@ -30,6 +30,8 @@ from evaluator.tasks import ties
 from evaluator.models import TaskContext
 from evaluator.models.builtin import solution
 from evaluator.tasks.image_checks import IMAGE_TAG, answer_in_text
+from evaluator.sandbox import SandboxUnavailable, get_backend
+from evaluator.tasks.change_validation import ChangeValidator
 from evaluator.tasks.plan import Job, build_plan
 from evaluator.tasks.specs import OutputSpec
 from evaluator.tasks.clone_cache import default_cache_dir
@@ -77,11 +79,17 @@ def _trivial(value: Any) -> bool:
 
 
 class Validator:
-    def __init__(self, cache: oracles.FactCache) -> None:
+    def __init__(self, cache: oracles.FactCache, changes: ChangeValidator | None = None) -> None:
         self.cache = cache
+        self.changes = changes
 
     def check(self, job: Job) -> TaskVerdict:
         task = job.task
+        if task.kind == "change":
+            if self.changes is None:
+                raise ConfigError("change tasks need a sandbox to validate in (--sandbox)")
+            problems, runs = self.changes.check(job)
+            return TaskVerdict(task_id=task.id, repo_id=task.repo, ok=not problems, problems=problems, checks=runs)
         v = TaskVerdict(task_id=task.id, repo_id=task.repo, ok=True)
         ctx = TaskContext(task=task, repo_root=job.pristine, commit=job.commit, cache=self.cache)
         try:
@@ -155,13 +163,19 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_selection_flags(p)
     p.add_argument("--json", type=Path, help="Also write the verdicts as JSON to this file (default: none).")
+    p.add_argument("--sandbox", default="bwrap", help="Backend that grades change tasks (bwrap or local; default bwrap).")
     return p
 
 
 def validate(ns: argparse.Namespace) -> int:
     sel = selection_from(ns)
     plan = build_plan(sel, epochs=1, prompt_version="v1", weights=WEIGHTS_FILE)
-    validator = Validator(oracles.FactCache((sel.cache_dir or default_cache_dir()) / "oracles"))
+    changes = None
+    if any(job.task.kind == "change" for job in plan.jobs):
+        backend = get_backend(ns.sandbox)
+        backend.preflight()
+        changes = ChangeValidator(backend)
+    validator = Validator(oracles.FactCache((sel.cache_dir or default_cache_dir()) / "oracles"), changes)
     verdicts = [validator.check(job) for job in plan.jobs]
     bad = [v for v in verdicts if not v.ok]
     for v in verdicts:
@@ -178,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     try:
         return validate(ns)
-    except (ConfigError, oracles.OracleError) as exc:
+    except (ConfigError, oracles.OracleError, SandboxUnavailable) as exc:
         return cli.fail(str(exc))
 
 

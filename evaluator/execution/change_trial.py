@@ -1,0 +1,141 @@
+"""One change task (L2) trial: a writable working copy -> the agent loop -> hidden tests in fresh sandboxes.
+
+The working copy is a full copy (`git clone --shared`, objects borrowed from the cache). An overlay
+on the shared read-only checkout (bubblewrap >= 0.9's --overlay-src) would make set-up near-free,
+but the file tools read and write the working copy from the host, which cannot see an overlay's
+merged view; so copy it is for now, and the result records which was used.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+from jinja2 import Template
+
+from evaluator.agent.loop import AgentLoop, LoopBudget, LoopOutcome
+from evaluator.agent.toolbox import Toolbox
+from evaluator.config.paths import PROMPTS_DIR
+from evaluator.models import TaskContext
+from evaluator.results.change_records import ChangeResult, Workspace
+from evaluator.results.records import FailureReason, Metrics, TaskResult
+from evaluator.readback.host_reads import ArtifactCopy
+from evaluator.results.rundir import TranscriptStream
+from evaluator.sandbox import SandboxPaths
+from evaluator.scoring import score as scoring
+from evaluator.scoring.hidden_tests import Grader, test_site
+from evaluator.tasks.clone_cache import checkout
+from evaluator.tasks.plan import Job
+from evaluator.tasks.specs import Limits
+
+
+
+class Runner(Protocol):
+    """What a change trial uses of execution.trial.Runner (named here, not imported: no cycle)."""
+
+    cfg: Any
+    model: Any
+    backend: Any
+    run: Any
+    cache: Any
+    weights: scoring.Weights
+
+    def base_fields(self, job: Job) -> dict[str, Any]: ...
+
+TRANSCRIPT_PATCH_CHARS = 200_000
+
+
+def change_prompts(version: str) -> tuple[str, Template]:
+    system = (PROMPTS_DIR / f"system_change_{version}.txt").read_text(encoding="utf-8")
+    user = (PROMPTS_DIR / f"user_change_{version}.j2").read_text(encoding="utf-8")
+    return system, Template(user, keep_trailing_newline=True)
+
+
+def prepare_change(job: Job, work: Path) -> tuple[SandboxPaths, Workspace, dict[str, str]]:
+    """A private writable working copy at the pinned commit; pytest importable inside the sandbox."""
+    import shutil
+
+    if work.exists():
+        shutil.rmtree(work)  # a half-done attempt from a killed run
+    work.mkdir(parents=True)
+    site = test_site()
+    paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror, site])
+    checkout(job.mirror, job.commit, paths.work_root)
+    for d in (paths.tmp_dir, paths.home_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    env = {"PYTHONPATH": str(site), **job.task.env}  # the task may point elsewhere
+    return paths, "copy", env
+
+
+def change_failure(success: bool, stop: str, change: ChangeResult) -> FailureReason | None:
+    if success:
+        return None
+    if stop in scoring.INFRA_STOPS or stop in scoring.LIMIT_STOPS:
+        return stop  # type: ignore[return-value]
+    return "no_change" if change.patch_bytes == 0 else "tests_failed"
+
+
+def change_partial(change: ChangeResult, w: scoring.Weights) -> float:
+    f2p, p2p = change.fraction_passed
+    total = w.change_fail_to_pass_weight + w.change_pass_to_pass_weight
+    return (w.change_fail_to_pass_weight * f2p + w.change_pass_to_pass_weight * p2p) / total if total else 0.0
+
+
+async def run_change(runner: Runner, job: Job, work: Path, stream: TranscriptStream) -> TaskResult:
+    task = job.task
+    assert task.change is not None
+    paths, workspace, env = await asyncio.to_thread(prepare_change, job, work)
+    system, user = change_prompts(runner.cfg.prompt_version)
+    ctx = TaskContext(task=task, repo_root=job.pristine, commit=job.commit, cache=runner.cache)
+    limits = task.limits or Limits()
+    timeout = float(min(task.timeout_seconds, runner.cfg.max_task_seconds))
+    budget = LoopBudget(max_commands=task.max_commands, max_turns=task.turn_limit, timeout_s=timeout,
+                        token_budget=task.token_budget, max_consecutive_format_errors=runner.cfg.max_format_errors)
+    sandbox = await asyncio.to_thread(runner.backend.open, paths, limits=limits, env=env)
+    sandbox.warm_up()
+    try:
+        loop = AgentLoop(runner.model, None, ctx, budget, stream)
+        tools = Toolbox(task, sandbox, paths, limits=limits, mode=runner.cfg.policy, remaining_s=loop.remaining)
+        loop.tools = tools
+        outcome = await loop.run(system, user.render(task=task, commit=job.commit))
+    finally:
+        await sandbox.close()
+    grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits)
+    change, patch = await grader.grade(paths.work_root, work / "grade", workspace)
+    stream({"role": "harness", "name": "patch", "content": _patch_text(patch)})
+    result = _result(runner, job, outcome, tools, change)
+    copied = await asyncio.to_thread(_save, runner, job, paths.work_root, patch)
+    return result.model_copy(update={"artifacts_left_out": copied.left_out, "artifacts_left_out_unlisted": copied.unlisted})
+
+
+def _patch_text(patch: bytes) -> str:
+    text = patch.decode("utf-8", "replace")
+    return text if len(text) <= TRANSCRIPT_PATCH_CHARS else text[:TRANSCRIPT_PATCH_CHARS] + "\n[patch cut; see patch.diff]\n"
+
+
+def _result(runner: Runner, job: Job, outcome: LoopOutcome, tools: Toolbox, change: ChangeResult) -> TaskResult:
+    events = tools.events
+    commands = tools.commands
+    metrics = Metrics(
+        commands_used=commands, valid_rate=round(tools.commands_ok / commands, 4) if commands else 1.0,
+        tool_calls=outcome.tool_calls, turns=outcome.turns, format_errors=outcome.format_errors,
+        prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
+        model_time_s=round(outcome.model_time_s, 3), safety_violations=len(events),
+        partial=round(change_partial(change, runner.weights), 4))
+    success = change.resolved and outcome.stop_reason not in scoring.INFRA_STOPS
+    base: dict[str, Any] = runner.base_fields(job)
+    return TaskResult(**base, kind="change", change=change, success=success,
+                      score=scoring.score(metrics, success, events, runner.weights),
+                      failure_reason=change_failure(success, outcome.stop_reason, change),
+                      stop_reason=outcome.stop_reason, metrics=metrics, output_checks=[], safety_events=events,
+                      error=outcome.error, response_models=outcome.response_models,
+                      system_fingerprints=outcome.system_fingerprints)
+
+
+def _save(runner: Runner, job: Job, tree: Path, patch: bytes) -> ArtifactCopy:
+    rel = os.path.join(job.task.initial_working_dir, "eval_artifacts")
+    copied = runner.run.copy_artifacts(tree, rel, job.task.repo, job.task.id, job.epoch, runner.cfg.epochs,
+                                       job.task.read_limits)
+    runner.run.write_patch(job.task.repo, job.task.id, job.epoch, runner.cfg.epochs, patch)
+    return copied

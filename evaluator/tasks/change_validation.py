@@ -1,0 +1,104 @@
+"""Validation of change tasks (L2), used by `python -m evaluator.validate`.
+
+A change task is valid when, graded exactly as a run grades it: the gold patch resolves it three
+times in a row with the same outcome for every test (a test that flips is flaky and reported); the
+empty patch does not resolve it, every fail_to_pass test fails and every pass_to_pass test passes
+without a change; and none of the known gaming attempts (tasks/gaming.py) resolves it.
+"""
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from evaluator.results.change_records import ChangeResult
+from evaluator.sandbox import SandboxBackend
+from evaluator.scoring.hidden_tests import Grader
+from evaluator.tasks.clone_cache import checkout
+from evaluator.tasks.gaming import Attempt, attempts
+from evaluator.tasks.plan import Job
+from evaluator.tasks.specs import Limits
+
+GOLD_RUNS = 3
+
+
+class ChangeValidator:
+    def __init__(self, backend: SandboxBackend) -> None:
+        self.backend = backend
+
+    def check(self, job: Job) -> tuple[list[str], int]:
+        """(problems, how many gradings ran)."""
+        return asyncio.run(self._check(job))
+
+    async def _check(self, job: Job) -> tuple[list[str], int]:
+        change = job.task.change
+        assert change is not None
+        problems: list[str] = []
+        grader = Grader(self.backend, job.mirror, job.commit, change, job.task.limits or Limits())
+        with tempfile.TemporaryDirectory(prefix="agentgym-validate-") as d:
+            root = Path(d)
+            runs = 0
+
+            async def grade(name: str, edit: Attempt | None) -> ChangeResult:
+                nonlocal runs
+                runs += 1
+                tree = root / "tree"
+                if tree.exists():
+                    shutil.rmtree(tree)
+                checkout(job.mirror, job.commit, tree)
+                if edit is not None:
+                    edit(tree)
+                return (await grader.grade(tree, root / "grade", "copy"))[0]
+
+            if change.gold_patch is None:
+                problems.append("no gold patch: cannot prove the task can be resolved")
+            else:
+                gold = [await grade("gold", _apply_gold(change.gold_patch.diff or "")) for _ in range(GOLD_RUNS)]
+                problems += _gold_problems(gold)
+            empty = await grade("empty", None)
+            problems += _empty_problems(empty)
+            for name, edit in attempts(change).items():
+                if (await grade(name, edit)).resolved:
+                    problems.append(f"gaming attempt resolves the task: {name}")
+        return problems, runs
+
+
+def _apply_gold(diff: str) -> Attempt:
+    def edit(tree: Path) -> None:
+        done = subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], cwd=tree, input=diff.encode(),
+                              capture_output=True)
+        if done.returncode != 0:
+            raise ValueError(f"the gold patch does not apply: {done.stderr.decode(errors='replace').strip()[:300]}")
+    return edit
+
+
+def _gold_problems(runs: list[ChangeResult]) -> list[str]:
+    out = []
+    for i, r in enumerate(runs, 1):
+        if not r.resolved:
+            bad = [f"{t.nodeid} ({t.outcome})" for t in r.tests if t.outcome != "passed"]
+            out.append(f"gold patch run {i} does not resolve: {r.note or ', '.join(bad[:5])}")
+    nodeids = sorted({t.nodeid for r in runs for t in r.tests})
+    flaky = [n for n in nodeids if len({_state(r, n) for r in runs}) > 1]
+    if flaky:
+        out.append("flaky under the gold patch (exclude them): " + ", ".join(flaky[:10]))
+    return out
+
+
+def _state(result: ChangeResult, nodeid: str) -> str | None:
+    return next((t.outcome for t in result.tests if t.nodeid == nodeid), None)
+
+
+def _empty_problems(r: ChangeResult) -> list[str]:
+    out = []
+    if r.resolved:
+        out.append("the empty patch (builtin/nop) resolves the task")
+    passing_f2p = [t.nodeid for t in r.tests if t.group == "fail_to_pass" and t.outcome == "passed"]
+    failing_p2p = [f"{t.nodeid} ({t.outcome})" for t in r.tests if t.group == "pass_to_pass" and t.outcome != "passed"]
+    if passing_f2p:
+        out.append("fail_to_pass tests already pass without a change: " + ", ".join(passing_f2p[:10]))
+    if failing_p2p:
+        out.append("pass_to_pass tests fail without a change: " + ", ".join(failing_p2p[:10]))
+    return out
