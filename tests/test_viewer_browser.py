@@ -155,7 +155,7 @@ def test_demo_run_page_sort_plot_and_task(browser: Browser, tmp_path: Path) -> N
     b = browser
     b.open(run / "results" / "index.html")
     b.wait_ready("run")
-    assert len(rows(b)) == 16
+    assert len(rows(b)) == 20
     assert b.js("return document.querySelector('.plots img').naturalWidth") > 100  # the data: plot is allowed
     assert "100.0%" in b.driver.find_element("css selector", ".cards").text
     b.driver.find_element("css selector", "th[data-sort=difficulty]").click()
@@ -181,7 +181,7 @@ def test_compare_puts_flipped_tasks_first_and_shows_one_task_side_by_side(browse
     b.wait_ready("compare")
     grid = b.js("return [...document.querySelectorAll('#grid tbody tr')].map(r => [r.dataset.task, r.className, "
                 "[...r.querySelectorAll('td[data-outcome]')].map(td => td.dataset.outcome).join(',')])")
-    assert len(grid) == 16 and all(cls == "flip" and outcome == "pass,fail" for _, cls, outcome in grid)
+    assert len(grid) == 20 and all(cls == "flip" and outcome == "pass,fail" for _, cls, outcome in grid)
     b.driver.find_element("link text", grid[0][0]).click()
     b.wait_ready("compare-task")
     cols = b.driver.find_elements("css selector", "#side-by-side > div")

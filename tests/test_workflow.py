@@ -212,10 +212,10 @@ def test_workflow_steps_run_end_to_end(tmp_path: Path) -> None:
 
     merged = gh.temp / "merged" / "builtin_oracle"
     report = (merged / "results" / "REPORT.md").read_text(encoding="utf-8")
-    assert "| 16 | 16 | 100.0% |" in report
+    assert "| 20 | 20 | 100.0% |" in report
     assert report.strip() in gh.summary.read_text(encoding="utf-8")
     manifest = json.loads((merged / "manifest.json").read_text())
-    assert manifest["complete"] and manifest["total"] == 16
+    assert manifest["complete"] and manifest["total"] == 20
 
     uploaded = gh.store / "l1-eval-builtin_oracle"
     assert {p.name for p in uploaded.iterdir()} == {"run.json", "results", "transcripts", "artifacts"}

@@ -28,15 +28,15 @@ def add_model_option_flags(m: argparse._ArgumentGroup) -> None:
                    help="native (default): function calling; text: tools described in the prompt, calls parsed from "
                         "fenced blocks (for endpoints without function calling).")
     m.add_argument("--reasoning-effort", choices=REASONING_EFFORTS,
-                   help="Reasoning effort for reasoning models (reasoning_effort / reasoning.effort).")
+                   help="Reasoning effort for reasoning models (reasoning_effort / reasoning.effort; default: not sent).")
     m.add_argument("--header", action="append", default=[], metavar="NAME=VALUE",
                    help="Extra HTTP header on every model request, for gateways (repeatable). "
-                        "Values of auth/key/token-like headers are redacted in run.json.")
+                        "Values of auth/key/token-like headers are redacted in run.json (default: none).")
     m.add_argument("--vision", action="store_true", default=None,
                    help="The model accepts images: read_file on an image shows it to the model (default: its preset).")
     m.add_argument("--model-presets", type=Path, metavar="FILE",
                    help="Your model presets YAML over the built-in ones (env AGENTGYM_MODEL_PRESETS): "
-                        "context window, vision, tool format, api, prices.")
+                        "context window, vision, tool format, api, prices (default: the built-in presets only).")
 
 
 def parse_headers(values: list[str]) -> dict[str, str]:
