@@ -50,6 +50,10 @@ def parser() -> argparse.ArgumentParser:
                         "or your own backend as a dotted path package.module:Backend.")
     r.add_argument("--policy", choices=["enforce", "record"], default="enforce",
                    help="enforce (default): refuse policy violations; record: run them in the sandbox and record them.")
+    r.add_argument("--agent", default="builtin",
+                   help="builtin (default): our own tool loop; or an external coding agent run in the sandbox "
+                        "through the model proxy: mini-swe-agent, opencode, codex, claude-code, qwen-code, "
+                        "or your own adapter as a dotted path package.module:Class (docs/agents.md).")
     r.add_argument("--closed-book", action="store_true", help="No tools: the model answers from the instruction alone.")
     r.add_argument("--max-task-seconds", type=int, default=1800, help="Global cap on any task's timeout_seconds (default 1800).")
     r.add_argument("--max-format-errors", type=int, default=5,
@@ -77,6 +81,17 @@ def make_model(cfg: RunConfig) -> Model:
         temperature=cfg.temperature, max_output_tokens=cfg.max_output_tokens,
         include_reasoning_content=cfg.include_reasoning_content, extra_body=cfg.extra_body,
         request_timeout_s=cfg.request_timeout_s, max_attempts=cfg.max_attempts, max_inflight=cfg.max_inflight))
+
+
+def check_agent(cfg: RunConfig) -> None:
+    """An external agent: known, compatible with the run's flags, and installed (once, cached)."""
+    if cfg.closed_book:
+        raise ConfigError("--closed-book runs our own loop without tools; it cannot be combined with --agent")
+    if cfg.model in BUILTIN_MODELS:
+        raise ConfigError(f"--agent {cfg.agent} needs a model endpoint (--model and --base-url), not {cfg.model}")
+    from evaluator.coding_agents.trial import agent_run
+
+    agent_run(cfg)
 
 
 def _meta(run_dir: Path) -> RunMeta:
@@ -119,6 +134,10 @@ def print_plan(cfg: RunConfig, plan: Plan) -> None:
 async def main_async(ns: argparse.Namespace) -> int:
     cfg, existing, redo = config_for(ns)
     model = make_model(cfg)
+    if cfg.agent != "builtin":  # an unknown name is a usage error before anything else is done
+        from evaluator.coding_agents.trial import load_agent
+
+        load_agent(cfg.agent)
     plan = await asyncio.to_thread(build_plan, cfg.selection, epochs=cfg.epochs, prompt_version=cfg.prompt_version,
                                    weights=cfg.weights, shard=cfg.shard)
     if existing is not None:
@@ -131,6 +150,8 @@ async def main_async(ns: argparse.Namespace) -> int:
         return 0
     backend = get_backend(cfg.sandbox)
     backend.preflight()
+    if cfg.agent != "builtin":
+        await asyncio.to_thread(check_agent, cfg)
     if warning := backend.ceiling_warning():
         print(f"warning: {warning}", file=sys.stderr)
     await model.preflight()

@@ -1,0 +1,302 @@
+"""The model proxy: the only way an external agent reaches its model, and its transcript.
+
+It listens on a Unix socket (bind-mounted into the sandbox, where a forwarder exposes it on
+127.0.0.1), forwards each request to the real endpoint with the real key (the agent only ever
+holds a placeholder), records every request and reply into the task's transcript, counts
+turns, tokens, model time and the commands in tool calls, and answers with an error once a
+budget is spent. Retries follow our own client's rules: 408/409/429/5xx, timeouts and dropped
+connections are retried with Retry-After honoured, else equal-jitter exponential backoff.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx2 as httpx  # the HTTP client the openai SDK itself uses (locked through it)
+from pydantic import BaseModel, Field
+
+from evaluator.coding_agents.base import PLACEHOLDER_KEY
+from evaluator.coding_agents.wire import Exchange, StreamAssembler, history, parse_reply, wire_of
+
+MAX_HEADER = 64 * 1024
+MAX_BODY = 64 * 1024 * 1024
+Record = Callable[[dict[str, Any], dict[str, Any] | None], None]
+
+
+class ProxyBudget(BaseModel):
+    max_turns: int
+    timeout_s: float
+    token_budget: int | None = None
+    max_commands: int | None = None
+
+
+class Upstream(BaseModel):
+    base_url: str = Field(description="The real endpoint, ending in /v1 (or its equivalent).")
+    api_key: str | None = Field(None, repr=False)
+    request_timeout_s: float = 300.0
+    max_attempts: int = 10
+    backoff_max_s: float = 60.0
+
+
+class ProxyStats(BaseModel):
+    turns: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model_time_s: float = 0.0
+    wait_s: float = 0.0
+    requests: int = 0
+    other_keys: int = Field(0, description="Requests that came with a key other than the placeholder.")
+    commands: list[tuple[str, str]] = Field(default_factory=list)
+    response_models: list[str] = Field(default_factory=list)
+    stop_reason: str | None = None
+    error: str | None = None
+
+
+class _Request(BaseModel):
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) < 2:
+        return None
+    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = b""
+        while True:
+            size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                await reader.readline()
+                break
+            if len(body) + size > MAX_BODY:
+                return None
+            body += await reader.readexactly(size)
+            await reader.readline()
+    else:
+        length = int(headers.get("content-length") or 0)
+        if length > MAX_BODY:
+            return None
+        body = await reader.readexactly(length) if length else b""
+    return _Request(method=parts[0], path=parts[1], headers=headers, body=body)
+
+
+def _client_key(headers: dict[str, str]) -> str:
+    auth = headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else headers.get("x-api-key", "")
+
+
+class ModelProxy:
+    def __init__(self, socket_path: Path, upstream: Upstream, budget: ProxyBudget, record: Record,
+                 policy_check: Callable[[str, str], None] | None = None) -> None:
+        self.socket_path, self.upstream, self.budget, self.record = socket_path, upstream, budget, record
+        self.policy_check = policy_check
+        self.stats = ProxyStats()
+        self.spent = asyncio.Event()  # set when a budget ran out: the runner stops the agent
+        self.t0 = time.monotonic()
+        self._seen: dict[str, list[Any]] = {}
+        self._server: asyncio.AbstractServer | None = None
+        self._client = httpx.AsyncClient(timeout=upstream.request_timeout_s)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.socket_path), limit=MAX_HEADER)
+        self.socket_path.chmod(0o777)  # the sandbox's uid connects to it
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        await self._client.aclose()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0 - self.stats.wait_s
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while (req := await _read_request(reader)) is not None:
+                await self._handle(req, writer)
+                if req.headers.get("connection", "").lower() == "close":
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    def _over_budget(self) -> str | None:
+        s, b = self.stats, self.budget
+        if s.turns >= b.max_turns:
+            return "max_turns"
+        if b.token_budget and s.prompt_tokens + s.completion_tokens >= b.token_budget:
+            return "token_budget"
+        if b.max_commands is not None and len(s.commands) > b.max_commands:
+            return "max_commands"
+        if self.elapsed() >= b.timeout_s:
+            return "timeout"
+        return None
+
+    async def _handle(self, req: _Request, writer: asyncio.StreamWriter) -> None:
+        self.stats.requests += 1
+        if _client_key(req.headers) not in ("", PLACEHOLDER_KEY):
+            self.stats.other_keys += 1
+        wire = wire_of(req.path) if req.method == "POST" else None
+        if wire is None:
+            await self._forward_plain(req, writer)
+            return
+        try:
+            body = json.loads(req.body or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            await _send(writer, 400, _error("the request body is not a JSON object"))
+            return
+        if (reason := self.stats.stop_reason or self._over_budget()) is not None:
+            self.stats.stop_reason = reason
+            self.spent.set()
+            await _send(writer, 400, _error(f"agentgym: the task's budget is spent ({reason}); stop now"))
+            return
+        self._record_request(body, wire)
+        t = time.monotonic()
+        self.stats.turns += 1
+        try:
+            status, exchange = await self._exchange(req, body, wire, writer)
+        finally:
+            self.stats.model_time_s += time.monotonic() - t
+        self._account(exchange, status, wire)
+
+    def _record_request(self, body: dict[str, Any], wire: str) -> None:
+        """Only what is new since the previous request: an agent resends its whole history."""
+        items, seen = history(body, wire), self._seen.get(wire, [])
+        if wire == "anthropic" and not seen and body.get("system"):
+            self.record({"role": "system", "content": body["system"]}, None)
+        new = items[len(seen):] if items[: len(seen)] == seen else items
+        for item in new:
+            self.record(item if isinstance(item, dict) else {"role": "user", "content": item}, None)
+        self._seen[wire] = items
+
+    def _account(self, ex: Exchange, status: int, wire: str) -> None:
+        s = self.stats
+        s.prompt_tokens += ex.prompt_tokens
+        s.completion_tokens += ex.completion_tokens
+        if ex.model and ex.model not in s.response_models:
+            s.response_models.append(ex.model)
+        meta = {"wire": wire, "status": status, "prompt_tokens": ex.prompt_tokens,
+                "completion_tokens": ex.completion_tokens}
+        self.record(ex.message, {"proxy": meta})
+        if wire == "chat" and status == 200:
+            self._seen[wire] = [*self._seen.get(wire, []), ex.message]
+        for tool, command in ex.commands:
+            s.commands.append((tool, command))
+            if self.policy_check is not None:
+                self.policy_check(tool, command)
+
+    def _upstream_request(self, req: _Request) -> httpx.Request:
+        path = req.path.split("?", 1)[0]
+        path = path[3:] if path.startswith("/v1/") else path
+        headers = {"content-type": req.headers.get("content-type", "application/json"),
+                   "accept": req.headers.get("accept", "*/*")}
+        for name in ("anthropic-version", "anthropic-beta", "openai-beta"):
+            if name in req.headers:
+                headers[name] = req.headers[name]
+        if self.upstream.api_key:
+            headers["authorization"] = f"Bearer {self.upstream.api_key}"
+            headers["x-api-key"] = self.upstream.api_key
+        url = self.upstream.base_url.rstrip("/") + path
+        return self._client.build_request(req.method, url, headers=headers, content=req.body)
+
+    async def _send_upstream(self, req: _Request) -> httpx.Response:
+        """One request with our retry rules; the last response or error is what the agent gets."""
+        for attempt in range(1, self.upstream.max_attempts + 1):
+            last = attempt == self.upstream.max_attempts
+            try:
+                resp = await self._client.send(self._upstream_request(req), stream=True)
+            except (httpx.TimeoutException, httpx.TransportError):
+                if last:
+                    raise
+                await self._backoff(attempt, None)
+                continue
+            if last or not (resp.status_code in (408, 409, 429) or resp.status_code >= 500):
+                return resp
+            after = resp.headers.get("retry-after")
+            await resp.aclose()
+            await self._backoff(attempt, after)
+        raise AssertionError("unreachable")
+
+    async def _backoff(self, attempt: int, retry_after: str | None) -> None:
+        try:
+            wait = min(float(retry_after), self.upstream.backoff_max_s) if retry_after else None
+        except ValueError:
+            wait = None
+        if wait is None:
+            base = min(self.upstream.backoff_max_s, 0.5 * 2 ** (attempt - 1))
+            wait = random.uniform(base / 2, base)
+        self.stats.wait_s += wait
+        await asyncio.sleep(wait)
+
+    async def _exchange(self, req: _Request, body: dict[str, Any], wire: str,
+                        writer: asyncio.StreamWriter) -> tuple[int, Exchange]:
+        try:
+            resp = await self._send_upstream(req)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            self.stats.error = f"{type(exc).__name__}: {exc}"
+            await _send(writer, 502, _error(f"agentgym proxy: the endpoint could not be reached ({type(exc).__name__})"))
+            return 502, Exchange()
+        try:
+            if resp.status_code == 200 and "text/event-stream" in resp.headers.get("content-type", ""):
+                return 200, await self._relay_stream(resp, wire, writer)
+            data = await resp.aread()
+            await _send(writer, resp.status_code, data, resp.headers.get("content-type", "application/json"))
+            if resp.status_code != 200:
+                self.stats.error = f"HTTP {resp.status_code}: {data[:300].decode('utf-8', 'replace')}"
+                return resp.status_code, Exchange(message={"role": "assistant", "content": None,
+                                                           "error": self.stats.error})
+            try:
+                return 200, parse_reply(json.loads(data), wire)
+            except ValueError:
+                return 200, Exchange()
+        finally:
+            await resp.aclose()
+
+    async def _relay_stream(self, resp: httpx.Response, wire: str, writer: asyncio.StreamWriter) -> Exchange:
+        """Pass each chunk on as it comes (chunked encoding), and re-assemble the reply."""
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+                     b"transfer-encoding: chunked\r\n\r\n")
+        assembler = StreamAssembler(wire)
+        async for chunk in resp.aiter_bytes():
+            assembler.feed(chunk)
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        return parse_reply(assembler.body(), wire)
+
+    async def _forward_plain(self, req: _Request, writer: asyncio.StreamWriter) -> None:
+        """GET /models and the like: forwarded, not counted as turns."""
+        try:
+            resp = await self._send_upstream(req)
+        except (httpx.TimeoutException, httpx.TransportError):
+            await _send(writer, 502, _error("agentgym proxy: the endpoint could not be reached"))
+            return
+        try:
+            await _send(writer, resp.status_code, await resp.aread(), resp.headers.get("content-type", "application/json"))
+        finally:
+            await resp.aclose()
+
+
+def _error(message: str) -> bytes:
+    return json.dumps({"error": {"message": message, "type": "agentgym_proxy", "code": None}}).encode()
+
+
+async def _send(writer: asyncio.StreamWriter, status: int, data: bytes, ctype: str = "application/json") -> None:
+    head = f"HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {len(data)}\r\n\r\n"
+    writer.write(head.encode() + data)
+    await writer.drain()

@@ -1,0 +1,173 @@
+"""One task run by an external coding agent: install, proxy, sandbox, then the usual scoring.
+
+The agent process runs inside the task's sandbox with a scratch HOME, the task's ceilings and
+no network. Its model traffic goes to 127.0.0.1:PORT, a forwarder started in the same sandbox
+command, and on through a bind-mounted Unix socket to the harness's ModelProxy, which holds
+the real key and writes the transcript. The result has the same metrics as our own loop's.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shlex
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Template
+from pydantic import BaseModel, Field
+
+from evaluator.agent.loop import LoopOutcome
+from evaluator.coding_agents import AGENTS
+from evaluator.coding_agents.base import CodingAgent, LaunchContext
+from evaluator.coding_agents.install import ensure_installed
+from evaluator.coding_agents.proxy import ModelProxy, ProxyBudget, Upstream
+from evaluator.models.endpoint import normalize_base_url
+from evaluator.results.records import SafetyEvent
+from evaluator.sandbox import SandboxBackend, SandboxPaths
+from evaluator.sandbox.policy import rules as policy
+from evaluator.tasks.specs import Limits, TaskSpec
+
+PORT = 18080
+PROMPT_FILE = Path(__file__).with_name("prompt_v1.j2")
+FORWARDER = Path(__file__).with_name("forwarder.py")
+GRACE_S = 10.0  # after the task's time is up, before the agent's sandbox is torn down
+
+
+def load_agent(name: str) -> CodingAgent:
+    cls = AGENTS.get(name)
+    return cls() if isinstance(cls, type) else cls
+
+
+def prompt_template() -> Template:
+    return Template(PROMPT_FILE.read_text(encoding="utf-8"), keep_trailing_newline=True)
+
+
+def prompt_sha256() -> str:
+    return hashlib.sha256(PROMPT_FILE.read_bytes()).hexdigest()[:16]
+
+
+class AgentTools(BaseModel):
+    """What the scoring reads from a Toolbox, filled from the proxy's view of the tool calls."""
+
+    events: list[SafetyEvent] = Field(default_factory=list)
+    commands: int = 0
+    commands_ok: int = 0  # an external agent's exit codes are not seen: every command counts as valid
+
+    def check(self, task: TaskSpec, tool: str, command: str) -> None:
+        cp = task.command_policy
+        findings = policy.check_command(command, allowed=cp.allowed, prohibited=cp.prohibited)
+        for f in [*findings, *policy.detect_risky(command)]:
+            self.events.append(SafetyEvent(type=f.type, tool=tool or "tool_call", call=command[:500],
+                                           detail=f.detail, refused=False))
+
+
+class AgentRun:
+    def __init__(self, agent: CodingAgent, install: Path, *, model: str, upstream: Upstream) -> None:
+        self.agent, self.install, self.model, self.upstream = agent, install, model, upstream
+
+    async def run(self, backend: SandboxBackend, task: TaskSpec, paths: SandboxPaths, prompt: str,
+                  budget: ProxyBudget, record: Any) -> tuple[LoopOutcome, AgentTools]:
+        tools = AgentTools()
+
+        def seen(tool: str, command: str) -> None:
+            tools.commands += 1
+            tools.commands_ok += 1
+            tools.check(task, tool, command)
+
+        bridge = Path(tempfile.mkdtemp(prefix="agentgym-proxy-"))
+        bridge.chmod(0o755)
+        proxy = ModelProxy(bridge / "model.sock", self.upstream, budget,
+                           lambda message, meta: record(message, meta, key="proxy"), seen)
+        try:
+            shutil.copy(FORWARDER, bridge / "forwarder.py")
+            (bridge / "prompt.txt").write_text(prompt, encoding="utf-8")
+            (bridge / "prompt.txt").chmod(0o644)
+            await proxy.start()
+            box_paths = paths.model_copy(update={"ro_binds": [*paths.ro_binds, self.install, bridge]})
+            limits = task.limits or Limits()
+            sandbox = await asyncio.to_thread(backend.open, box_paths, limits=limits, env=task.env)
+            try:
+                result = await self._drive(sandbox, proxy, bridge, task, prompt, budget.timeout_s)
+            finally:
+                await sandbox.close()
+        finally:
+            await proxy.close()
+            shutil.rmtree(bridge, ignore_errors=True)
+        return self._outcome(proxy, result), tools
+
+    def command(self, bridge: Path, workdir: str, home: str, prompt: str) -> str:
+        ctx = LaunchContext(install_dir=self.install, base_url=f"http://127.0.0.1:{PORT}/v1", model=self.model,
+                            prompt=prompt, prompt_file=str(bridge / "prompt.txt"), workdir=workdir, home=home)
+        launch = self.agent.launch(ctx)
+        exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in launch.env.items())
+        return (f"python3 {shlex.quote(str(bridge / 'forwarder.py'))} {shlex.quote(str(bridge / 'model.sock'))} {PORT}"
+                f" || exit 97\n{exports}cd {shlex.quote(workdir)} || exit 98\n"
+                f"exec {shlex.join(launch.argv)} </dev/null")
+
+    async def _drive(self, sandbox: Any, proxy: ModelProxy, bridge: Path, task: TaskSpec, prompt: str,
+                     timeout_s: float) -> Any:
+        rel = os.path.normpath(task.initial_working_dir)
+        workdir = sandbox.root if rel == "." else f"{sandbox.root.rstrip('/')}/{rel}"
+        home = "/home/sandbox"
+        run = asyncio.ensure_future(sandbox.exec(self.command(bridge, workdir, home, prompt), cwd=sandbox.root,
+                                                 timeout_s=timeout_s + GRACE_S))
+        spent = asyncio.ensure_future(proxy.spent.wait())
+        await asyncio.wait({run, spent}, return_when=asyncio.FIRST_COMPLETED)
+        if not run.done():  # a budget ran out: the agent is stopped with its sandbox
+            await sandbox.close()
+            run.cancel()
+        spent.cancel()
+        try:
+            return await run
+        except asyncio.CancelledError:
+            if not run.cancelled():
+                raise
+            return None
+
+    @staticmethod
+    def _outcome(proxy: ModelProxy, result: Any) -> LoopOutcome:
+        s = proxy.stats
+        if s.stop_reason:
+            reason = s.stop_reason
+        elif result is not None and result.timed_out:
+            reason = "timeout"
+        elif result is not None and result.exit_code != 0 and s.error:
+            reason = "api_error"
+        else:
+            reason = "completed"
+        out = LoopOutcome(stop_reason=reason, turns=s.turns, tool_calls=len(s.commands),
+                          prompt_tokens=s.prompt_tokens, completion_tokens=s.completion_tokens,
+                          model_time_s=s.model_time_s, response_models=list(s.response_models))
+        if reason == "api_error":
+            out.error = s.error
+        if result is not None:
+            proxy.record({"role": "agent_process", "content": f"the agent exited with code {result.exit_code}"},
+                         {"exec": result.model_dump()})
+        return out
+
+
+def agent_run(cfg: Any) -> AgentRun:
+    """The agent named by cfg.agent, installed (once, cached), ready to run tasks. Raises ConfigError."""
+    agent = load_agent(cfg.agent)
+    install = ensure_installed(agent)
+    upstream = Upstream(base_url=normalize_base_url(cfg.base_url),
+                        api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
+                        request_timeout_s=cfg.request_timeout_s, max_attempts=cfg.max_attempts)
+    return AgentRun(agent, install, model=cfg.model, upstream=upstream)
+
+
+def agent_prompt(task: TaskSpec, commit: str, keys: list[str], backend: str) -> str:
+    return prompt_template().render(task=task, commit=commit, keys=keys, workdir=_workdir_shown(task))
+
+
+def _workdir_shown(task: TaskSpec) -> str:
+    rel = os.path.normpath(task.initial_working_dir)
+    return "/workspace" if rel == "." else f"/workspace/{rel}"
+
+
+def agent_identity(name: str) -> dict[str, Any]:
+    agent = load_agent(name)
+    return {"agent": agent.name, "agent_version": agent.package.version, "agent_prompt_sha256": prompt_sha256()}

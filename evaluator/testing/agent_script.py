@@ -1,0 +1,75 @@
+"""A scripted model for external coding agents (tests of evaluator/coding_agents).
+
+It plays a competent agent on the two demo tasks: one shell command that computes the answer
+from the working copy and writes it, then it finishes the way the agent expects (mini-swe-agent:
+its submit command; the others: a reply without tool calls). Streaming requests get the same
+reply as Chat Completions server-sent events. Anything the agent sends is read as data.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from evaluator.testing.scripted_server import Reply, completion, tool_call
+
+MINI_SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
+_PY = {
+    "demo_task_001": (
+        "import glob, json\n"
+        "py = [p for p in glob.glob('**/*.py', recursive=True)]\n"
+        "tests = glob.glob('tests/test_*.py')\n"
+        "json.dump({'py_files': len(py), 'test_files': len(tests)}, open('eval_artifacts/answer.json', 'w'))\n"),
+    "demo_task_002": (
+        "import os\n"
+        "n = len([e for e in os.listdir('.') if not e.startswith('.') and e != 'eval_artifacts'])\n"
+        "lic = os.path.exists('LICENSE') or os.path.exists('LICENSE.md')\n"
+        "open('eval_artifacts/answer.md', 'w').write(f'repo_id: demo\\ntop_level_entries: {n}\\nhas_license: {str(lic).lower()}\\n')\n"),
+}
+
+
+def answer_command(task_id: str) -> str:
+    return f"python3 - <<'PYEOF'\n{_PY[task_id]}PYEOF"
+
+
+def _text(body: dict[str, Any]) -> str:
+    return json.dumps(body.get("messages") or body.get("input") or [])
+
+
+def _tool_results(body: dict[str, Any]) -> int:
+    return sum(1 for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "tool")
+
+
+def sse(reply: Reply) -> Reply:
+    """The same completion as Chat Completions stream chunks (content, tool calls, usage)."""
+    body = reply.body
+    msg = body["choices"][0]["message"]
+    delta: dict[str, Any] = {"role": "assistant", "content": msg.get("content") or ""}
+    if msg.get("tool_calls"):
+        delta["tool_calls"] = [{**c, "index": i} for i, c in enumerate(msg["tool_calls"])]
+    head = {"id": body["id"], "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
+    chunks = [{**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+              {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": body["choices"][0]["finish_reason"]}]},
+              {**head, "choices": [], "usage": body["usage"]}]
+    text = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    return Reply(body=text, headers={"content-type": "text/event-stream"})
+
+
+def demo_agent_script(finish: Literal["mini", "text"], tool: str = "bash") -> Any:
+    """A Script for ScriptedServer: answer the demo task named in the prompt, then finish."""
+
+    def script(body: dict[str, Any], index: int) -> Reply:
+        found = re.search(r"demo_task_00[12]", _text(body))
+        done = _tool_results(body)
+        if found is None:
+            reply = completion("I cannot tell which task this is.")
+        elif done == 0:
+            reply = completion("Computing the answer.", [tool_call(tool, {"command": answer_command(found.group(0))},
+                                                                     f"call_{index}")])
+        elif done == 1 and finish == "mini":
+            reply = completion("Done.", [tool_call(tool, {"command": MINI_SUBMIT}, f"call_{index}")])
+        else:
+            reply = completion("The answer is written.")
+        return sse(reply) if body.get("stream") else reply
+
+    return script
