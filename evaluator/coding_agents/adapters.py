@@ -67,6 +67,7 @@ class OpenCode:
     package: ClassVar[Package] = Package(source="npm", name="opencode-ai", version="1.18.33")
     wire: ClassVar[Wire] = "chat"
     requirement: ClassVar[str | None] = "Linux x64 or arm64"
+    min_memory_mb: ClassVar[int] = 16384  # Bun reserves far more address space than a 2 GB RLIMIT_AS allows
 
     def binary(self, install_dir: Path) -> Path:
         return install_dir / "node_modules" / f"opencode-linux-{_platform_tag()}" / "bin" / "opencode"

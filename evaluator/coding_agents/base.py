@@ -47,6 +47,8 @@ class CodingAgent(Protocol):
     wire: ClassVar[Wire]
     # Why it may not install on a machine, for the docs and the error message (None: no known reason).
     requirement: ClassVar[str | None]
+    # Optional: the memory ceiling (MB) the agent's runtime needs to start, when above the task's.
+    min_memory_mb: ClassVar[int]
 
     def launch(self, ctx: LaunchContext) -> Launch:
         """The command line and environment that run the agent once, non-interactively, on `ctx.prompt`."""

@@ -106,6 +106,7 @@ class ModelProxy:
         self.spent = asyncio.Event()  # set when a budget ran out: the runner stops the agent
         self.t0 = time.monotonic()
         self._seen: dict[str, list[Any]] = {}
+        self.client_key = "none"  # which key the last request came with: placeholder, other, none
         self._server: asyncio.AbstractServer | None = None
         self._client = httpx.AsyncClient(timeout=upstream.request_timeout_s)
 
@@ -146,7 +147,9 @@ class ModelProxy:
 
     async def _handle(self, req: _Request, writer: asyncio.StreamWriter) -> None:
         self.stats.requests += 1
-        if _client_key(req.headers) not in ("", PLACEHOLDER_KEY):
+        key = _client_key(req.headers)
+        self.client_key = "placeholder" if key == PLACEHOLDER_KEY else "none" if not key else "other"
+        if self.client_key == "other":
             self.stats.other_keys += 1
         wire = wire_of(req.path) if req.method == "POST" else None
         if wire is None:
@@ -178,8 +181,10 @@ class ModelProxy:
         items, seen = history(body, wire), self._seen.get(wire, [])
         if wire == "anthropic" and not seen and body.get("system"):
             self.record({"role": "system", "content": body["system"]}, None)
-        new = items[len(seen):] if items[: len(seen)] == seen else items
-        for item in new:
+        same = 0  # the longest common prefix: only what follows it is new
+        while same < min(len(items), len(seen)) and items[same] == seen[same]:
+            same += 1
+        for item in items[same:]:
             self.record(item if isinstance(item, dict) else {"role": "user", "content": item}, None)
         self._seen[wire] = items
 
@@ -190,7 +195,7 @@ class ModelProxy:
         if ex.model and ex.model not in s.response_models:
             s.response_models.append(ex.model)
         meta = {"wire": wire, "status": status, "prompt_tokens": ex.prompt_tokens,
-                "completion_tokens": ex.completion_tokens}
+                "completion_tokens": ex.completion_tokens, "client_key": self.client_key}
         self.record(ex.message, {"proxy": meta})
         if wire == "chat" and status == 200:
             self._seen[wire] = [*self._seen.get(wire, []), ex.message]

@@ -36,6 +36,16 @@ FORWARDER = Path(__file__).with_name("forwarder.py")
 GRACE_S = 10.0  # after the task's time is up, before the agent's sandbox is torn down
 
 
+def agent_limits(agent: CodingAgent, limits: Limits, timeout_s: float) -> Limits:
+    """The task's ceilings, with two changes an agent process needs: RLIMIT_CPU counts the whole
+    agent run (not one command), so it gets the task's time; and runtimes such as Bun reserve
+    more address space at start than RLIMIT_AS allows, so an adapter may ask for more memory
+    (its `min_memory_mb`), which is then the task's memory ceiling too."""
+    cpu = max(limits.cpu_seconds, int(timeout_s + GRACE_S))
+    memory = max(limits.memory_mb, int(getattr(agent, "min_memory_mb", 0) or 0))
+    return limits.model_copy(update={"cpu_seconds": cpu, "memory_mb": memory})
+
+
 def load_agent(name: str) -> CodingAgent:
     cls = AGENTS.get(name)
     return cls() if isinstance(cls, type) else cls
@@ -87,7 +97,7 @@ class AgentRun:
             (bridge / "prompt.txt").chmod(0o644)
             await proxy.start()
             box_paths = paths.model_copy(update={"ro_binds": [*paths.ro_binds, self.install, bridge]})
-            limits = task.limits or Limits()
+            limits = agent_limits(self.agent, task.limits or Limits(), budget.timeout_s)
             sandbox = await asyncio.to_thread(backend.open, box_paths, limits=limits, env=task.env)
             try:
                 result = await self._drive(sandbox, proxy, bridge, task, prompt, budget.timeout_s)
