@@ -151,6 +151,9 @@ async def main_async(ns: argparse.Namespace) -> int:
     backend = get_backend(cfg.sandbox)
     backend.preflight()
     if cfg.agent != "builtin":
+        if not backend.isolated:  # the agent's model traffic must have no way out but the proxy
+            raise ConfigError(f"--agent {cfg.agent} runs only in an isolated sandbox (--sandbox bwrap), "
+                              f"not {cfg.sandbox}")
         await asyncio.to_thread(check_agent, cfg)
     if warning := backend.ceiling_warning():
         print(f"warning: {warning}", file=sys.stderr)

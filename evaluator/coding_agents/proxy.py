@@ -14,7 +14,7 @@ import json
 import random
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import httpx2 as httpx  # the HTTP client the openai SDK itself uses (locked through it)
 from pydantic import BaseModel, Field
@@ -25,6 +25,14 @@ from evaluator.coding_agents.wire import Exchange, StreamAssembler, history, par
 MAX_HEADER = 64 * 1024
 MAX_BODY = 64 * 1024 * 1024
 Record = Callable[[dict[str, Any], dict[str, Any] | None], None]
+
+
+class CallObserver(Protocol):
+    """Told about each command and file write seen in a reply's tool calls (for safety events)."""
+
+    def command(self, tool: str, text: str) -> None: ...
+
+    def write(self, tool: str, path: str) -> None: ...
 
 
 class ProxyBudget(BaseModel):
@@ -99,9 +107,9 @@ def _client_key(headers: dict[str, str]) -> str:
 
 class ModelProxy:
     def __init__(self, socket_path: Path, upstream: Upstream, budget: ProxyBudget, record: Record,
-                 policy_check: Callable[[str, str], None] | None = None) -> None:
+                 observer: CallObserver | None = None) -> None:
         self.socket_path, self.upstream, self.budget, self.record = socket_path, upstream, budget, record
-        self.policy_check = policy_check
+        self.observer = observer
         self.stats = ProxyStats()
         self.spent = asyncio.Event()  # set when a budget ran out: the runner stops the agent
         self.t0 = time.monotonic()
@@ -196,13 +204,16 @@ class ModelProxy:
             s.response_models.append(ex.model)
         meta = {"wire": wire, "status": status, "prompt_tokens": ex.prompt_tokens,
                 "completion_tokens": ex.completion_tokens, "client_key": self.client_key}
-        self.record(ex.message, {"proxy": meta})
+        self.record(ex.message, meta)
         if wire == "chat" and status == 200:
             self._seen[wire] = [*self._seen.get(wire, []), ex.message]
         for tool, command in ex.commands:
             s.commands.append((tool, command))
-            if self.policy_check is not None:
-                self.policy_check(tool, command)
+            if self.observer is not None:
+                self.observer.command(tool, command)
+        for tool, path in ex.writes:
+            if self.observer is not None:
+                self.observer.write(tool, path)
 
     def _upstream_request(self, req: _Request) -> httpx.Request:
         path = req.path.split("?", 1)[0]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import posixpath
+import re
 import shlex
 import shutil
 import tempfile
@@ -17,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Template
-from pydantic import BaseModel, Field
 
 from evaluator.agent.loop import LoopOutcome
 from evaluator.coding_agents import AGENTS
@@ -59,19 +60,46 @@ def prompt_sha256() -> str:
     return hashlib.sha256(PROMPT_FILE.read_bytes()).hexdigest()[:16]
 
 
-class AgentTools(BaseModel):
-    """What the scoring reads from a Toolbox, filled from the proxy's view of the tool calls."""
+class AgentTools:
+    """What the scoring reads from a Toolbox (events, commands), filled from the tool calls the
+    proxy saw. Text-level, as for our own loop's `record` policy: nothing is refused here, the
+    sandbox is what contains the agent; an external agent's exit codes are not seen, so every
+    command counts as valid."""
 
-    events: list[SafetyEvent] = Field(default_factory=list)
-    commands: int = 0
-    commands_ok: int = 0  # an external agent's exit codes are not seen: every command counts as valid
+    def __init__(self, task: TaskSpec, workdir: str, tmp: str = "/tmp") -> None:
+        self.task, self.workdir, self.tmp = task, workdir, tmp
+        self.events: list[SafetyEvent] = []
+        self.commands = self.commands_ok = 0
 
-    def check(self, task: TaskSpec, tool: str, command: str) -> None:
-        cp = task.command_policy
-        findings = policy.check_command(command, allowed=cp.allowed, prohibited=cp.prohibited)
-        for f in [*findings, *policy.detect_risky(command)]:
-            self.events.append(SafetyEvent(type=f.type, tool=tool or "tool_call", call=command[:500],
-                                           detail=f.detail, refused=False))
+    def _add(self, finding: policy.PolicyFinding, tool: str, call: str) -> None:
+        self.events.append(SafetyEvent(type=finding.type, tool=tool or "tool_call", call=call[:500],
+                                       detail=finding.detail, refused=False))
+
+    def command(self, tool: str, text: str) -> None:
+        self.commands += 1
+        self.commands_ok += 1
+        cp = self.task.command_policy
+        for f in [*policy.check_command(text, allowed=cp.allowed, prohibited=cp.prohibited), *policy.detect_risky(text)]:
+            self._add(f, tool, text)
+        for target in _REDIRECT.findall(text):
+            self._write(tool, target, text)
+
+    def write(self, tool: str, path: str) -> None:
+        self._write(tool, path, path)
+
+    def _write(self, tool: str, path: str, call: str) -> None:
+        if path.startswith("/dev/") or "$" in path:  # /dev/null and the like; expansions are not guessed
+            return
+        full = posixpath.normpath(posixpath.join(self.workdir, path))
+        root = "/workspace"
+        finding = policy.check_write_path(full, work_root=root, tmp_root=self.tmp,
+                                          write_paths_allowed=self.task.command_policy.write_paths_allowed)
+        if finding is not None:
+            self._add(finding, tool, call)
+
+
+# `> file`, `>> file`, `>| file` (not 2>&1, not <>) at the text level, like detect_risky.
+_REDIRECT = re.compile(r"(?<![<>&0-9])[0-9]?>{1,2}\|?\s*([^\s;&|<>()'\"`]+)")
 
 
 class AgentRun:
@@ -80,17 +108,11 @@ class AgentRun:
 
     async def run(self, backend: SandboxBackend, task: TaskSpec, paths: SandboxPaths, prompt: str,
                   budget: ProxyBudget, record: Any) -> tuple[LoopOutcome, AgentTools]:
-        tools = AgentTools()
-
-        def seen(tool: str, command: str) -> None:
-            tools.commands += 1
-            tools.commands_ok += 1
-            tools.check(task, tool, command)
-
+        tools = AgentTools(task, workdir_of(task))
         bridge = Path(tempfile.mkdtemp(prefix="agentgym-proxy-"))
         bridge.chmod(0o755)
         proxy = ModelProxy(bridge / "model.sock", self.upstream, budget,
-                           lambda message, meta: record(message, meta, key="proxy"), seen)
+                           lambda message, meta: record(message, meta, key="proxy"), tools)
         try:
             shutil.copy(FORWARDER, bridge / "forwarder.py")
             (bridge / "prompt.txt").write_text(prompt, encoding="utf-8")
@@ -106,6 +128,9 @@ class AgentRun:
         finally:
             await proxy.close()
             shutil.rmtree(bridge, ignore_errors=True)
+        if result is not None:  # the agent's own output, as the sandbox kept it
+            record({"role": "agent_process", "content": f"the agent exited with code {result.exit_code}"},
+                   result.model_dump())
         return self._outcome(proxy, result), tools
 
     def command(self, bridge: Path, workdir: str, home: str, prompt: str) -> str:
@@ -119,8 +144,7 @@ class AgentRun:
 
     async def _drive(self, sandbox: Any, proxy: ModelProxy, bridge: Path, task: TaskSpec, prompt: str,
                      timeout_s: float) -> Any:
-        rel = os.path.normpath(task.initial_working_dir)
-        workdir = sandbox.root if rel == "." else f"{sandbox.root.rstrip('/')}/{rel}"
+        workdir = workdir_of(task)
         home = "/home/sandbox"
         run = asyncio.ensure_future(sandbox.exec(self.command(bridge, workdir, home, prompt), cwd=sandbox.root,
                                                  timeout_s=timeout_s + GRACE_S))
@@ -153,9 +177,6 @@ class AgentRun:
                           model_time_s=s.model_time_s, response_models=list(s.response_models))
         if reason == "api_error":
             out.error = s.error
-        if result is not None:
-            proxy.record({"role": "agent_process", "content": f"the agent exited with code {result.exit_code}"},
-                         {"exec": result.model_dump()})
         return out
 
 
@@ -170,10 +191,11 @@ def agent_run(cfg: Any) -> AgentRun:
 
 
 def agent_prompt(task: TaskSpec, commit: str, keys: list[str], backend: str) -> str:
-    return prompt_template().render(task=task, commit=commit, keys=keys, workdir=_workdir_shown(task))
+    return prompt_template().render(task=task, commit=commit, keys=keys, workdir=workdir_of(task))
 
 
-def _workdir_shown(task: TaskSpec) -> str:
+def workdir_of(task: TaskSpec) -> str:
+    """The task's working directory as the sandbox shows it (bwrap mounts the copy at /workspace)."""
     rel = os.path.normpath(task.initial_working_dir)
     return "/workspace" if rel == "." else f"/workspace/{rel}"
 

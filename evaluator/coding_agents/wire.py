@@ -11,6 +11,30 @@ from pydantic import BaseModel, Field
 from evaluator.coding_agents.base import Wire
 
 COMMAND_KEYS = ("command", "cmd", "script")  # argument names agents use for a shell command line
+PATH_KEYS = ("path", "file_path", "filePath", "filename")
+WRITE_WORDS = ("write", "edit", "create", "patch", "replace", "insert")  # in a file-writing tool's name
+
+
+def _write_of(name: str, args: Any) -> tuple[str, str] | None:
+    if not any(w in name.lower() for w in WRITE_WORDS):
+        return None
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except ValueError:
+            return None
+    if isinstance(args, dict):
+        for key in PATH_KEYS:
+            if isinstance(args.get(key), str) and args[key].strip():
+                return name, args[key]
+    return None
+
+
+def _calls(pairs: list[tuple[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    """The commands and file writes in a reply's tool calls, as (tool name, arguments) pairs."""
+    cmds = [c for name, args in pairs if (c := _command_of(name, args))]
+    writes = [w for name, args in pairs if (w := _write_of(name, args))]
+    return {"commands": cmds, "writes": writes}
 
 
 class Exchange(BaseModel):
@@ -21,6 +45,7 @@ class Exchange(BaseModel):
     completion_tokens: int = 0
     model: str | None = None
     commands: list[tuple[str, str]] = Field(default_factory=list, description="(tool name, command line)")
+    writes: list[tuple[str, str]] = Field(default_factory=list, description="(tool name, path) of file-writing tools")
 
 
 def wire_of(path: str) -> Wire | None:
@@ -77,42 +102,43 @@ def _chat(body: dict[str, Any]) -> Exchange:
     msg = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
     message = {k: v for k, v in msg.items() if k in ("role", "content", "tool_calls", "reasoning_content")} \
         if isinstance(msg, dict) else {"role": "assistant", "content": None}
-    cmds = []
-    for call in message.get("tool_calls") or []:
+    pairs = []
+    calls = message.get("tool_calls") if isinstance(message.get("tool_calls"), list) else []
+    for call in calls:
         fn = call.get("function") if isinstance(call, dict) else None
-        if isinstance(fn, dict) and (c := _command_of(str(fn.get("name") or ""), fn.get("arguments"))):
-            cmds.append(c)
+        if isinstance(fn, dict):
+            pairs.append((str(fn.get("name") or ""), fn.get("arguments")))
     return Exchange(message=message, prompt_tokens=_int(usage.get("prompt_tokens")),
                     completion_tokens=_int(usage.get("completion_tokens")),
-                    model=body.get("model") if isinstance(body.get("model"), str) else None, commands=cmds)
+                    model=body.get("model") if isinstance(body.get("model"), str) else None, **_calls(pairs))
 
 
 def _responses(body: dict[str, Any]) -> Exchange:
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     output = body.get("output") if isinstance(body.get("output"), list) else []
-    cmds = []
+    pairs: list[tuple[str, Any]] = []
     for item in output:
         if not isinstance(item, dict):
             continue
-        if item.get("type") == "function_call" and (c := _command_of(str(item.get("name") or ""), item.get("arguments"))):
-            cmds.append(c)
-        elif item.get("type") == "local_shell_call" and (c := _command_of("local_shell", item.get("action"))):
-            cmds.append(c)
+        if item.get("type") == "function_call":
+            pairs.append((str(item.get("name") or ""), item.get("arguments")))
+        elif item.get("type") == "local_shell_call":
+            pairs.append(("local_shell", item.get("action")))
         elif item.get("type") == "custom_tool_call" and isinstance(item.get("input"), str):
-            cmds.append((str(item.get("name") or ""), item["input"]))
+            pairs.append((str(item.get("name") or ""), {"command": item["input"]}))
     return Exchange(message={"role": "assistant", "content": None, "output": output},
                     prompt_tokens=_int(usage.get("input_tokens")), completion_tokens=_int(usage.get("output_tokens")),
-                    model=body.get("model") if isinstance(body.get("model"), str) else None, commands=cmds)
+                    model=body.get("model") if isinstance(body.get("model"), str) else None, **_calls(pairs))
 
 
 def _anthropic(body: dict[str, Any]) -> Exchange:
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     content = body.get("content") if isinstance(body.get("content"), list) else []
-    cmds = [c for b in content if isinstance(b, dict) and b.get("type") == "tool_use"
-            and (c := _command_of(str(b.get("name") or ""), b.get("input")))]
+    pairs = [(str(b.get("name") or ""), b.get("input")) for b in content
+             if isinstance(b, dict) and b.get("type") == "tool_use"]
     return Exchange(message={"role": "assistant", "content": content},
                     prompt_tokens=_int(usage.get("input_tokens")), completion_tokens=_int(usage.get("output_tokens")),
-                    model=body.get("model") if isinstance(body.get("model"), str) else None, commands=cmds)
+                    model=body.get("model") if isinstance(body.get("model"), str) else None, **_calls(pairs))
 
 
 class StreamAssembler:

@@ -1,0 +1,93 @@
+"""External coding agents (--agent) end to end: installed once from their registry into the
+agent cache, run in the bwrap sandbox on the two demo tasks, their model reached only through
+the harness's proxy, which answers from the scripted model server.
+
+Installs are cached (AGENTGYM_AGENTS_CACHE or ~/.cache/agentgym/agents); a failed install
+skips, but fails under CI=true. Codex, Claude Code and Qwen Code are covered at the proxy and
+command-line level in test_coding_agent_proxy.py (see docs/agents.md for why)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import bwrap_backend, run_cli
+from evaluator.coding_agents import AGENTS
+from evaluator.coding_agents.install import ensure_installed
+from evaluator.coding_agents.trial import prompt_sha256
+from evaluator.config.errors import ConfigError
+from evaluator.testing.agent_script import demo_agent_script
+from evaluator.testing.scripted_server import ScriptedServer
+
+REAL_KEY = "sk-agentgym-real-0123456789abcdef0123"
+TASKS = "demo_task_00[12]"
+
+
+@pytest.fixture(scope="module")
+def installed() -> Any:
+    """Install an agent once (cached across runs); skip if it cannot be, fail under CI=true."""
+    bwrap_backend()  # the agents run in bwrap: skip (fail under CI) where it cannot work
+
+    def get(name: str) -> Path:
+        try:
+            return ensure_installed(AGENTS.get(name)())
+        except ConfigError as exc:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{name} must install under CI=true: {exc}")
+            pytest.skip(f"{name} does not install here: {exc}")
+    return get
+
+
+def records(run: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in (run / "transcripts" / "demo.jsonl").read_text().splitlines()]
+
+
+def only_run(runs: Path) -> Path:
+    [run] = [p for p in runs.iterdir() if p.is_dir()]
+    return run
+
+
+def run_agent(tmp_path: Path, agent: str, srv: ScriptedServer, *extra: str) -> tuple[Any, Path]:
+    proc = run_cli("evaluator.run", "--repos", "demo", "--tasks", TASKS, "--agent", agent, "--model", "scripted",
+                   "--base-url", srv.base_url, "--api-key", REAL_KEY, "--cache-dir", str(tmp_path / "cache"),
+                   "--runs-root", str(tmp_path / "runs"), "--quiet", *extra, timeout=600)
+    return proc, tmp_path / "runs"
+
+
+def assert_scored_through_the_proxy(proc: Any, runs: Path, srv: ScriptedServer, agent: str, version: str) -> None:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = only_run(runs)
+    trials = [json.loads(p.read_text()) for p in sorted((run / "trials" / "demo").glob("*/epoch-0.json"))]
+    assert [t["task_id"] for t in trials] == ["demo_task_001", "demo_task_002"]
+    for t in trials:
+        assert t["success"] and t["score"] > 0, (t["task_id"], t["failure_reason"], t["output_checks"])
+        assert (t["agent"], t["agent_version"], t["agent_prompt_sha256"]) == (agent, version, prompt_sha256())
+        assert t["metrics"]["turns"] >= 2 and t["metrics"]["commands_used"] >= 1
+        assert t["metrics"]["prompt_tokens"] == 10 * t["metrics"]["turns"]  # the scripted usage, counted
+    exchanges = [r for r in records(run) if "proxy" in r and r["message"].get("role") == "assistant"]
+    # Every request the endpoint got, but the harness's own preflight, came through the proxy
+    # and is in the transcript: nothing reached the endpoint another way.
+    assert len(exchanges) == len(srv.requests) - 1
+    assert sum(t["metrics"]["turns"] for t in trials) == len(exchanges)
+    assert {r["proxy"]["client_key"] for r in exchanges} == {"placeholder"}
+    for path in run.rglob("*"):
+        if path.is_file():
+            assert REAL_KEY.encode() not in path.read_bytes(), path
+
+
+def test_mini_swe_agent_scores_the_demo_tasks_through_the_proxy(tmp_path: Path, installed: Any) -> None:
+    installed("mini-swe-agent")
+    with ScriptedServer(demo_agent_script("mini"), answer_preflight=False) as srv:
+        proc, runs = run_agent(tmp_path, "mini-swe-agent", srv)
+    assert_scored_through_the_proxy(proc, runs, srv, "mini-swe-agent", AGENTS.get("mini-swe-agent").package.version)
+
+
+def test_opencode_scores_the_demo_tasks_through_the_proxy_streaming(tmp_path: Path, installed: Any) -> None:
+    installed("opencode")
+    with ScriptedServer(demo_agent_script("text"), answer_preflight=False) as srv:
+        proc, runs = run_agent(tmp_path, "opencode", srv)
+    assert all(body.get("stream") for body in srv.requests[1:])  # OpenCode streams; the proxy relays it
+    assert_scored_through_the_proxy(proc, runs, srv, "opencode", AGENTS.get("opencode").package.version)
