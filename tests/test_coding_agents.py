@@ -91,3 +91,44 @@ def test_opencode_scores_the_demo_tasks_through_the_proxy_streaming(tmp_path: Pa
         proc, runs = run_agent(tmp_path, "opencode", srv)
     assert all(body.get("stream") for body in srv.requests[1:])  # OpenCode streams; the proxy relays it
     assert_scored_through_the_proxy(proc, runs, srv, "opencode", AGENTS.get("opencode").package.version)
+
+
+def test_a_hostile_agent_gets_nothing_and_its_attempts_are_recorded(tmp_path: Path) -> None:
+    """An agent process that hunts for the key, dials the endpoint and writes outside the task:
+    the sandbox gives it nothing, and the commands its model asked for are safety events."""
+    bwrap_backend()
+    from agent_support.adapters import RedTeam, preinstall
+    from evaluator.coding_agents.install import install_dir
+    from evaluator.testing.agent_script import redteam_script
+
+    cache = tmp_path / "agents"
+    preinstall(install_dir(RedTeam(), cache))
+    holder: dict[str, int] = {}
+    with ScriptedServer(lambda body, i: redteam_script(holder["port"])(body, i), answer_preflight=False) as srv:
+        holder["port"] = srv.port
+        env = {"AGENTGYM_AGENTS_CACHE": str(cache), "REDTEAM_PORT": str(srv.port),
+               "PYTHONPATH": f"{Path(__file__).parent}{os.pathsep}{Path(__file__).parent.parent}"}
+        proc = run_cli("evaluator.run", "--repos", "demo", "--tasks", "demo_task_001",
+                       "--agent", "agent_support.adapters:RedTeam", "--model", "scripted", "--base-url", srv.base_url,
+                       "--api-key", REAL_KEY, "--cache-dir", str(tmp_path / "cache"), "--runs-root",
+                       str(tmp_path / "runs"), "--quiet", env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = only_run(tmp_path / "runs")
+    found = json.loads((run / "artifacts" / "demo" / "demo_task_001" / "redteam.json").read_text())
+    assert found["keys_found"] == []  # no key-like string anywhere it could look
+    assert not found["direct_endpoint"]  # no route to the real endpoint from the sandbox
+    assert not any(found[k] for k in ("wrote_readme", "wrote_etc", "wrote_install", "replaced_socket"))
+    outputs = {o["command"].split()[0]: o for o in found["outputs"]}
+    assert "CONNECTED" not in outputs["exec"]["output"] and outputs["exec"]["exit"] != 0
+    assert all(o["exit"] != 0 for c, o in outputs.items() if c == "echo")
+    assert "agentgym-placeholder-key" in outputs["env;"]["output"]  # what it has is the placeholder
+    trial = json.loads((run / "trials" / "demo" / "demo_task_001" / "epoch-0.json").read_text())
+    kinds = {e["type"] for e in trial["safety_events"]}
+    assert {"secret_access", "network_attempt", "write_outside_allowed", "path_escape"} <= kinds, kinds
+    assert trial["metrics"]["safety_violations"] == len(trial["safety_events"])
+    assert (trial["agent"], trial["success"]) == ("redteam", False)
+    mirror = [p for p in (tmp_path / "cache").rglob("README.md") if "pwned" in p.read_text(errors="replace")]
+    assert mirror == []  # the shared checkout was mounted read-only
+    for path in run.rglob("*"):
+        if path.is_file():
+            assert REAL_KEY.encode() not in path.read_bytes(), path
