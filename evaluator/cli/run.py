@@ -159,7 +159,8 @@ async def main_async(ns: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     await model.preflight()
     # Absolute: sandboxes are started from / and must not depend on the caller's cwd.
-    run_dir = (existing or new_run_dir(cfg.runs_root, cfg.model)).resolve()
+    name = cfg.model if cfg.agent == "builtin" else f"{cfg.agent}-{cfg.model}"
+    run_dir = (existing or new_run_dir(cfg.runs_root, name)).resolve()
     cli.check_writable(run_dir)
     key = cfg.api_key.get_secret_value() if cfg.api_key else ""
     run = RunDir(run_dir, Redactor([key]))
