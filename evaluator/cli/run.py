@@ -120,7 +120,7 @@ def config_for(ns: argparse.Namespace) -> tuple[RunConfig, Path | None, set[str]
 
 
 def print_plan(cfg: RunConfig, plan: Plan) -> None:
-    print(f"model {cfg.model} · sandbox {cfg.sandbox} · policy {cfg.policy} · epochs {cfg.epochs} · "
+    print(f"model {cfg.model} · agent {cfg.agent} · sandbox {cfg.sandbox} · policy {cfg.policy} · epochs {cfg.epochs} · "
           f"task set {cfg.selection.task_set} ({plan.task_set_hash})")
     for pin in plan.repos.values():
         print(f"repo {pin.id}: {pin.url} @ {pin.commit}{'' if pin.pinned else f' (ref {pin.ref})'}")

@@ -148,13 +148,13 @@ class QwenCode:
     requirement: ClassVar[str | None] = "Node.js 22 or newer"
 
     def binary(self, install_dir: Path) -> Path:
-        return install_dir / "node_modules" / "@qwen-code" / "qwen-code" / "cli.js"
+        return install_dir / "node_modules" / "@qwen-code" / "qwen-code" / "cli-entry.js"
 
     def check_installed(self, install_dir: Path) -> str | None:
         major = _node_major()
         if major is None or major < 22:
             return f"it needs Node.js 22 or newer, this machine has {major or 'none'}"
-        return None if self.binary(install_dir).is_file() else "cli.js is missing"
+        return None if self.binary(install_dir).is_file() else "cli-entry.js is missing"
 
     def launch(self, ctx: LaunchContext) -> Launch:
         argv = ["node", str(self.binary(ctx.install_dir)), "--yolo", "-p", ctx.prompt]
