@@ -94,6 +94,16 @@ def check_agent(cfg: RunConfig) -> None:
     agent_run(cfg)
 
 
+async def agent_preflight(cfg: RunConfig) -> None:
+    from evaluator.coding_agents.proxy import preflight
+    from evaluator.coding_agents.trial import agent_run
+
+    run = agent_run(cfg)
+    problem = await preflight(run.upstream, run.agent.wire, cfg.model)
+    if problem:
+        raise PreflightError(problem)
+
+
 def _meta(run_dir: Path) -> RunMeta:
     try:
         return RunMeta.read(run_dir)
@@ -157,7 +167,10 @@ async def main_async(ns: argparse.Namespace) -> int:
         await asyncio.to_thread(check_agent, cfg)
     if warning := backend.ceiling_warning():
         print(f"warning: {warning}", file=sys.stderr)
-    await model.preflight()
+    if cfg.agent == "builtin":
+        await model.preflight()
+    else:  # the agent's own wire protocol (Responses, Anthropic Messages) may not be Chat Completions
+        await agent_preflight(cfg)
     # Absolute: sandboxes are started from / and must not depend on the caller's cwd.
     name = cfg.model if cfg.agent == "builtin" else f"{cfg.agent}-{cfg.model}"
     run_dir = (existing or new_run_dir(cfg.runs_root, name)).resolve()

@@ -27,6 +27,11 @@ def _node_major() -> int | None:
         return None
 
 
+# Without it, Node reserves ~10 GB of address space per WebAssembly instance (its fetch uses
+# one), which RLIMIT_AS refuses; with it, wasm bounds are checked in code instead.
+NODE_ENV = {"NODE_OPTIONS": "--disable-wasm-trap-handler"}
+
+
 def _platform_tag() -> str:
     return {"x86_64": "x64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 
@@ -113,7 +118,7 @@ class CodexCli:
         argv = ["node", str(self.binary(ctx.install_dir)), "exec", "--skip-git-repo-check",
                 "--dangerously-bypass-approvals-and-sandbox", "--cd", ctx.workdir, "-m", ctx.model,
                 "-c", f"model_providers.agentgym={provider}", "-c", "model_provider=agentgym", ctx.prompt]
-        return Launch(argv=argv, env={"AGENTGYM_PROXY_KEY": ctx.api_key, "CODEX_HOME": f"{ctx.home}/.codex"})
+        return Launch(argv=argv, env={"AGENTGYM_PROXY_KEY": ctx.api_key, "CODEX_HOME": f"{ctx.home}/.codex", **NODE_ENV})
 
 
 class ClaudeCode:
@@ -134,8 +139,12 @@ class ClaudeCode:
         argv = ["node", str(self.binary(ctx.install_dir)), "-p", "--dangerously-skip-permissions",
                 "--model", ctx.model, ctx.prompt]
         base = ctx.base_url.removesuffix("/v1")
-        env = {"ANTHROPIC_BASE_URL": base, "ANTHROPIC_API_KEY": ctx.api_key, "DISABLE_TELEMETRY": "1",
-               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1"}
+        # Its side requests (titles, command checks) would go to other Claude models: pin them all
+        # to the run's model, so a run uses one model, as the leaderboard says.
+        same = {name: ctx.model for name in ("ANTHROPIC_MODEL", "ANTHROPIC_SMALL_FAST_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+                                             "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL")}
+        env = {**same, "ANTHROPIC_BASE_URL": base, "ANTHROPIC_API_KEY": ctx.api_key, "DISABLE_TELEMETRY": "1",
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1", **NODE_ENV}
         return Launch(argv=argv, env=env)
 
 
@@ -158,5 +167,5 @@ class QwenCode:
 
     def launch(self, ctx: LaunchContext) -> Launch:
         argv = ["node", str(self.binary(ctx.install_dir)), "--yolo", "-p", ctx.prompt]
-        env = {"OPENAI_BASE_URL": ctx.base_url, "OPENAI_API_KEY": ctx.api_key, "OPENAI_MODEL": ctx.model}
+        env = {"OPENAI_BASE_URL": ctx.base_url, "OPENAI_API_KEY": ctx.api_key, "OPENAI_MODEL": ctx.model, **NODE_ENV}
         return Launch(argv=argv, env=env)

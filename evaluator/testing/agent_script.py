@@ -89,3 +89,56 @@ def redteam_script(port: int) -> Any:
         return completion("Trying.", [tool_call("bash", {"command": c}, f"call_{i}") for i, c in enumerate(commands)])
 
     return script
+
+
+# --- Anthropic Messages (Claude Code) -------------------------------------------------------
+
+def anthropic_message(text: str, tool: tuple[str, dict[str, Any]] | None = None, *, stream: bool,
+                      input_tokens: int = 10, output_tokens: int = 5) -> Reply:
+    """One Messages API reply: a text block and maybe one tool_use block; streamed as its events."""
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    if tool is not None:
+        blocks.append({"type": "tool_use", "id": f"toolu_{abs(hash(json.dumps(tool[1]))) % 10**8}",
+                       "name": tool[0], "input": tool[1]})
+    stop = "tool_use" if tool else "end_turn"
+    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    message = {"id": "msg_scripted", "type": "message", "role": "assistant", "model": "scripted",
+               "content": blocks, "stop_reason": stop, "stop_sequence": None, "usage": usage}
+    if not stream:
+        return Reply(body=message)
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": {
+        **message, "content": [], "stop_reason": None, "usage": {"input_tokens": input_tokens, "output_tokens": 0}}}]
+    for i, block in enumerate(blocks):
+        if block["type"] == "text":
+            events += [{"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}},
+                       {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": block["text"]}}]
+        else:
+            events += [{"type": "content_block_start", "index": i, "content_block": {**block, "input": {}}},
+                       {"type": "content_block_delta", "index": i,
+                        "delta": {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}}]
+        events.append({"type": "content_block_stop", "index": i})
+    events += [{"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": {"output_tokens": output_tokens}}, {"type": "message_stop"}]
+    text_out = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+    return Reply(body=text_out, headers={"content-type": "text/event-stream"})
+
+
+def _anthropic_tool_results(body: dict[str, Any]) -> int:
+    return sum(1 for m in body.get("messages") or [] if isinstance(m, dict) and isinstance(m.get("content"), list)
+               for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result")
+
+
+def demo_anthropic_script(tool: str = "Bash") -> Any:
+    """The demo tasks for an agent on Anthropic Messages: one Bash command, then a final reply."""
+
+    def script(body: dict[str, Any], index: int) -> Reply:
+        stream = bool(body.get("stream"))
+        found = re.search(r"demo_task_00[12]", json.dumps(body.get("messages") or []))
+        if not body.get("tools") or found is None:  # preflight, titles, quota checks
+            return anthropic_message("OK", stream=stream)
+        if _anthropic_tool_results(body) == 0:
+            return anthropic_message("Computing the answer.", (tool, {"command": answer_command(found.group(0)),
+                                                                      "description": "write the answer"}), stream=stream)
+        return anthropic_message("The answer is written.", stream=stream)
+
+    return script
