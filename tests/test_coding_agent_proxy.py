@@ -196,3 +196,15 @@ def test_agent_usage_errors_exit_2_in_one_sentence(args: list[str], words: str, 
         proc = run_cli("evaluator.run", "--repos", "demo", "--model", "scripted", "--base-url", srv.base_url,
                        "--runs-root", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache"), *args)
     assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_query_string_does_not_hide_a_request_from_the_budget(tmp_path: Path) -> None:
+    """Claude Code posts to /v1/messages?beta=true: still a turn, counted and recorded."""
+    from evaluator.testing.agent_script import anthropic_message
+
+    with ScriptedServer(lambda b, i: anthropic_message("hi", ("Bash", {"command": "ls"}), stream=False)) as srv:
+        body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "q"}], "tools": TOOLS}
+        proxy, resp, lines, seen = asyncio.run(talk(tmp_path, srv, [body, body], ProxyBudget(max_turns=1, timeout_s=60),
+                                                    path="/v1/messages?beta=true"))
+    assert [r.status_code for r in resp] == [200, 400] and proxy.stats.turns == 1
+    assert seen.commands == [("Bash", "ls")] and lines[-1][1]["wire"] == "anthropic"

@@ -132,3 +132,15 @@ def test_a_hostile_agent_gets_nothing_and_its_attempts_are_recorded(tmp_path: Pa
     for path in run.rglob("*"):
         if path.is_file():
             assert REAL_KEY.encode() not in path.read_bytes(), path
+
+
+def test_claude_code_scores_the_demo_tasks_through_the_proxy_on_anthropic_messages(tmp_path: Path,
+                                                                                  installed: Any) -> None:
+    from evaluator.testing.agent_script import demo_anthropic_script
+
+    installed("claude-code")
+    with ScriptedServer(demo_anthropic_script(), answer_preflight=False) as srv:
+        proc, runs = run_agent(tmp_path, "claude-code", srv)
+    # One model for the whole run: its side requests (titles, command checks) are pinned to it too.
+    assert {body["model"] for body in srv.requests} == {"scripted"}
+    assert_scored_through_the_proxy(proc, runs, srv, "claude-code", AGENTS.get("claude-code").package.version)

@@ -159,8 +159,11 @@ class ModelProxy:
         self.client_key = "placeholder" if key == PLACEHOLDER_KEY else "none" if not key else "other"
         if self.client_key == "other":
             self.stats.other_keys += 1
-        wire = wire_of(req.path) if req.method == "POST" else None
-        if wire is None:
+        wire = wire_of(req.path.split("?", 1)[0]) if req.method == "POST" else None
+        if wire is None:  # GET /models, count_tokens and the like: passed on, not a turn
+            if self.stats.stop_reason is not None:
+                await _send(writer, 400, _error(f"agentgym: the task's budget is spent ({self.stats.stop_reason})"))
+                return
             await self._forward_plain(req, writer)
             return
         try:
