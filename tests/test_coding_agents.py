@@ -144,3 +144,13 @@ def test_claude_code_scores_the_demo_tasks_through_the_proxy_on_anthropic_messag
     # One model for the whole run: its side requests (titles, command checks) are pinned to it too.
     assert {body["model"] for body in srv.requests} == {"scripted"}
     assert_scored_through_the_proxy(proc, runs, srv, "claude-code", AGENTS.get("claude-code").package.version)
+
+
+def test_codex_scores_the_demo_tasks_through_the_proxy_on_the_responses_api(tmp_path: Path, installed: Any) -> None:
+    from evaluator.testing.agent_script import demo_responses_script
+
+    installed("codex")
+    with ScriptedServer(demo_responses_script(), answer_preflight=False) as srv:
+        proc, runs = run_agent(tmp_path, "codex", srv)
+    assert all(body.get("stream") for body in srv.requests[1:])
+    assert_scored_through_the_proxy(proc, runs, srv, "codex", AGENTS.get("codex").package.version)

@@ -118,7 +118,7 @@ class CodexCli:
         argv = ["node", str(self.binary(ctx.install_dir)), "exec", "--skip-git-repo-check",
                 "--dangerously-bypass-approvals-and-sandbox", "--cd", ctx.workdir, "-m", ctx.model,
                 "-c", f"model_providers.agentgym={provider}", "-c", "model_provider=agentgym", ctx.prompt]
-        return Launch(argv=argv, env={"AGENTGYM_PROXY_KEY": ctx.api_key, "CODEX_HOME": f"{ctx.home}/.codex", **NODE_ENV})
+        return Launch(argv=argv, env={"AGENTGYM_PROXY_KEY": ctx.api_key, "CODEX_HOME": ctx.home, **NODE_ENV})
 
 
 class ClaudeCode:

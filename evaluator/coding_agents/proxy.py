@@ -24,6 +24,7 @@ from evaluator.coding_agents.wire import Exchange, StreamAssembler, history, par
 
 MAX_HEADER = 64 * 1024
 MAX_BODY = 64 * 1024 * 1024
+DRAIN_S = 10.0  # how long close() lets exchanges in flight finish being recorded
 Record = Callable[[dict[str, Any], dict[str, Any] | None], None]
 
 
@@ -116,6 +117,7 @@ class ModelProxy:
         self._seen: dict[str, list[Any]] = {}
         self.client_key = "none"  # which key the last request came with: placeholder, other, none
         self._server: asyncio.AbstractServer | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
         self._client = httpx.AsyncClient(timeout=upstream.request_timeout_s)
 
     async def start(self) -> None:
@@ -123,14 +125,25 @@ class ModelProxy:
         self.socket_path.chmod(0o777)  # the sandbox's uid connects to it
 
     async def close(self) -> None:
+        """Stop listening, and let the exchanges in flight be recorded and counted: an agent may
+        exit as soon as it has read a reply, before the proxy has finished with it."""
         if self._server is not None:
             self._server.close()
+        if self._handlers:
+            _, late = await asyncio.wait(self._handlers, timeout=DRAIN_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         await self._client.aclose()
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0 - self.stats.wait_s
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         try:
             while (req := await _read_request(reader)) is not None:
                 await self._handle(req, writer)
@@ -181,11 +194,12 @@ class ModelProxy:
         self._record_request(body, wire)
         t = time.monotonic()
         self.stats.turns += 1
+        status, exchange = 0, Exchange(message={"role": "assistant", "content": None, "error": "the agent hung up"})
         try:
             status, exchange = await self._exchange(req, body, wire, writer)
-        finally:
+        finally:  # even when the agent hung up mid-reply: the turn happened
             self.stats.model_time_s += time.monotonic() - t
-        self._account(exchange, status, wire)
+            self._account(exchange, status, wire)
 
     def _record_request(self, body: dict[str, Any], wire: str) -> None:
         """Only what is new since the previous request: an agent resends its whole history."""
@@ -286,16 +300,18 @@ class ModelProxy:
             await resp.aclose()
 
     async def _relay_stream(self, resp: httpx.Response, wire: str, writer: asyncio.StreamWriter) -> Exchange:
-        """Pass each chunk on as it comes (chunked encoding), and re-assemble the reply."""
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-                     b"transfer-encoding: chunked\r\n\r\n")
+        """Pass each chunk on as it comes (chunked encoding), and re-assemble the reply. An agent
+        may hang up as soon as it has the last event it needs: the reply is still read to its end,
+        so that it is recorded and counted."""
         assembler = StreamAssembler(wire)
+        gone = await _write(writer, b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                                    b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n")
         async for chunk in resp.aiter_bytes():
             assembler.feed(chunk)
-            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            await writer.drain()
-        writer.write(b"0\r\n\r\n")
-        await writer.drain()
+            if not gone and chunk:
+                gone = await _write(writer, b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        if not gone:
+            await _write(writer, b"0\r\n\r\n")
         return parse_reply(assembler.body(), wire)
 
     async def _forward_plain(self, req: _Request, writer: asyncio.StreamWriter) -> None:
@@ -311,14 +327,23 @@ class ModelProxy:
             await resp.aclose()
 
 
+async def _write(writer: asyncio.StreamWriter, data: bytes) -> bool:
+    """Write to the agent; True when it has hung up."""
+    try:
+        writer.write(data)
+        await writer.drain()
+        return False
+    except ConnectionError:
+        return True
+
+
 def _error(message: str) -> bytes:
     return json.dumps({"error": {"message": message, "type": "agentgym_proxy", "code": None}}).encode()
 
 
 async def _send(writer: asyncio.StreamWriter, status: int, data: bytes, ctype: str = "application/json") -> None:
     head = f"HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {len(data)}\r\n\r\n"
-    writer.write(head.encode() + data)
-    await writer.drain()
+    await _write(writer, head.encode() + data)  # an agent that hung up does not stop the accounting
 
 
 PREFLIGHT_BODIES: dict[str, tuple[str, dict[str, Any]]] = {

@@ -126,7 +126,10 @@ def _responses(body: dict[str, Any]) -> Exchange:
             pairs.append(("local_shell", item.get("action")))
         elif item.get("type") == "custom_tool_call" and isinstance(item.get("input"), str):
             pairs.append((str(item.get("name") or ""), {"command": item["input"]}))
-    return Exchange(message={"role": "assistant", "content": None, "output": output},
+    text = "".join(c.get("text") or "" for it in output if isinstance(it, dict) and it.get("type") == "message"
+                   for c in (it.get("content") if isinstance(it.get("content"), list) else [])
+                   if isinstance(c, dict) and isinstance(c.get("text"), str))
+    return Exchange(message={"role": "assistant", "content": text or None, "output": output},
                     prompt_tokens=_int(usage.get("input_tokens")), completion_tokens=_int(usage.get("output_tokens")),
                     model=body.get("model") if isinstance(body.get("model"), str) else None, **_calls(pairs))
 

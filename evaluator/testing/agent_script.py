@@ -142,3 +142,58 @@ def demo_anthropic_script(tool: str = "Bash") -> Any:
         return anthropic_message("The answer is written.", stream=stream)
 
     return script
+
+
+# --- OpenAI Responses API (Codex CLI) -------------------------------------------------------
+
+def responses_reply(text: str, call: tuple[str, str] | None = None, *, stream: bool,
+                    input_tokens: int = 10, output_tokens: int = 5) -> Reply:
+    """One Responses API reply: a message item and maybe one function_call item (name, arguments)."""
+    items: list[dict[str, Any]] = [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+                                    "content": [{"type": "output_text", "text": text, "annotations": []}]}]
+    if call is not None:
+        items.append({"type": "function_call", "id": "fc_1", "call_id": f"call_{abs(hash(call[1])) % 10**8}",
+                      "name": call[0], "arguments": call[1], "status": "completed"})
+    usage = {"input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": 0},
+             "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+             "total_tokens": input_tokens + output_tokens}
+    response = {"id": "resp_scripted", "object": "response", "created_at": 0, "status": "completed",
+                "model": "scripted", "output": items, "usage": usage}
+    if not stream:
+        return Reply(body=response)
+    events: list[dict[str, Any]] = [{"type": "response.created", "response": {**response, "status": "in_progress",
+                                                                              "output": [], "usage": None}}]
+    for i, item in enumerate(items):
+        events += [{"type": "response.output_item.added", "output_index": i, "item": item},
+                   {"type": "response.output_item.done", "output_index": i, "item": item}]
+    events.append({"type": "response.completed", "response": response})
+    body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+    return Reply(body=body, headers={"content-type": "text/event-stream"})
+
+
+def _responses_outputs(body: dict[str, Any]) -> int:
+    items = body.get("input") if isinstance(body.get("input"), list) else []
+    return sum(1 for it in items if isinstance(it, dict) and it.get("type") == "function_call_output")
+
+
+def demo_responses_script() -> Any:
+    """The demo tasks for an agent on the Responses API: one shell call, then a final message."""
+
+    def script(body: dict[str, Any], index: int) -> Reply:
+        stream = bool(body.get("stream"))
+        found = re.search(r"demo_task_00[12]", json.dumps(body.get("input") or []))
+        names = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+        if found is None or not names:
+            return responses_reply("OK", stream=stream)
+        if _responses_outputs(body) == 0:
+            command = answer_command(found.group(0))
+            if "shell_command" in names:
+                call = ("shell_command", json.dumps({"command": command}))
+            elif "exec_command" in names:
+                call = ("exec_command", json.dumps({"cmd": command}))
+            else:
+                call = ("shell", json.dumps({"command": ["bash", "-lc", command]}))
+            return responses_reply("Computing the answer.", call, stream=stream)
+        return responses_reply("The answer is written.", stream=stream)
+
+    return script
