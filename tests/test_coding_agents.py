@@ -154,3 +154,57 @@ def test_codex_scores_the_demo_tasks_through_the_proxy_on_the_responses_api(tmp_
         proc, runs = run_agent(tmp_path, "codex", srv)
     assert all(body.get("stream") for body in srv.requests[1:])
     assert_scored_through_the_proxy(proc, runs, srv, "codex", AGENTS.get("codex").package.version)
+
+
+UNPRIVILEGED = """
+import json, os, sys
+from pathlib import Path
+base = Path(sys.argv[1])
+sys.path.insert(0, str(Path(os.environ["PYTHONPATH"]) / "tests"))
+sys.path[:0] = sys.argv[3].split(os.pathsep)  # the evaluator's own site-packages first (gitpython, ...)
+from agent_support.adapters import RedTeam, preinstall
+from evaluator.coding_agents.install import install_dir
+from evaluator.testing.agent_script import redteam_script
+from evaluator.testing.scripted_server import ScriptedServer
+from evaluator.cli.run import main
+os.environ["AGENTGYM_AGENTS_CACHE"] = str(base / "agents")
+preinstall(install_dir(RedTeam(), base / "agents"))
+port = {}
+with ScriptedServer(lambda b, i: redteam_script(port["n"])(b, i), answer_preflight=False) as srv:
+    port["n"] = srv.port
+    os.environ["REDTEAM_PORT"] = str(srv.port)
+    rc = main(["--repos", "demo", "--tasks", "demo_task_001", "--agent", "agent_support.adapters:RedTeam",
+               "--model", "scripted", "--base-url", srv.base_url, "--api-key", sys.argv[2],
+               "--cache-dir", str(base / "cache"), "--runs-root", str(base / "runs"), "--quiet"])
+print(json.dumps({"rc": rc, "uid": os.getuid()}))
+"""
+
+
+def test_an_agent_under_an_unprivileged_evaluator_is_contained_too() -> None:
+    """As uid 65534 bwrap runs in a user namespace: the proxy's socket, the forwarder and the
+    install folder must work there too, and the hostile agent still gets nothing."""
+    import shutil
+
+    from test_sandbox_redteam_unit import as_nobody
+
+    import site
+
+    done, base = as_nobody(UNPRIVILEGED, REAL_KEY, os.pathsep.join(site.getsitepackages()))
+    try:
+        if "bwrap" in done.stderr and "user namespace" in done.stderr.lower():
+            (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(done.stderr[-300:])
+        assert done.returncode == 0, done.stderr[-3000:]
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result == {"rc": 0, "uid": 65534}
+        run = only_run(base / "runs")
+        found = json.loads((run / "artifacts" / "demo" / "demo_task_001" / "redteam.json").read_text())
+        assert found["keys_found"] == [] and not found["direct_endpoint"]
+        assert not any(found[k] for k in ("wrote_readme", "wrote_etc", "wrote_install", "replaced_socket"))
+        trial = json.loads((run / "trials" / "demo" / "demo_task_001" / "epoch-0.json").read_text())
+        assert {"secret_access", "network_attempt", "write_outside_allowed"} <= {e["type"] for e in trial["safety_events"]}
+        assert trial["metrics"]["turns"] == 2
+        for path in run.rglob("*"):
+            if path.is_file():
+                assert REAL_KEY.encode() not in path.read_bytes(), path
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
