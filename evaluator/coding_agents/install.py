@@ -95,6 +95,6 @@ def _install(agent: CodingAgent, tmp: Path) -> None:
     _world_readable(tmp)
     problem = agent.check_installed(tmp)
     if problem:
-        hint = f" ({agent.requirement})" if agent.requirement else ""
+        hint = f" ({agent.requirement})" if agent.requirement and agent.requirement not in problem else ""
         raise ConfigError(f"{pkg.name} {pkg.version} installed but cannot run here: {problem}{hint}")
     (tmp / MARKER).write_text(f"{pkg.source} {pkg.name} {pkg.version}\n")
