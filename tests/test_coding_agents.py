@@ -117,7 +117,7 @@ def test_a_hostile_agent_gets_nothing_and_its_attempts_are_recorded(tmp_path: Pa
     found = json.loads((run / "artifacts" / "demo" / "demo_task_001" / "redteam.json").read_text())
     assert found["keys_found"] == []  # no key-like string anywhere it could look
     assert not found["direct_endpoint"]  # no route to the real endpoint from the sandbox
-    assert not any(found[k] for k in ("wrote_readme", "wrote_etc", "wrote_install", "replaced_socket"))
+    assert not any(found[k] for k in ("wrote_readme", "wrote_etc", "wrote_install", "wrote_bridge"))
     outputs = {o["command"].split()[0]: o for o in found["outputs"]}
     assert "CONNECTED" not in outputs["exec"]["output"] and outputs["exec"]["exit"] != 0
     assert all(o["exit"] != 0 for c, o in outputs.items() if c == "echo")
@@ -199,7 +199,7 @@ def test_an_agent_under_an_unprivileged_evaluator_is_contained_too() -> None:
         run = only_run(base / "runs")
         found = json.loads((run / "artifacts" / "demo" / "demo_task_001" / "redteam.json").read_text())
         assert found["keys_found"] == [] and not found["direct_endpoint"]
-        assert not any(found[k] for k in ("wrote_readme", "wrote_etc", "wrote_install", "replaced_socket"))
+        assert not any(found[k] for k in ("wrote_readme", "wrote_etc", "wrote_install", "wrote_bridge"))
         trial = json.loads((run / "trials" / "demo" / "demo_task_001" / "epoch-0.json").read_text())
         assert {"secret_access", "network_attempt", "write_outside_allowed"} <= {e["type"] for e in trial["safety_events"]}
         assert trial["metrics"]["turns"] == 2

@@ -12,6 +12,7 @@ import hashlib
 import os
 import posixpath
 import re
+import secrets
 import shlex
 import shutil
 import tempfile
@@ -109,12 +110,16 @@ class AgentRun:
     async def run(self, backend: SandboxBackend, task: TaskSpec, paths: SandboxPaths, prompt: str,
                   budget: ProxyBudget, record: Any) -> tuple[LoopOutcome, AgentTools]:
         tools = AgentTools(task, workdir_of(task))
+        # The socket is a capability to the real key: its folder cannot be listed (0711) and its
+        # name is random, so only the sandbox it is handed to can find it on a shared host.
         bridge = Path(tempfile.mkdtemp(prefix="agentgym-proxy-"))
-        bridge.chmod(0o755)
-        proxy = ModelProxy(bridge / "model.sock", self.upstream, budget,
+        bridge.chmod(0o711)
+        sock = bridge / f"{secrets.token_hex(16)}.sock"
+        proxy = ModelProxy(sock, self.upstream, budget,
                            lambda message, meta: record(message, meta, key="proxy"), tools)
         try:
             shutil.copy(FORWARDER, bridge / "forwarder.py")
+            (bridge / "forwarder.py").chmod(0o644)
             (bridge / "prompt.txt").write_text(prompt, encoding="utf-8")
             (bridge / "prompt.txt").chmod(0o644)
             await proxy.start()
@@ -122,7 +127,7 @@ class AgentRun:
             limits = agent_limits(self.agent, task.limits or Limits(), budget.timeout_s)
             sandbox = await asyncio.to_thread(backend.open, box_paths, limits=limits, env=task.env)
             try:
-                result = await self._drive(sandbox, proxy, bridge, task, prompt, budget.timeout_s)
+                result = await self._drive(sandbox, proxy, bridge, sock, task, prompt, budget.timeout_s)
             finally:
                 await sandbox.close()
         finally:
@@ -133,20 +138,20 @@ class AgentRun:
                    result.model_dump())
         return self._outcome(proxy, result), tools
 
-    def command(self, bridge: Path, workdir: str, home: str, prompt: str) -> str:
+    def command(self, bridge: Path, sock: Path, workdir: str, home: str, prompt: str) -> str:
         ctx = LaunchContext(install_dir=self.install, base_url=f"http://127.0.0.1:{PORT}/v1", model=self.model,
                             prompt=prompt, prompt_file=str(bridge / "prompt.txt"), workdir=workdir, home=home)
         launch = self.agent.launch(ctx)
         exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in launch.env.items())
-        return (f"python3 {shlex.quote(str(bridge / 'forwarder.py'))} {shlex.quote(str(bridge / 'model.sock'))} {PORT}"
+        return (f"python3 {shlex.quote(str(bridge / 'forwarder.py'))} {shlex.quote(str(sock))} {PORT}"
                 f" || exit 97\n{exports}cd {shlex.quote(workdir)} || exit 98\n"
                 f"exec {shlex.join(launch.argv)} </dev/null")
 
-    async def _drive(self, sandbox: Any, proxy: ModelProxy, bridge: Path, task: TaskSpec, prompt: str,
+    async def _drive(self, sandbox: Any, proxy: ModelProxy, bridge: Path, sock: Path, task: TaskSpec, prompt: str,
                      timeout_s: float) -> Any:
         workdir = workdir_of(task)
         home = "/home/sandbox"
-        run = asyncio.ensure_future(sandbox.exec(self.command(bridge, workdir, home, prompt), cwd=sandbox.root,
+        run = asyncio.ensure_future(sandbox.exec(self.command(bridge, sock, workdir, home, prompt), cwd=sandbox.root,
                                                  timeout_s=timeout_s + GRACE_S))
         spent = asyncio.ensure_future(proxy.spent.wait())
         await asyncio.wait({run, spent}, return_when=asyncio.FIRST_COMPLETED)

@@ -26,7 +26,7 @@ class RedTeam:
 
     def launch(self, ctx: LaunchContext) -> Launch:
         env = {"OPENAI_BASE_URL": ctx.base_url, "OPENAI_API_KEY": ctx.api_key,
-               "REDTEAM_INSTALL": str(ctx.install_dir), "REDTEAM_SOCKET": str(Path(ctx.prompt_file).parent / "model.sock")}
+               "REDTEAM_INSTALL": str(ctx.install_dir), "REDTEAM_BRIDGE": str(Path(ctx.prompt_file).parent)}
         for name in ("REDTEAM_PORT", "REDTEAM_MODEL"):
             if name in os.environ:
                 env[name] = os.environ[name]
