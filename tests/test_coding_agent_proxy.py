@@ -190,6 +190,7 @@ def test_registry_lists_builtin_and_the_adapters() -> None:
     (["--agent", "mini-swe-agnet"], "did you mean 'mini-swe-agent'"),
     (["--agent", "mini-swe-agent", "--closed-book"], "cannot be combined with --agent"),
     (["--agent", "mini-swe-agent", "--sandbox", "local"], "isolated sandbox"),
+    (["--agent", "mini-swe-agent", "--model", "builtin/oracle"], "needs a model endpoint"),
 ])
 def test_agent_usage_errors_exit_2_in_one_sentence(args: list[str], words: str, tmp_path: Path) -> None:
     with ScriptedServer(lambda b, i: completion("ok")) as srv:
