@@ -15,7 +15,8 @@ import pytest
 from conftest import run_cli
 from evaluator.coding_agents import AGENTS, agent_names
 from evaluator.coding_agents.base import PLACEHOLDER_KEY, LaunchContext
-from evaluator.coding_agents.proxy import ModelProxy, ProxyBudget, Upstream
+from evaluator.coding_agents.proxy import ModelProxy, ProxyBudget
+from evaluator.coding_agents.upstream import Upstream
 from evaluator.coding_agents.wire import StreamAssembler, parse_reply
 from evaluator.testing.agent_script import sse
 from evaluator.testing.scripted_server import ScriptedServer, completion, error, tool_call

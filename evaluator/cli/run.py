@@ -95,7 +95,7 @@ def check_agent(cfg: RunConfig) -> None:
 
 
 async def agent_preflight(cfg: RunConfig) -> None:
-    from evaluator.coding_agents.proxy import preflight
+    from evaluator.coding_agents.upstream import preflight
     from evaluator.coding_agents.trial import agent_run
 
     run = agent_run(cfg)

@@ -20,10 +20,10 @@ import httpx2 as httpx  # the HTTP client the openai SDK itself uses (locked thr
 from pydantic import BaseModel, Field
 
 from evaluator.coding_agents.base import PLACEHOLDER_KEY
+from evaluator.coding_agents.http1 import MAX_HEADER, Request, client_key, error_body, read_request, send, write
+from evaluator.coding_agents.upstream import Upstream
 from evaluator.coding_agents.wire import Exchange, StreamAssembler, history, parse_reply, wire_of
 
-MAX_HEADER = 64 * 1024
-MAX_BODY = 64 * 1024 * 1024
 DRAIN_S = 10.0  # how long close() lets exchanges in flight finish being recorded
 Record = Callable[[dict[str, Any], dict[str, Any] | None], None]
 
@@ -43,14 +43,6 @@ class ProxyBudget(BaseModel):
     max_commands: int | None = None
 
 
-class Upstream(BaseModel):
-    base_url: str = Field(description="The real endpoint, ending in /v1 (or its equivalent).")
-    api_key: str | None = Field(None, repr=False)
-    request_timeout_s: float = 300.0
-    max_attempts: int = 10
-    backoff_max_s: float = 60.0
-
-
 class ProxyStats(BaseModel):
     turns: int = 0
     prompt_tokens: int = 0
@@ -63,47 +55,6 @@ class ProxyStats(BaseModel):
     response_models: list[str] = Field(default_factory=list)
     stop_reason: str | None = None
     error: str | None = None
-
-
-class _Request(BaseModel):
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-        return None
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) < 2:
-        return None
-    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = b""
-        while True:
-            size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                await reader.readline()
-                break
-            if len(body) + size > MAX_BODY:
-                return None
-            body += await reader.readexactly(size)
-            await reader.readline()
-    else:
-        length = int(headers.get("content-length") or 0)
-        if length > MAX_BODY:
-            return None
-        body = await reader.readexactly(length) if length else b""
-    return _Request(method=parts[0], path=parts[1], headers=headers, body=body)
-
-
-def _client_key(headers: dict[str, str]) -> str:
-    auth = headers.get("authorization", "")
-    return auth[7:].strip() if auth.lower().startswith("bearer ") else headers.get("x-api-key", "")
 
 
 class ModelProxy:
@@ -145,7 +96,7 @@ class ModelProxy:
             self._handlers.add(task)
             task.add_done_callback(self._handlers.discard)
         try:
-            while (req := await _read_request(reader)) is not None:
+            while (req := await read_request(reader)) is not None:
                 await self._handle(req, writer)
                 if req.headers.get("connection", "").lower() == "close":
                     break
@@ -166,16 +117,16 @@ class ModelProxy:
             return "timeout"
         return None
 
-    async def _handle(self, req: _Request, writer: asyncio.StreamWriter) -> None:
+    async def _handle(self, req: Request, writer: asyncio.StreamWriter) -> None:
         self.stats.requests += 1
-        key = _client_key(req.headers)
+        key = client_key(req.headers)
         self.client_key = "placeholder" if key == PLACEHOLDER_KEY else "none" if not key else "other"
         if self.client_key == "other":
             self.stats.other_keys += 1
         wire = wire_of(req.path.split("?", 1)[0]) if req.method == "POST" else None
         if wire is None:  # GET /models, count_tokens and the like: passed on, not a turn
             if self.stats.stop_reason is not None:
-                await _send(writer, 400, _error(f"agentgym: the task's budget is spent ({self.stats.stop_reason})"))
+                await send(writer, 400, error_body(f"agentgym: the task's budget is spent ({self.stats.stop_reason})"))
                 return
             await self._forward_plain(req, writer)
             return
@@ -184,12 +135,12 @@ class ModelProxy:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            await _send(writer, 400, _error("the request body is not a JSON object"))
+            await send(writer, 400, error_body("the request body is not a JSON object"))
             return
         if (reason := self.stats.stop_reason or self._over_budget()) is not None:
             self.stats.stop_reason = reason
             self.spent.set()
-            await _send(writer, 400, _error(f"agentgym: the task's budget is spent ({reason}); stop now"))
+            await send(writer, 400, error_body(f"agentgym: the task's budget is spent ({reason}); stop now"))
             return
         self._record_request(body, wire)
         t = time.monotonic()
@@ -232,7 +183,7 @@ class ModelProxy:
             if self.observer is not None:
                 self.observer.write(tool, path)
 
-    def _upstream_request(self, req: _Request) -> httpx.Request:
+    def _upstream_request(self, req: Request) -> httpx.Request:
         path = req.path.split("?", 1)[0]
         path = path[3:] if path.startswith("/v1/") else path
         headers = {"content-type": req.headers.get("content-type", "application/json"),
@@ -246,7 +197,7 @@ class ModelProxy:
         url = self.upstream.base_url.rstrip("/") + path
         return self._client.build_request(req.method, url, headers=headers, content=req.body)
 
-    async def _send_upstream(self, req: _Request) -> httpx.Response:
+    async def _send_upstream(self, req: Request) -> httpx.Response:
         """One request with our retry rules; the last response or error is what the agent gets."""
         for attempt in range(1, self.upstream.max_attempts + 1):
             last = attempt == self.upstream.max_attempts
@@ -275,19 +226,19 @@ class ModelProxy:
         self.stats.wait_s += wait
         await asyncio.sleep(wait)
 
-    async def _exchange(self, req: _Request, body: dict[str, Any], wire: str,
+    async def _exchange(self, req: Request, body: dict[str, Any], wire: str,
                         writer: asyncio.StreamWriter) -> tuple[int, Exchange]:
         try:
             resp = await self._send_upstream(req)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             self.stats.error = f"{type(exc).__name__}: {exc}"
-            await _send(writer, 502, _error(f"agentgym proxy: the endpoint could not be reached ({type(exc).__name__})"))
+            await send(writer, 502, error_body(f"agentgym proxy: the endpoint could not be reached ({type(exc).__name__})"))
             return 502, Exchange()
         try:
             if resp.status_code == 200 and "text/event-stream" in resp.headers.get("content-type", ""):
                 return 200, await self._relay_stream(resp, wire, writer)
             data = await resp.aread()
-            await _send(writer, resp.status_code, data, resp.headers.get("content-type", "application/json"))
+            await send(writer, resp.status_code, data, resp.headers.get("content-type", "application/json"))
             if resp.status_code != 200:
                 self.stats.error = f"HTTP {resp.status_code}: {data[:300].decode('utf-8', 'replace')}"
                 return resp.status_code, Exchange(message={"role": "assistant", "content": None,
@@ -304,71 +255,24 @@ class ModelProxy:
         may hang up as soon as it has the last event it needs: the reply is still read to its end,
         so that it is recorded and counted."""
         assembler = StreamAssembler(wire)
-        gone = await _write(writer, b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+        gone = await write(writer, b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                                     b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n")
         async for chunk in resp.aiter_bytes():
             assembler.feed(chunk)
             if not gone and chunk:
-                gone = await _write(writer, b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                gone = await write(writer, b"%x\r\n%s\r\n" % (len(chunk), chunk))
         if not gone:
-            await _write(writer, b"0\r\n\r\n")
+            await write(writer, b"0\r\n\r\n")
         return parse_reply(assembler.body(), wire)
 
-    async def _forward_plain(self, req: _Request, writer: asyncio.StreamWriter) -> None:
+    async def _forward_plain(self, req: Request, writer: asyncio.StreamWriter) -> None:
         """GET /models and the like: forwarded, not counted as turns."""
         try:
             resp = await self._send_upstream(req)
         except (httpx.TimeoutException, httpx.TransportError):
-            await _send(writer, 502, _error("agentgym proxy: the endpoint could not be reached"))
+            await send(writer, 502, error_body("agentgym proxy: the endpoint could not be reached"))
             return
         try:
-            await _send(writer, resp.status_code, await resp.aread(), resp.headers.get("content-type", "application/json"))
+            await send(writer, resp.status_code, await resp.aread(), resp.headers.get("content-type", "application/json"))
         finally:
             await resp.aclose()
-
-
-async def _write(writer: asyncio.StreamWriter, data: bytes) -> bool:
-    """Write to the agent; True when it has hung up."""
-    try:
-        writer.write(data)
-        await writer.drain()
-        return False
-    except ConnectionError:
-        return True
-
-
-def _error(message: str) -> bytes:
-    return json.dumps({"error": {"message": message, "type": "agentgym_proxy", "code": None}}).encode()
-
-
-async def _send(writer: asyncio.StreamWriter, status: int, data: bytes, ctype: str = "application/json") -> None:
-    head = f"HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {len(data)}\r\n\r\n"
-    await _write(writer, head.encode() + data)  # an agent that hung up does not stop the accounting
-
-
-PREFLIGHT_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
-    "chat": ("/chat/completions", {"messages": [{"role": "user", "content": "Reply with OK."}], "max_tokens": 16}),
-    "responses": ("/responses", {"input": "Reply with OK.", "max_output_tokens": 16}),
-    "anthropic": ("/messages", {"messages": [{"role": "user", "content": "Reply with OK."}], "max_tokens": 16}),
-}
-
-
-async def preflight(upstream: Upstream, wire: str, model: str) -> str | None:
-    """One tiny request in the agent's own wire protocol; None when it worked, else one sentence."""
-    path, body = PREFLIGHT_BODIES[wire]
-    headers = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
-    if upstream.api_key:
-        headers.update({"authorization": f"Bearer {upstream.api_key}", "x-api-key": upstream.api_key})
-    url = upstream.base_url.rstrip("/") + path
-    try:
-        async with httpx.AsyncClient(timeout=min(upstream.request_timeout_s, 60)) as client:
-            resp = await client.post(url, headers=headers, json={"model": model, **body})
-    except (httpx.TimeoutException, httpx.TransportError) as exc:
-        return f"cannot reach {url}: {type(exc).__name__}; check --base-url"
-    if resp.status_code in (401, 403):
-        return f"the API key was rejected by {url} (HTTP {resp.status_code}); check OPENAI_API_KEY or --api-key"
-    if resp.status_code == 404:
-        return f"{url} was not found (HTTP 404): the endpoint must speak the agent's protocol ({wire}); check --base-url"
-    if resp.status_code >= 400:
-        return f"the endpoint {url} refused a test request: HTTP {resp.status_code}: {resp.text[:200]}"
-    return None

@@ -25,7 +25,8 @@ from evaluator.agent.loop import LoopOutcome
 from evaluator.coding_agents import AGENTS
 from evaluator.coding_agents.base import CodingAgent, LaunchContext
 from evaluator.coding_agents.install import ensure_installed
-from evaluator.coding_agents.proxy import ModelProxy, ProxyBudget, Upstream
+from evaluator.coding_agents.proxy import ModelProxy, ProxyBudget
+from evaluator.coding_agents.upstream import Upstream
 from evaluator.models.endpoint import normalize_base_url
 from evaluator.results.records import SafetyEvent
 from evaluator.sandbox import SandboxBackend, SandboxPaths
