@@ -93,25 +93,70 @@ def test_opencode_scores_the_demo_tasks_through_the_proxy_streaming(tmp_path: Pa
     assert_scored_through_the_proxy(proc, runs, srv, "opencode", AGENTS.get("opencode").package.version)
 
 
-def test_a_hostile_agent_gets_nothing_and_its_attempts_are_recorded(tmp_path: Path) -> None:
-    """An agent process that hunts for the key, dials the endpoint and writes outside the task:
-    the sandbox gives it nothing, and the commands its model asked for are safety events."""
-    bwrap_backend()
+def run_redteam(tmp_path: Path, script: Any, *extra: str, mode: str = "attack") -> tuple[Any, ScriptedServer]:
+    """The stdlib red-team agent (tests/agent_support) on demo_task_001, by dotted path."""
     from agent_support.adapters import RedTeam, preinstall
     from evaluator.coding_agents.install import install_dir
-    from evaluator.testing.agent_script import redteam_script
 
     cache = tmp_path / "agents"
     preinstall(install_dir(RedTeam(), cache))
     holder: dict[str, int] = {}
-    with ScriptedServer(lambda body, i: redteam_script(holder["port"])(body, i), answer_preflight=False) as srv:
+    with ScriptedServer(lambda body, i: script(holder["port"])(body, i), answer_preflight=False) as srv:
         holder["port"] = srv.port
-        env = {"AGENTGYM_AGENTS_CACHE": str(cache), "REDTEAM_PORT": str(srv.port),
+        env = {"AGENTGYM_AGENTS_CACHE": str(cache), "REDTEAM_PORT": str(srv.port), "REDTEAM_MODE": mode,
                "PYTHONPATH": f"{Path(__file__).parent}{os.pathsep}{Path(__file__).parent.parent}"}
         proc = run_cli("evaluator.run", "--repos", "demo", "--tasks", "demo_task_001",
                        "--agent", "agent_support.adapters:RedTeam", "--model", "scripted", "--base-url", srv.base_url,
                        "--api-key", REAL_KEY, "--cache-dir", str(tmp_path / "cache"), "--runs-root",
-                       str(tmp_path / "runs"), "--quiet", env=env, timeout=300)
+                       str(tmp_path / "runs"), "--quiet", *extra, env=env, timeout=300)
+    return proc, srv
+
+
+def the_trial(tmp_path: Path) -> dict[str, Any]:
+    run = only_run(tmp_path / "runs")
+    return json.loads((run / "trials" / "demo" / "demo_task_001" / "epoch-0.json").read_text())
+
+
+def test_an_agent_that_will_not_stop_is_stopped_when_its_turns_are_spent(tmp_path: Path) -> None:
+    bwrap_backend()
+    from evaluator.testing.scripted_server import completion
+
+    proc, srv = run_redteam(tmp_path, lambda port: lambda body, i: completion("OK"), mode="loop")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trial = the_trial(tmp_path)
+    assert (trial["stop_reason"], trial["failure_reason"]) == ("max_turns", "max_turns")
+    assert trial["metrics"]["turns"] == 20 == len(srv.requests) - 1  # turn_limit 2 * 8 + 4; nothing more got out
+
+
+def test_commands_beyond_max_commands_stop_the_agent(tmp_path: Path) -> None:
+    """Four commands a turn against max_commands 8: the third turn's reply goes over, the next
+    request is refused and the agent stopped."""
+    bwrap_backend()
+    from evaluator.testing.agent_script import redteam_script
+
+    proc, srv = run_redteam(tmp_path, redteam_script, mode="loop")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trial = the_trial(tmp_path)
+    assert (trial["stop_reason"], trial["metrics"]["turns"], trial["metrics"]["commands_used"]) == ("max_commands", 3, 12)
+
+
+def test_an_agent_that_hangs_is_stopped_at_the_task_timeout(tmp_path: Path) -> None:
+    bwrap_backend()
+    from evaluator.testing.agent_script import redteam_script
+
+    proc, srv = run_redteam(tmp_path, redteam_script, "--max-task-seconds", "2", mode="hang")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trial = the_trial(tmp_path)
+    assert (trial["stop_reason"], trial["metrics"]["turns"]) == ("timeout", 1)
+
+
+def test_a_hostile_agent_gets_nothing_and_its_attempts_are_recorded(tmp_path: Path) -> None:
+    """An agent process that hunts for the key, dials the endpoint and writes outside the task:
+    the sandbox gives it nothing, and the commands its model asked for are safety events."""
+    bwrap_backend()
+    from evaluator.testing.agent_script import redteam_script
+
+    proc, _ = run_redteam(tmp_path, redteam_script)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = only_run(tmp_path / "runs")
     found = json.loads((run / "artifacts" / "demo" / "demo_task_001" / "redteam.json").read_text())

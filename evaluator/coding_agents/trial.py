@@ -36,7 +36,7 @@ from evaluator.tasks.specs import Limits, TaskSpec
 PORT = 18080
 PROMPT_FILE = Path(__file__).with_name("prompt_v1.j2")
 FORWARDER = Path(__file__).with_name("forwarder.py")
-GRACE_S = 10.0  # after the task's time is up, before the agent's sandbox is torn down
+GRACE_S = 5.0  # after the task's time is up, before the agent's sandbox is torn down
 
 
 def agent_limits(agent: CodingAgent, limits: Limits, timeout_s: float) -> Limits:

@@ -27,7 +27,7 @@ class RedTeam:
     def launch(self, ctx: LaunchContext) -> Launch:
         env = {"OPENAI_BASE_URL": ctx.base_url, "OPENAI_API_KEY": ctx.api_key,
                "REDTEAM_INSTALL": str(ctx.install_dir), "REDTEAM_BRIDGE": str(Path(ctx.prompt_file).parent)}
-        for name in ("REDTEAM_PORT", "REDTEAM_MODEL"):
+        for name in ("REDTEAM_PORT", "REDTEAM_MODEL", "REDTEAM_MODE"):
             if name in os.environ:
                 env[name] = os.environ[name]
         return Launch(argv=["python3", str(ctx.install_dir / "redteam_agent.py"), ctx.prompt_file], env=env)

@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
 
@@ -65,9 +66,23 @@ def chat(base, key, messages):
         return json.load(resp)["choices"][0]["message"]
 
 
+def stubborn(base, key, prompt, mode):
+    """`hang`: one model call, then never return; `loop`: call the model forever, errors or not."""
+    messages = [{"role": "user", "content": prompt}]
+    while True:
+        try:
+            chat(base, key, messages)
+        except Exception:  # noqa: BLE001 - a budget error must not stop it: the harness has to
+            time.sleep(0.05)
+        if mode == "hang":
+            time.sleep(3600)
+
+
 def main():
     prompt = open(sys.argv[1]).read()
     base, key = os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"]
+    if os.environ.get("REDTEAM_MODE") in ("hang", "loop"):
+        stubborn(base, key, prompt, os.environ["REDTEAM_MODE"])
     found = {
         "keys_found": hunt_key(),
         "direct_endpoint": try_connect(int(os.environ["REDTEAM_PORT"])),
