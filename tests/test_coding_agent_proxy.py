@@ -210,3 +210,28 @@ def test_a_query_string_does_not_hide_a_request_from_the_budget(tmp_path: Path) 
                                                     path="/v1/messages?beta=true"))
     assert [r.status_code for r in resp] == [200, 400] and proxy.stats.turns == 1
     assert seen.commands == [("Bash", "ls")] and lines[-1][1]["wire"] == "anthropic"
+
+
+def test_an_endpoint_that_breaks_off_mid_stream_still_leaves_a_counted_turn(tmp_path: Path) -> None:
+    from evaluator.testing.scripted_server import Reply
+
+    broken = Reply(body="data: " + json.dumps({"choices": [{"delta": {"content": "par"}}]}) + "\n\n" * 200,
+                   headers={"content-type": "text/event-stream"}, drop=True)
+    with ScriptedServer(lambda b, i: broken) as srv:
+        lines: list = []
+        proxy = ModelProxy(tmp_path / "n.sock", Upstream(base_url=srv.base_url, api_key=REAL_KEY),
+                           ProxyBudget(max_turns=5, timeout_s=60), lambda m, meta: lines.append((m, meta)))
+
+        async def go() -> None:
+            await proxy.start()
+            reader, writer = await asyncio.open_unix_connection(str(tmp_path / "n.sock"))
+            data = json.dumps(chat_body(stream=True)).encode()
+            writer.write(b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: %d\r\n\r\n%s" % (len(data), data))
+            await writer.drain()
+            await reader.read()  # until the proxy closes the connection
+            writer.close()
+            await proxy.close()
+
+        asyncio.run(go())
+    assert proxy.stats.turns == 1 and lines[-1][1]["wire"] == "chat"  # recorded although cut off
+    assert "RemoteProtocolError" in (proxy.stats.error or "")

@@ -100,8 +100,9 @@ class ModelProxy:
                 await self._handle(req, writer)
                 if req.headers.get("connection", "").lower() == "close":
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, httpx.HTTPError) as exc:
+            # a malformed request, an agent that hung up, an endpoint that broke off mid-stream
+            self.stats.error = self.stats.error or f"{type(exc).__name__}: {exc}"[:300]
         finally:
             writer.close()
 

@@ -137,6 +137,10 @@ class AgentRun:
         if result is not None:  # the agent's own output, as the sandbox kept it
             record({"role": "agent_process", "content": f"the agent exited with code {result.exit_code}"},
                    result.model_dump())
+            if result.limit:  # the task's ceilings, as for a command of our own loop
+                tools.events.append(SafetyEvent(type="resource_limit", tool="agent_process", call=self.agent.name,
+                                                detail=f"the agent's processes hit the {result.limit} limit",
+                                                refused=False))
         return self._outcome(proxy, result), tools
 
     def command(self, bridge: Path, sock: Path, workdir: str, home: str, prompt: str) -> str:
