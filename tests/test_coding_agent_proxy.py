@@ -235,3 +235,11 @@ def test_an_endpoint_that_breaks_off_mid_stream_still_leaves_a_counted_turn(tmp_
         asyncio.run(go())
     assert proxy.stats.turns == 1 and lines[-1][1]["wire"] == "chat"  # recorded although cut off
     assert "RemoteProtocolError" in (proxy.stats.error or "")
+
+
+def test_side_conversations_do_not_make_the_main_one_recorded_again(tmp_path: Path) -> None:
+    main1, side = {"role": "user", "content": "task"}, {"role": "user", "content": "make a title"}
+    a1, more = {"role": "assistant", "content": "ok"}, {"role": "user", "content": "next"}
+    with ScriptedServer(lambda b, i: completion("ok")) as srv:
+        _, _, lines, _ = asyncio.run(talk(tmp_path, srv, [chat_body(main1), chat_body(side), chat_body(main1, a1, more)]))
+    assert [m.get("content") for m, _ in lines] == ["task", "ok", "make a title", "ok", "next", "ok"]

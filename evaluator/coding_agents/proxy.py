@@ -65,7 +65,7 @@ class ModelProxy:
         self.stats = ProxyStats()
         self.spent = asyncio.Event()  # set when a budget ran out: the runner stops the agent
         self.t0 = time.monotonic()
-        self._seen: dict[str, list[Any]] = {}
+        self._seen: dict[str, list[Any]] = {}  # conversation (wire + first message) -> its last history
         self.client_key = "none"  # which key the last request came with: placeholder, other, none
         self._server: asyncio.AbstractServer | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
@@ -143,7 +143,7 @@ class ModelProxy:
             self.spent.set()
             await send(writer, 400, error_body(f"agentgym: the task's budget is spent ({reason}); stop now"))
             return
-        self._record_request(body, wire)
+        conv = self._record_request(body, wire)
         t = time.monotonic()
         self.stats.turns += 1
         status, exchange = 0, Exchange(message={"role": "assistant", "content": None, "error": "the agent hung up"})
@@ -151,11 +151,14 @@ class ModelProxy:
             status, exchange = await self._exchange(req, body, wire, writer)
         finally:  # even when the agent hung up mid-reply: the turn happened
             self.stats.model_time_s += time.monotonic() - t
-            self._account(exchange, status, wire)
+            self._account(exchange, status, wire, conv)
 
-    def _record_request(self, body: dict[str, Any], wire: str) -> None:
-        """Only what is new since the previous request: an agent resends its whole history."""
-        items, seen = history(body, wire), self._seen.get(wire, [])
+    def _record_request(self, body: dict[str, Any], wire: str) -> str:
+        """Only what is new since the previous request of the same conversation (an agent resends
+        its whole history, and may hold side conversations: titles, checks); returns its key."""
+        items = history(body, wire)
+        conv = wire + json.dumps(items[:1], sort_keys=True, default=str)[:4096]
+        seen = self._seen.get(conv, [])
         if wire == "anthropic" and not seen and body.get("system"):
             self.record({"role": "system", "content": body["system"]}, None)
         same = 0  # the longest common prefix: only what follows it is new
@@ -163,9 +166,10 @@ class ModelProxy:
             same += 1
         for item in items[same:]:
             self.record(item if isinstance(item, dict) else {"role": "user", "content": item}, None)
-        self._seen[wire] = items
+        self._seen[conv] = items
+        return conv
 
-    def _account(self, ex: Exchange, status: int, wire: str) -> None:
+    def _account(self, ex: Exchange, status: int, wire: str, conv: str) -> None:
         s = self.stats
         s.prompt_tokens += ex.prompt_tokens
         s.completion_tokens += ex.completion_tokens
@@ -175,7 +179,7 @@ class ModelProxy:
                 "completion_tokens": ex.completion_tokens, "client_key": self.client_key}
         self.record(ex.message, meta)
         if wire == "chat" and status == 200:
-            self._seen[wire] = [*self._seen.get(wire, []), ex.message]
+            self._seen[conv] = [*self._seen.get(conv, []), ex.message]
         for tool, command in ex.commands:
             s.commands.append((tool, command))
             if self.observer is not None:
