@@ -167,7 +167,16 @@ def test_garbage_from_the_endpoint_is_data_not_a_crash() -> None:
     for wire in ("chat", "responses", "anthropic"):
         for body in (None, [], {"choices": "x"}, {"output": [1, None]}, {"content": [{"type": "tool_use", "input": 5}]}):
             assert parse_reply(body, wire).commands == []
-        StreamAssembler(wire).feed(b"data: {not json\n\ndata: [1]\n\n")
+        asm = StreamAssembler(wire)
+        asm.feed(b"data: {not json\n\ndata: [1]\n\n")
+        odd = [{"choices": [{"delta": {"content": 5, "tool_calls": [{"index": "x", "id": 3, "function": {"name": 7,
+                                                                                                       "arguments": [1]}}]}}]},
+               {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "text": 4}},
+               {"type": "content_block_delta", "index": 0, "delta": {"text": "a", "partial_json": {"x": 1}}},
+               {"type": "message_start", "message": {"usage": "lots"}}, {"type": "response.completed", "response": 3}]
+        for event in odd:
+            asm.feed(b"data: " + json.dumps(event).encode() + b"\n\n")
+        assert parse_reply(asm.body(), wire).commands == []
 
 
 @pytest.mark.parametrize("name", ["mini-swe-agent", "opencode", "codex", "claude-code", "qwen-code"])

@@ -65,6 +65,10 @@ def history(body: dict[str, Any], wire: Wire) -> list[Any]:
     return items if isinstance(items, list) else []
 
 
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
@@ -192,22 +196,24 @@ class StreamAssembler:
                     continue
                 slot = self.calls.setdefault(_int(tc.get("index")), {"id": "", "type": "function",
                                                                      "function": {"name": "", "arguments": ""}})
-                slot["id"] = tc.get("id") or slot["id"]
+                slot["id"] = _str(tc.get("id")) or slot["id"]
                 fn = tc.get("function") if isinstance(tc.get("function"), dict) else {}
-                slot["function"]["name"] += fn.get("name") or ""
-                slot["function"]["arguments"] += fn.get("arguments") or ""
+                slot["function"]["name"] += _str(fn.get("name"))
+                slot["function"]["arguments"] += _str(fn.get("arguments"))
 
     def _anthropic_event(self, ev: dict[str, Any]) -> None:
         kind, index = ev.get("type"), _int(ev.get("index"))
         if kind == "message_start" and isinstance(ev.get("message"), dict):
             self.final = dict(ev["message"])
-            self.usage = dict(self.final.get("usage") or {})
+            usage = self.final.get("usage")
+            self.usage = dict(usage) if isinstance(usage, dict) else {}
         elif kind == "content_block_start" and isinstance(ev.get("content_block"), dict):
             self.blocks[index] = {**ev["content_block"], "_json": ""}
         elif kind == "content_block_delta" and isinstance(ev.get("delta"), dict) and index in self.blocks:
             d, block = ev["delta"], self.blocks[index]
-            block["text"] = block.get("text", "") + d["text"] if isinstance(d.get("text"), str) else block.get("text")
-            block["_json"] += d.get("partial_json") or ""
+            if isinstance(d.get("text"), str):
+                block["text"] = _str(block.get("text")) + d["text"]
+            block["_json"] += _str(d.get("partial_json"))
         elif kind == "message_delta" and isinstance(ev.get("usage"), dict):
             self.usage.update(ev["usage"])
 
