@@ -18,7 +18,7 @@ from evaluator.cli import common as cli
 from evaluator.config.errors import ConfigError
 from evaluator.config.model_options import add_model_option_flags, parse_headers, restore_headers, secret_header
 from evaluator.config.settings import RunConfig, add_selection_flags, api_key_from, run_config_from
-from evaluator.models import Model, PreflightError, factory
+from evaluator.models import BUILTIN_MODELS, Model, PreflightError, factory
 from evaluator.tasks.plan import Plan, build_plan
 from evaluator.results.records import INFRA_FAILURES, RunMeta
 from evaluator.sandbox import SandboxUnavailable, get_backend
@@ -56,6 +56,10 @@ def parser() -> argparse.ArgumentParser:
                         "or your own backend as a dotted path package.module:Backend.")
     r.add_argument("--policy", choices=["enforce", "record"], default="enforce",
                    help="enforce (default): refuse policy violations; record: run them in the sandbox and record them.")
+    r.add_argument("--agent", default="builtin",
+                   help="builtin (default): our own tool loop; or an external coding agent run in the sandbox "
+                        "through the model proxy: mini-swe-agent, opencode, codex, claude-code, qwen-code, "
+                        "or your own adapter as a dotted path package.module:Class (docs/agents.md).")
     r.add_argument("--closed-book", action="store_true", help="No tools: the model answers from the instruction alone (default off).")
     r.add_argument("--max-task-seconds", type=cli.number(int, 1), default=1800, help="Global cap on any task's timeout_seconds (default 1800).")
     r.add_argument("--max-format-errors", type=cli.number(int, 1), default=5,
@@ -71,6 +75,27 @@ def parser() -> argparse.ArgumentParser:
 
 def make_model(cfg: RunConfig, *, quiet: bool = False) -> Model:
     return factory.make_model(cfg, quiet=quiet)
+
+
+def check_agent(cfg: RunConfig) -> None:
+    """An external agent: known, compatible with the run's flags, and installed (once, cached)."""
+    if cfg.closed_book:
+        raise ConfigError("--closed-book runs our own loop without tools; it cannot be combined with --agent")
+    if cfg.model in BUILTIN_MODELS:
+        raise ConfigError(f"--agent {cfg.agent} needs a model endpoint (--model and --base-url), not {cfg.model}")
+    from evaluator.coding_agents.trial import agent_run
+
+    agent_run(cfg)
+
+
+async def agent_preflight(cfg: RunConfig) -> None:
+    from evaluator.coding_agents.upstream import preflight
+    from evaluator.coding_agents.trial import agent_run
+
+    run = agent_run(cfg)
+    problem = await preflight(run.upstream, run.agent.wire, cfg.model)
+    if problem:
+        raise PreflightError(problem)
 
 
 def _meta(run_dir: Path) -> RunMeta:
@@ -106,7 +131,7 @@ def config_for(ns: argparse.Namespace) -> tuple[RunConfig, Path | None, set[str]
 
 
 def print_plan(cfg: RunConfig, plan: Plan) -> None:
-    print(f"model {cfg.model} · sandbox {cfg.sandbox} · policy {cfg.policy} · epochs {cfg.epochs} · "
+    print(f"model {cfg.model} · agent {cfg.agent} · sandbox {cfg.sandbox} · policy {cfg.policy} · epochs {cfg.epochs} · "
           f"task set {cfg.selection.task_set} ({plan.task_set_hash})")
     for pin in plan.repos.values():
         print(f"repo {pin.id}: {pin.url} @ {pin.commit}{'' if pin.pinned else f' (ref {pin.ref})'}")
@@ -123,7 +148,7 @@ def claim_new_run_dir(cfg: RunConfig) -> Path:
     """A fresh run directory, created exclusively so two runs started in the same second never share one."""
     cli.check_writable(cfg.runs_root)
     while True:
-        path = new_run_dir(cfg.runs_root, cfg.model)
+        path = new_run_dir(cfg.runs_root, cfg.model if cfg.agent == "builtin" else f"{cfg.agent}-{cfg.model}")
         try:
             path.mkdir()
             return path
@@ -146,6 +171,10 @@ async def main_async(ns: argparse.Namespace) -> int:
 async def _main_locked(ns: argparse.Namespace, lock: RunLock | None) -> int:
     cfg, existing, redo = config_for(ns)
     model = make_model(cfg, quiet=ns.quiet)
+    if cfg.agent != "builtin":  # an unknown name is a usage error before anything else is done
+        from evaluator.coding_agents.trial import load_agent
+
+        load_agent(cfg.agent)
     plan = await asyncio.to_thread(build_plan, cfg.selection, epochs=cfg.epochs, prompt_version=cfg.prompt_version,
                                    weights=cfg.weights, shard=cfg.shard)
     if existing is not None:
@@ -159,9 +188,17 @@ async def _main_locked(ns: argparse.Namespace, lock: RunLock | None) -> int:
     sweep_stale_tmp()
     backend = get_backend(cfg.sandbox)
     backend.preflight()
+    if cfg.agent != "builtin":
+        if not backend.isolated:  # the agent's model traffic must have no way out but the proxy
+            raise ConfigError(f"--agent {cfg.agent} runs only in an isolated sandbox (--sandbox bwrap), "
+                              f"not {cfg.sandbox}")
+        await asyncio.to_thread(check_agent, cfg)
     if warning := backend.ceiling_warning():
         print(f"warning: {warning}", file=sys.stderr)
-    await model.preflight()
+    if cfg.agent == "builtin":
+        await model.preflight()
+    else:  # the agent's own wire protocol (Responses, Anthropic Messages) may not be Chat Completions
+        await agent_preflight(cfg)
     # Absolute: sandboxes are started from / and must not depend on the caller's cwd.
     run_dir = (existing or claim_new_run_dir(cfg)).resolve()
     cli.check_writable(run_dir)

@@ -28,7 +28,8 @@ class LoadedRun(BaseModel):
     path: Path
     run_id: str
     model: str
-    label: str  # unique display name: the model id, disambiguated when two runs share it
+    agent: str = "builtin"  # who ran the tasks: our loop, or an external coding agent (--agent)
+    label: str  # unique display name: `model` or `agent · model`, disambiguated when two runs share it
     epochs: int
     task_set: str | None
     task_set_hash: str | None
@@ -84,18 +85,26 @@ def load_run(path: Path) -> LoadedRun:
         if not t.task_hash and isinstance(hashes, dict) and hashes.get(t.task_id):
             t.task_hash = str(hashes[t.task_id])
     model = str(meta.get("model") or trials[0].model)
+    agent = trials[0].agent  # the adapter's own name, also when it was given by dotted path
     epochs = int(meta.get("epochs") or max(t.epoch for t in trials) + 1)
-    return LoadedRun(path=path, run_id=str(meta.get("run_id") or path.name), model=model, label=model,
+    return LoadedRun(path=path, run_id=str(meta.get("run_id") or path.name), model=model, agent=agent,
+                     label=display_name(agent, model),
                      epochs=epochs, task_set=meta.get("task_set"), task_set_hash=meta.get("task_set_hash"),
                      trials=trials, options=comparable_options(meta.get("config") if isinstance(meta.get("config"), dict) else {}))
 
 
+def display_name(agent: str, model: str) -> str:
+    """Rows are keyed by (agent, model): our own loop shows just the model id."""
+    return model if agent == "builtin" else f"{agent} · {model}"
+
+
 def assign_labels(runs: list[LoadedRun]) -> None:
-    """Label runs by model id; when a model appears twice, add the run id (then #n if still equal)."""
-    counts = Counter(r.model for r in runs)
+    """Label runs by (agent, model); when a pair appears twice, add the run id (then #n if still equal)."""
+    counts = Counter((r.agent, r.model) for r in runs)
     seen: Counter[str] = Counter()
     for r in runs:
-        label = r.model if counts[r.model] == 1 else f"{r.model} ({r.run_id})"
+        name = display_name(r.agent, r.model)
+        label = name if counts[(r.agent, r.model)] == 1 else f"{name} ({r.run_id})"
         seen[label] += 1
         r.label = label if seen[label] == 1 else f"{label} #{seen[label]}"
 

@@ -74,6 +74,7 @@ class Efficiency(BaseModel):
 class ModelRow(BaseModel):
     label: str
     model: str
+    agent: str = "builtin"
     run_id: str
     run_dir: str
     epochs: int
@@ -131,7 +132,7 @@ def model_row(run: LoadedRun, trials: list[TaskResult], prices: PriceTable, *, s
     walls = [t.metrics.wall_time_s for t in trials]
     cost = _cost(trials, prices.lookup(run.model))
     return ModelRow(
-        label=run.label, model=run.model, run_id=run.run_id, run_dir=str(run.path), epochs=run.epochs,
+        label=run.label, model=run.model, agent=run.agent, run_id=run.run_id, run_dir=str(run.path), epochs=run.epochs,
         tasks=s.overall.tasks, trials=s.overall.trials, success_rate=s.overall.success_rate,
         success_ci_low=s.overall.ci_low, success_ci_high=s.overall.ci_high,
         ci_method="cluster-bootstrap" if clustered else "wilson",

@@ -60,7 +60,7 @@ def render_csv(r: CompareReport) -> str:
     repos, failures, safety = (_union(r.models, a) for a in ("per_repo", "failure_reasons", "safety_by_type"))
     diffs = _union(r.models, "per_difficulty")
     vs = {c.candidate: c for c in r.comparisons}
-    base = ["label", "model", "run_id", "is_baseline", "epochs", "tasks", "trials", "success_rate",
+    base = ["label", "model", "agent", "run_id", "is_baseline", "epochs", "tasks", "trials", "success_rate",
             "success_ci_low", "success_ci_high", "ci_method", "mean_score", "score_ci_low", "score_ci_high",
             "safety_violations", "safety_per_task", "tool_calls_median", "tool_calls_p90", "commands_median",
             "commands_p90", "tokens_median", "tokens_p90", "valid_rate", "prompt_tokens", "completion_tokens",

@@ -47,6 +47,7 @@ class RunConfig(BaseModel):
     sandbox: str = Field("bwrap", description="A registered backend (bwrap, local) or a dotted path package.module:Backend.")
     policy: Literal["enforce", "record"] = "enforce"
     closed_book: bool = False
+    agent: str = Field("builtin", description="builtin (our loop) or an external coding agent by name or dotted path.")
     max_task_seconds: int = 1800
     max_format_errors: int = 5
     shard: tuple[int, int] | None = None
@@ -163,7 +164,7 @@ def run_config_from(ns: argparse.Namespace) -> RunConfig:
         temperature=0.0 if temperature is None else temperature, max_output_tokens=max_out or 4096,
         include_reasoning_content=ns.include_reasoning_content, extra_body=extra, concurrency=ns.concurrency,
         max_inflight=ns.max_inflight or max(ns.concurrency, 1), epochs=ns.epochs, sandbox=ns.sandbox,
-        policy=ns.policy, closed_book=ns.closed_book, max_task_seconds=ns.max_task_seconds,
+        policy=ns.policy, closed_book=ns.closed_book, agent=getattr(ns, "agent", None) or "builtin", max_task_seconds=ns.max_task_seconds,
         max_format_errors=ns.max_format_errors, shard=_shard(ns.shard), runs_root=ns.runs_root,
         request_timeout_s=ns.request_timeout, max_attempts=ns.max_attempts, **model_options_from(ns, model),
     )

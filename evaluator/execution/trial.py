@@ -95,6 +95,11 @@ class Runner:
         budget = LoopBudget(max_commands=task.max_commands, max_turns=1 if self.cfg.closed_book else task.turn_limit,
                             timeout_s=timeout, token_budget=task.token_budget,
                             max_consecutive_format_errors=self.cfg.max_format_errors)
+        if self.cfg.agent != "builtin":
+            outcome, tools = await self._external(job, paths, stream, budget)
+            root = answer_dir if paths.readonly_root else paths.work_root
+            result = await asyncio.to_thread(self._score, job, root, answer_dir, expected, outcome, tools)
+            return result.model_copy(update=self._agent_fields())
         sandbox = tools = None
         if not self.cfg.closed_book:
             sandbox = await asyncio.to_thread(self.backend.open, paths, limits=limits, env=task.env)
@@ -114,6 +119,23 @@ class Runner:
         # The harness made `root` (the model cannot replace it); reads start there.
         root = answer_dir if paths.readonly_root else paths.work_root
         return await asyncio.to_thread(self._score, job, root, answer_dir, expected, outcome, tools)
+
+    async def _external(self, job: Job, paths: SandboxPaths, stream: TranscriptStream, budget: LoopBudget) -> Any:
+        """The task run by an external coding agent (evaluator/coding_agents) instead of our loop."""
+        from evaluator.coding_agents.proxy import ProxyBudget
+        from evaluator.coding_agents.trial import agent_run, agent_prompt
+
+        run = await asyncio.to_thread(agent_run, self.cfg)
+        limits = ProxyBudget(max_turns=budget.max_turns, timeout_s=budget.timeout_s, token_budget=budget.token_budget,
+                             max_commands=budget.max_commands)
+        keys = [o.key for o in job.task.outputs if o.type != "oracle_bool"]
+        prompt = agent_prompt(job.task, job.commit, keys, self.backend.name)
+        return await run.run(self.backend, job.task, paths, prompt, limits, stream)
+
+    def _agent_fields(self) -> dict[str, Any]:
+        from evaluator.coding_agents.trial import agent_identity
+
+        return agent_identity(self.cfg.agent)
 
     def _prepare(self, job: Job, work: Path) -> tuple[SandboxPaths, Path]:
         """The task's sandbox paths and the directory its eval_artifacts/ lives in.

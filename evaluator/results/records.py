@@ -125,6 +125,9 @@ class TaskResult(BaseModel):
     response_models: list[str] = Field(default_factory=list, description="`response.model` values seen.")
     system_fingerprints: list[str] = Field(default_factory=list, description="`system_fingerprint` values seen.")
     closed_book: bool = Field(False, description="The task ran with --closed-book (no tools).")
+    agent: str = Field("builtin", description="Which agent ran the task: `builtin` (our loop) or an external coding agent (--agent).")
+    agent_version: str | None = Field(None, description="The external agent's pinned package version.")
+    agent_prompt_sha256: str | None = Field(None, description="Hash of the prompt template every external agent is given.")
     artifacts_left_out: list[LeftOutArtifact] = Field(
         default_factory=list, description="What in eval_artifacts/ was not copied to artifacts/ and why (first 1000).")
     artifacts_left_out_unlisted: int = Field(0, description="Further left-out entries beyond the listed ones.")

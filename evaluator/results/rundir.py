@@ -67,11 +67,11 @@ class TranscriptStream:
         self.hash = hashlib.sha256()
         self.t0 = time.monotonic()
 
-    def __call__(self, message: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
+    def __call__(self, message: dict[str, Any], meta: dict[str, Any] | None = None, *, key: str = "exec") -> None:
         # t: seconds since the attempt started, so a viewer can show the time each turn took.
         record = {**self.head, "seq": self.count, "t": round(time.monotonic() - self.t0, 3), "message": message}
         if meta is not None:
-            record["exec"] = meta  # the command's output as the sandbox kept it
+            record[key] = meta  # exec: the command's output as the sandbox kept it; proxy: a model exchange
         line = self.run.redact(_dumps(record))
         self.hash.update(line.encode())
         self.run.transcript_file(self.repo).write(line + "\n")

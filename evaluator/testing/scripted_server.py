@@ -122,7 +122,8 @@ class ScriptedServer:
                 data = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 raw = data.encode()
                 self.send_response(reply.status)
-                self.send_header("content-type", "application/json")
+                if "content-type" not in reply.headers:  # a script may send server-sent events
+                    self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(raw)))
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
