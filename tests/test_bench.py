@@ -2,9 +2,12 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import run_cli, sandbox_flag
 
 
+@pytest.mark.slow
 def test_bench_small_mode_reports_every_measure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = run_cli("evaluator.bench", "--small", "--sandbox", sandbox_flag(), "--json", str(out), timeout=600)

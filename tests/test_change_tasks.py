@@ -135,6 +135,7 @@ def grade(place: dict[str, Any], task: TaskSpec, tmp: Path, edit: Any) -> Any:
     return asyncio.run(grader.grade(tree, tmp / "grade", "copy"))
 
 
+@pytest.mark.slow
 def test_every_gaming_attempt_fails(demo_place: dict[str, Any], tmp_path: Path) -> None:
     task = demo_change_tasks()["demo_change_001"]
     for name, edit in attempts(task.change).items():
@@ -183,6 +184,7 @@ def run_l2(tmp_path: Path, model: str) -> Path:
     return only_run_dir(tmp_path / "runs")
 
 
+@pytest.mark.slow
 def test_oracle_resolves_every_demo_change_task_and_nop_none(tmp_path: Path) -> None:
     run = run_l2(tmp_path / "oracle", "builtin/oracle")
     results = load_results(run, "demo")
@@ -199,6 +201,7 @@ def test_oracle_resolves_every_demo_change_task_and_nop_none(tmp_path: Path) -> 
     assert {r["failure_reason"] for r in nop.values()} == {"no_change"} and all(r["score"] == 0 for r in nop.values())
 
 
+@pytest.mark.slow
 def test_validate_proves_a_demo_change_task(tmp_path: Path) -> None:
     proc = run_cli("evaluator.validate", *L2_ARGS, "--tasks", "demo_change_005", "--cache-dir", str(tmp_path / "cache"),
                    "--sandbox", sandbox_flag(), timeout=600)
@@ -206,6 +209,7 @@ def test_validate_proves_a_demo_change_task(tmp_path: Path) -> None:
     assert "ok   demo/demo_change_005" in proc.stdout and "1/1 tasks valid" in proc.stdout
 
 
+@pytest.mark.slow
 def test_validate_rejects_a_gold_patch_that_does_not_fix(tmp_path: Path) -> None:
     tasks = tmp_path / "tasks" / "l2" / "demo"
     shutil.copytree(ROOT / "tasks" / "l2" / "demo", tasks)

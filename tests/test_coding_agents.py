@@ -22,6 +22,8 @@ from evaluator.config.errors import ConfigError
 from evaluator.testing.agent_script import demo_agent_script
 from evaluator.testing.scripted_server import ScriptedServer
 
+pytestmark = pytest.mark.slow  # end to end: CI runs it after the fast tier (`pytest -m slow`)
+
 REAL_KEY = "sk-agentgym-real-0123456789abcdef0123"
 TASKS = "demo_task_00[12]"
 
@@ -212,6 +214,7 @@ from evaluator.coding_agents.install import install_dir
 from evaluator.testing.agent_script import redteam_script
 from evaluator.testing.scripted_server import ScriptedServer
 from evaluator.cli.run import main
+
 os.environ["AGENTGYM_AGENTS_CACHE"] = str(base / "agents")
 preinstall(install_dir(RedTeam(), base / "agents"))
 port = {}

@@ -89,6 +89,7 @@ def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(scripts()))
 def test_runnable_blocks_run_offline(name: str, project_copy: Path, tmp_path: Path) -> None:
     # The walkthrough's fixed /tmp folder, made private: parallel workers run the EN and zh pages at once.

@@ -19,6 +19,8 @@ import yaml
 from conftest import fixture_args, load_results, only_run_dir, run_cli, turn, user_task_id
 from evaluator.testing.scripted_server import Reply, ScriptedServer, completion, tool_call
 
+pytestmark = pytest.mark.slow  # end to end: CI runs it after the fast tier (`pytest -m slow`)
+
 Script = Callable[[str, int, list[dict[str, Any]]], Reply]
 
 

@@ -2,6 +2,8 @@
 and a run killed at any moment resumes to the same results."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import signal
@@ -13,6 +15,8 @@ from typing import Any
 
 from conftest import FACTS, ROOT, fixture_args, load_results, only_run_dir, run_cli, turn
 from evaluator.testing.scripted_server import Reply, ScriptedServer, completion, error, tool_call
+
+pytestmark = pytest.mark.slow  # end to end: CI runs it after the fast tier (`pytest -m slow`)
 
 TIMING = {"wall_time_s", "model_time_s"}
 

@@ -92,6 +92,7 @@ def test_floods_hit_the_tasks_own_ceilings_and_a_concurrent_task_carries_on(back
         assert (r.exit_code, r.limit, r.stdout) == (0, None, f"{60 << 20}\nok\n"), r
 
 
+@pytest.mark.slow
 def test_a_fork_of_20_succeeds_while_300_sandboxes_are_open(backend: BwrapBackend, tmp_path: Path) -> None:
     """Before, sandboxes past the 64-uid pool shared one uid and so one RLIMIT_NPROC: an honest
     command's fork failed with EAGAIN and was recorded as the model's resource_limit."""

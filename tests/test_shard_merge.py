@@ -9,6 +9,8 @@ import pytest
 
 from conftest import only_run_dir, run_cli, sandbox_flag
 
+pytestmark = pytest.mark.slow  # end to end: CI runs it after the fast tier (`pytest -m slow`)
+
 RUN_SPECIFIC_META = {"run_id", "started_at", "finished_at", "merged_from", "config"}
 RUN_SPECIFIC_CONFIG = {"shard", "runs_root"}
 
