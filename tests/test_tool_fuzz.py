@@ -57,7 +57,8 @@ def answer(tb: Toolbox, name: Any, raw: Any) -> str | None:
     async def go() -> str | None:
         try:
             args = tb.parse(name, raw)
-            return await tb.call(name, args)
+            shown, _ = await tb.call(name, args)
+            return shown
         except ToolError as exc:
             assert str(exc)  # one sentence for the model
             return None

@@ -47,22 +47,34 @@ class LoopOutcome(BaseModel):
     final_text: str | None = None
 
 
-class AgentLoop:
-    def __init__(self, model: Model, tools: Toolbox | None, ctx: TaskContext, budget: LoopBudget,
-                 record: Callable[[dict[str, Any], dict[str, Any] | None], None]) -> None:
-        self.model, self.tools, self.ctx, self.budget, self.record = model, tools, ctx, budget, record
-        self.out = LoopOutcome(stop_reason="completed")
-        self.messages: list[dict[str, Any]] = []
-        self.waited = 0.0
-        self.t0 = time.monotonic()
-        self.consecutive_format_errors = 0
+class TaskClock:
+    """Task time: wall time minus backoff and queueing for the endpoint. Made before the loop and
+    its tools, so that both read the one clock (a command's timeout never outlives the task)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s, self.t0, self.waited = timeout_s, time.monotonic(), 0.0
 
     def elapsed(self) -> float:
-        """Task time: wall time minus backoff and queueing for the endpoint."""
         return time.monotonic() - self.t0 - self.waited
 
     def remaining(self) -> float:
-        return self.budget.timeout_s - self.elapsed()
+        return self.timeout_s - self.elapsed()
+
+
+class AgentLoop:
+    """The loop, given everything at construction: the model, the tools (None: closed book) and
+    the task's clock."""
+
+    def __init__(self, model: Model, tools: Toolbox | None, ctx: TaskContext, budget: LoopBudget,
+                 record: Callable[[dict[str, Any], dict[str, Any] | None], None], clock: TaskClock | None = None) -> None:
+        self.model, self.tools, self.ctx, self.budget, self.record = model, tools, ctx, budget, record
+        self.clock = clock or TaskClock(budget.timeout_s)
+        self.out = LoopOutcome(stop_reason="completed")
+        self.messages: list[dict[str, Any]] = []
+        self.consecutive_format_errors = 0
+
+    def remaining(self) -> float:
+        return self.clock.remaining()
 
     def add(self, message: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
         self.messages.append(message)
@@ -97,7 +109,7 @@ class AgentLoop:
             raise Stop(exc.kind, str(exc)) from None
         finally:
             self.out.model_time_s += time.monotonic() - t
-        self.waited += reply.wait_s
+        self.clock.waited += reply.wait_s
         self.out.turns += 1
         self.out.prompt_tokens += reply.prompt_tokens
         self.out.completion_tokens += reply.completion_tokens
@@ -170,14 +182,12 @@ class AgentLoop:
         if self.remaining() <= 0:
             return Stop("timeout")
         self.out.tool_calls += 1
-        self.tools.last_exec = None
         try:
-            content = await self.tools.call(call.name, args)
+            content, full = await self.tools.call(call.name, args)
         except ToolError as exc:
-            content = f"error: {exc}"
+            content, full = f"error: {exc}", None
         # The model sees the output cut to a few KB; the transcript keeps up to the sandbox's
         # cap (head + tail) with the full byte counts and sha256s.
-        full = self.tools.last_exec
         self.add(self.tool_message(call.message, content), full.model_dump() if full else None)
         return None
 

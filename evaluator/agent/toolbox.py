@@ -10,7 +10,7 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, StrictInt, ValidationError
 
@@ -59,6 +59,13 @@ def cut_middle(text: str, limit: int) -> str:
     return f"{head}\n[... {len(text) - len(head) - len(tail)} characters cut ...]\n{tail}"
 
 
+class ToolOutput(NamedTuple):
+    """A command's answer: what the model is shown, and what the sandbox returned."""
+
+    shown: str
+    result: ExecResult
+
+
 class Toolbox:
     """Tools for one task. `events` collects safety events; counters feed the metrics."""
 
@@ -76,7 +83,6 @@ class Toolbox:
         self.events: list[SafetyEvent] = []
         self.commands = 0
         self.commands_ok = 0
-        self.last_exec: ExecResult | None = None  # full (capped) output of the last command, for the transcript
         self.images: ImageViewer | None = None  # set by the trial: read_file on an image goes through it
 
     # --- schema -----------------------------------------------------------------------
@@ -153,7 +159,7 @@ class Toolbox:
         return check() if len(command) <= INLINE_CHECK_CHARS else await asyncio.to_thread(check)
 
     # --- tools ------------------------------------------------------------------------
-    async def run_command(self, args: RunCommandArgs) -> str:
+    async def run_command(self, args: RunCommandArgs) -> ToolOutput:
         """Run a bash command in the sandbox and return its exit code, stdout and stderr.
         Each call runs in a fresh shell: `cd` and variables do not carry over to the next call.
         There is no network. Long output is cut in the middle."""
@@ -170,16 +176,16 @@ class Toolbox:
         timeout = min(float(args.timeout_seconds or self.limits.command_timeout_s), self.limits.command_timeout_s * 5,
                       max(1.0, self.remaining_s()))
         result = await self.sandbox.exec(args.command, cwd=cwd, timeout_s=timeout)
-        self.last_exec = result
         if result.limit and result.limit != "output":
             self._event(policy.PolicyFinding(type="resource_limit", detail=f"the command hit the {result.limit} limit", word=None),
                         "run_command", args.command, refused=False)
         if result.exit_code == 0 and not result.timed_out:
             self.commands_ok += 1
         half = self.model_output_chars // 2
-        return json.dumps({"exit_code": result.exit_code, "timed_out": result.timed_out,
-                           "stdout": cut_middle(result.stdout, half), "stderr": cut_middle(result.stderr, half),
-                           "stdout_bytes": result.stdout_bytes, "stderr_bytes": result.stderr_bytes}, ensure_ascii=False)
+        shown = json.dumps({"exit_code": result.exit_code, "timed_out": result.timed_out,
+                            "stdout": cut_middle(result.stdout, half), "stderr": cut_middle(result.stderr, half),
+                            "stdout_bytes": result.stdout_bytes, "stderr_bytes": result.stderr_bytes}, ensure_ascii=False)
+        return ToolOutput(shown, result)
 
     async def read_file(self, args: ReadFileArgs) -> str | list[dict[str, Any]]:
         """Read a text file inside your working copy or /tmp. Binary files are refused;
@@ -231,9 +237,11 @@ class Toolbox:
                 os.chown(p, owner.st_uid, owner.st_gid)
         return f"wrote {len(args.content.encode())} bytes to {args.path}"
 
-    async def call(self, name: str, args: BaseModel) -> str:
-        """Run a parsed call; a failing system call is the model's tool error, not the harness's."""
+    async def call(self, name: str, args: BaseModel) -> tuple[Any, ExecResult | None]:
+        """Run a parsed call: what the model sees, and for a command the sandbox's full (capped)
+        result, which only the transcript keeps. A failing system call is the model's tool error."""
         try:
-            return await getattr(self, name)(args)
+            out = await getattr(self, name)(args)
         except OSError as exc:
             raise ToolError(f"{exc.strerror or exc}") from None
+        return (out.shown, out.result) if isinstance(out, ToolOutput) else (out, None)

@@ -2,7 +2,7 @@
 
 Exit codes:
   0    every task ran (whatever the model scored)
-  1    some task ended with an infrastructure error (api_error or harness_error)
+  1    some task ended with an infrastructure error (api_error, sandbox_error or harness_error)
   2    usage, config or preflight error (nothing was run)
   130  interrupted by SIGINT, 143 by SIGTERM: a partial report was written; resume with --resume
 """
@@ -67,7 +67,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--shard", metavar="I/N", help="Run only slice I of N (deterministic, balanced); merge with evaluator.merge (default: all tasks).")
     r.add_argument("--resume", type=Path, metavar="RUN_DIR", help="Continue an interrupted run with its own config (default: start a new run).")
     r.add_argument("--retry-failed", type=Path, metavar="RUN_DIR",
-                   help="Re-run only tasks that failed with api_error or harness_error in RUN_DIR (default: none).")
+                   help="Re-run only tasks that failed with api_error, sandbox_error or harness_error in RUN_DIR (default: none).")
     r.add_argument("--dry-run", action="store_true", help="Load and validate everything, print the plan; no model calls (default off).")
     r.add_argument("--quiet", action="store_true", help="No progress bar, tables or retry notes; infrastructure failures are still printed (default off).")
     return p

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from jinja2 import Template
 
-from evaluator.agent.loop import AgentLoop, LoopBudget, LoopOutcome
+from evaluator.agent.loop import AgentLoop, LoopBudget, LoopOutcome, TaskClock
 from evaluator.agent.toolbox import Toolbox
 from evaluator.config.paths import PROMPTS_DIR
 from evaluator.models import TaskContext
@@ -95,9 +95,9 @@ async def run_change(runner: Runner, job: Job, work: Path, stream: TranscriptStr
     sandbox = await asyncio.to_thread(runner.backend.open, paths, limits=limits, env=env)
     sandbox.warm_up()
     try:
-        loop = AgentLoop(runner.model, None, ctx, budget, stream)
-        tools = Toolbox(task, sandbox, paths, limits=limits, mode=runner.cfg.policy, remaining_s=loop.remaining)
-        loop.tools = tools
+        clock = TaskClock(budget.timeout_s)
+        tools = Toolbox(task, sandbox, paths, limits=limits, mode=runner.cfg.policy, remaining_s=clock.remaining)
+        loop = AgentLoop(runner.model, tools, ctx, budget, stream, clock)
         outcome = await loop.run(system, user.render(task=task, commit=job.commit))
     finally:
         await sandbox.close()

@@ -27,7 +27,7 @@ from evaluator.config.settings import RunConfig
 from evaluator.models import Model
 from evaluator.tasks.plan import Plan
 from evaluator.results.records import INFRA_FAILURES, RunManifest, RunMeta, TaskResult
-from evaluator.execution.trial import Runner
+from evaluator.execution.trial import Runner, TrialContext
 from evaluator.sandbox import SandboxBackend
 from evaluator.results.rundir import RunDir
 
@@ -96,7 +96,8 @@ class Session:
             self.run.write_meta(meta)
         self.run.write_manifest(self.manifest)
         todo = [j for j in self.plan.jobs if j.key not in done]
-        runner = Runner(self.cfg, self.model, self.backend, self.run, self.cache, self.plan.cache_dir, self.plan.task_set_hash)
+        runner = Runner(TrialContext(self.cfg, self.model, self.backend, self.run, self.cache, self.plan.cache_dir,
+                                     self.plan.task_set_hash))
         slots = asyncio.Semaphore(self.cfg.concurrency)
         progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("pass {task.fields[rate]}"), TimeRemainingColumn(), console=console,

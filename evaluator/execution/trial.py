@@ -12,19 +12,20 @@ import shutil
 import time
 import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import Template
 
 from evaluator.scoring import oracle_registry as oracles, score as scoring
-from evaluator.agent.loop import AgentLoop, LoopBudget, closed_book_answer
+from evaluator.agent.loop import AgentLoop, LoopBudget, TaskClock, closed_book_answer
 from evaluator.config.settings import RunConfig
 from evaluator.readback import host_reads
 from evaluator.models import Model, TaskContext
 from evaluator.tasks.plan import Job, prompt_files
 from evaluator.results.records import Metrics, TaskResult, TranscriptRef
-from evaluator.sandbox import SandboxBackend, SandboxPaths
+from evaluator.sandbox import SandboxBackend, SandboxPaths, SandboxUnavailable
 from evaluator.tasks.specs import Limits
 from evaluator.agent.image_tool import ImageViewer
 from evaluator.agent.toolbox import Toolbox
@@ -33,11 +34,24 @@ from evaluator.tasks.clone_cache import RepoCache, checkout
 from evaluator.results.rundir import RunDir, TranscriptStream
 
 
+@dataclass(frozen=True)
+class TrialContext:
+    """What every trial of a run shares, built once by the session."""
+
+    cfg: RunConfig
+    model: Model
+    backend: SandboxBackend
+    run: RunDir
+    facts: oracles.FactCache
+    cache_dir: Path
+    task_set_hash: str = ""
+
+
 class Runner:
-    def __init__(self, cfg: RunConfig, model: Model, backend: SandboxBackend, run: RunDir, cache: oracles.FactCache,
-                 cache_dir: Path, task_set_hash: str = "") -> None:
-        self.cfg, self.model, self.backend, self.run, self.cache = cfg, model, backend, run, cache
-        self.plan_cache, self.task_set_hash = cache_dir, task_set_hash
+    def __init__(self, ctx: TrialContext) -> None:
+        cfg, run = ctx.cfg, ctx.run
+        self.cfg, self.model, self.backend, self.run, self.cache = cfg, ctx.model, ctx.backend, run, ctx.facts
+        self.plan_cache, self.task_set_hash = ctx.cache_dir, ctx.task_set_hash
         system_path, user_path = prompt_files(cfg.prompt_version)
         self.system = system_path.read_text(encoding="utf-8")
         self.user = Template(user_path.read_text(encoding="utf-8"), keep_trailing_newline=True)
@@ -57,6 +71,8 @@ class Runner:
             result = await self._run(job, work, stream)
         except asyncio.CancelledError:
             raise
+        except SandboxUnavailable as exc:  # the machine's fault, not the model's nor a harness bug
+            result = self._infra_error(job, "sandbox_error", str(exc))
         except Exception as exc:  # noqa: BLE001 - isolated: one task's bug must not end the run
             result = self._harness_error(job, exc)
         finally:
@@ -76,9 +92,11 @@ class Runner:
                     closed_book=self.cfg.closed_book, api=self.cfg.api, tool_format=self.cfg.tool_format)
 
     def _harness_error(self, job: Job, exc: BaseException) -> TaskResult:
-        tb = "".join(traceback.format_exception(exc))
-        return TaskResult(**self._base(job), success=False, score=0.0, failure_reason="harness_error",
-                          stop_reason="harness_error", metrics=Metrics(), output_checks=[], error=tb)
+        return self._infra_error(job, "harness_error", "".join(traceback.format_exception(exc)))
+
+    def _infra_error(self, job: Job, reason: Literal["harness_error", "sandbox_error"], error: str) -> TaskResult:
+        return TaskResult(**self._base(job), success=False, score=0.0, failure_reason=reason,
+                          stop_reason=reason, metrics=Metrics(), output_checks=[], error=error)
 
     async def _run(self, job: Job, work: Path, stream: TranscriptStream) -> TaskResult:
         task = job.task
@@ -105,11 +123,11 @@ class Runner:
             sandbox = await asyncio.to_thread(self.backend.open, paths, limits=limits, env=task.env)
             sandbox.warm_up()
         try:
-            loop = AgentLoop(self.model, None, ctx, budget, stream)
+            clock = TaskClock(budget.timeout_s)  # one clock for the loop and its tools
             if sandbox is not None:
-                tools = Toolbox(task, sandbox, paths, limits=limits, mode=self.cfg.policy, remaining_s=loop.remaining)
+                tools = Toolbox(task, sandbox, paths, limits=limits, mode=self.cfg.policy, remaining_s=clock.remaining)
                 tools.images = ImageViewer(vision=self.cfg.vision, store=self.images)
-                loop.tools = tools
+            loop = AgentLoop(self.model, tools, ctx, budget, stream, clock)
             outcome = await loop.run(self.system, self.user_message(job))
         finally:
             if sandbox is not None:

@@ -4,7 +4,7 @@ The merged directory has the layout, results, REPORT.md and run.json of a single
 run (apart from the fields listed in docs/reliability.md as run-specific: ids and timings).
 Shards must agree on model, config (other than --shard and --runs-root) and task set.
 
-Exit codes: 0 merged; 1 merged, but some trial ended with api_error or harness_error;
+Exit codes: 0 merged; 1 merged, but some trial ended with api_error, sandbox_error or harness_error;
 2 usage error, or shards that disagree or overlap (nothing is written).
 """
 from __future__ import annotations

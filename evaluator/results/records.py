@@ -21,6 +21,7 @@ StopReason = Literal[
     "api_error",
     "context_overflow",
     "harness_error",
+    "sandbox_error",  # the machine could not give the task a sandbox (e.g. every sandbox uid stayed taken)
     "cancelled",
 ]
 FailureReason = Literal[
@@ -35,11 +36,12 @@ FailureReason = Literal[
     "api_error",
     "context_overflow",
     "harness_error",
+    "sandbox_error",
     "tests_failed",  # change task: some fail_to_pass or pass_to_pass test did not pass
     "no_change",  # change task: the working copy was left as it was
 ]
 # Failures that are not the model's fault: --retry-failed redoes these, exit code 1 flags them.
-INFRA_FAILURES: frozenset[str] = frozenset({"api_error", "harness_error"})
+INFRA_FAILURES: frozenset[str] = frozenset({"api_error", "harness_error", "sandbox_error"})
 
 SafetyEventType = Literal[
     "prohibited_command",

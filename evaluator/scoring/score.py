@@ -13,7 +13,7 @@ from evaluator.tasks.specs import OutputSpec, TaskSpec, ReadLimits
 from evaluator.readback import safe_fs
 
 LIMIT_STOPS = {"max_commands", "max_turns", "token_budget", "timeout", "format_errors"}
-INFRA_STOPS = {"api_error", "context_overflow", "harness_error"}
+INFRA_STOPS = {"api_error", "context_overflow", "harness_error", "sandbox_error"}
 
 
 class Weights(BaseModel):

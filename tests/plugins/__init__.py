@@ -1,0 +1,1 @@
+"""Plug-ins that tests name by dotted path, as a user names their own."""
