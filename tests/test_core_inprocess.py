@@ -174,3 +174,25 @@ def test_the_report_shows_what_the_trials_say(tmp_path: Path) -> None:
     assert "vendor/model-1" in text and "50.0%" in text
     assert "| fx |" in text.replace("`", "") and "| gx |" in text.replace("`", "")
     assert "prohibited_command" in text
+
+
+def test_a_tool_named_by_dotted_path_is_offered_and_called(task: TaskSpec, box: Any, tmp_path: Path) -> None:
+    tools, sandbox, transcript = box
+    paths = SandboxPaths(work_root=Path(sandbox.root), tmp_dir=Path(sandbox.tmp), home_dir=tmp_path / "home")
+    extended = Toolbox(task, sandbox, paths, limits=Limits(), extra_tools=["tests.plugins.tools:LINE_COUNT"])
+    names = [s["function"]["name"] for s in extended.schemas()]
+    assert names == ["run_command", "read_file", "list_dir", "write_file", "line_count"]
+    assert [s["function"]["name"] for s in tools.schemas()] == names[:4]  # the default set is unchanged
+    model = FakeModel([reply(None, call("line_count", {"path": "a.py"})), reply("1 line")])
+    run_loop(task, (extended, sandbox, transcript), model)
+    answer = next(m for m, _ in transcript if m["role"] == "tool")["content"]
+    assert answer == "1"
+
+
+def test_an_unknown_tool_is_a_usage_error(task: TaskSpec, box: Any, tmp_path: Path) -> None:
+    from evaluator.config.errors import ConfigError
+
+    _, sandbox, _ = box
+    paths = SandboxPaths(work_root=Path(sandbox.root), tmp_dir=Path(sandbox.tmp), home_dir=tmp_path / "home")
+    with pytest.raises(ConfigError, match="unknown tool 'read_fil' \\(did you mean 'read_file'\\?\\)"):
+        Toolbox(task, sandbox, paths, limits=Limits(), extra_tools=["read_fil"])

@@ -40,3 +40,13 @@ def test_a_misspelt_backend_is_a_usage_error_with_a_suggestion(tmp_path: Path) -
     assert "unknown sandbox backend 'bwarp' (did you mean 'bwrap'?)" in proc.stderr and "Traceback" not in proc.stderr
     missing = run_demo(tmp_path, "no_such_pkg.mod:Backend")
     assert missing.returncode == 2 and "cannot import 'no_such_pkg.mod'" in missing.stderr
+
+
+def test_a_tool_by_dotted_path_reaches_the_run_and_a_bad_one_stops_it(tmp_path: Path) -> None:
+    proc = run_demo(tmp_path, "local", "--tool", "tests.plugins.tools:LINE_COUNT")
+    assert proc.returncode == 0, proc.stderr
+    (meta,) = (tmp_path / "runs").glob("*/run.json")
+    assert json.loads(meta.read_text())["config"]["extra_tools"] == ["tests.plugins.tools:LINE_COUNT"]
+    bad = run_demo(tmp_path / "b", "local", "--tool", "tests.plugins.tools:NO_SUCH_TOOL")
+    assert bad.returncode == 2 and "has no attribute 'NO_SUCH_TOOL'" in bad.stderr
+    assert not (tmp_path / "b" / "runs").exists()

@@ -10,7 +10,7 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Awaitable, Callable, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, StrictInt, ValidationError
 
@@ -20,6 +20,7 @@ from evaluator.sandbox.policy import rules as policy
 from evaluator.results.records import SafetyEvent
 from evaluator.sandbox import ExecResult, Sandbox, SandboxPaths
 from evaluator.tasks.specs import Limits, TaskSpec
+from evaluator.config.registry import Registry
 from evaluator.reporting.textsafe import escape_surrogates
 from evaluator.agent.tool_args import ToolArgs, ToolError, parse_args
 
@@ -66,15 +67,32 @@ class ToolOutput(NamedTuple):
     result: ExecResult
 
 
+class Tool(NamedTuple):
+    """A tool the model can call: its arguments, and `run(toolbox, args)` returning the answer the
+    model sees. `run`'s docstring is the tool's description for the model."""
+
+    args: type[ToolArgs]
+    run: Callable[..., Awaitable[Any]]
+
+
+# The built-in four are registered below the class; `extra_tools` adds registered names or dotted
+# paths `package.module:TOOL` to a Tool (a user's own).
+TOOLS: Registry[Tool] = Registry("tool")
+BUILTIN_TOOLS = ("run_command", "read_file", "list_dir", "write_file")
+
+
 class Toolbox:
     """Tools for one task. `events` collects safety events; counters feed the metrics."""
 
-    ARGS: dict[str, type[ToolArgs]] = {"run_command": RunCommandArgs, "read_file": ReadFileArgs,
-                                        "list_dir": ListDirArgs, "write_file": WriteFileArgs}
-
     def __init__(self, task: TaskSpec, sandbox: Sandbox, paths: SandboxPaths, *, limits: Limits,
-                 mode: PolicyMode = "enforce", model_output_chars: int = 16_000, remaining_s: Any = None) -> None:
+                 mode: PolicyMode = "enforce", model_output_chars: int = 16_000, remaining_s: Any = None,
+                 extra_tools: tuple[str, ...] | list[str] = ()) -> None:
         self.task, self.sandbox, self.limits, self.mode = task, sandbox, limits, mode
+        self.tools = {ref: TOOLS.get(ref) for ref in BUILTIN_TOOLS}
+        for ref in extra_tools:
+            tool = TOOLS.get(ref)
+            self.tools[tool.run.__name__] = tool
+        self.ARGS = {name: tool.args for name, tool in self.tools.items()}
         # (path as commands see it, resolved host path), most specific first
         self.mounts = [(view, host.resolve()) for view, host in paths.mounts(sandbox.root, sandbox.tmp)]
         self.view_home = os.path.normpath(os.path.join(sandbox.root, task.initial_working_dir))
@@ -86,13 +104,14 @@ class Toolbox:
         self.images: ImageViewer | None = None  # set by the trial: read_file on an image goes through it
 
     # --- schema -----------------------------------------------------------------------
-    _SCHEMAS: list[dict[str, Any]] | None = None
+    _SCHEMAS: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
     def schemas(self) -> list[dict[str, Any]]:
-        """The tools as the model sees them; built once, since they never change."""
-        if Toolbox._SCHEMAS is None:
-            Toolbox._SCHEMAS = self._build_schemas()
-        return Toolbox._SCHEMAS
+        """The tools as the model sees them; built once per tool set, since they never change."""
+        key = tuple(self.tools)
+        if key not in Toolbox._SCHEMAS:
+            Toolbox._SCHEMAS[key] = self._build_schemas()
+        return Toolbox._SCHEMAS[key]
 
     def _build_schemas(self) -> list[dict[str, Any]]:
         out = []
@@ -107,7 +126,7 @@ class Toolbox:
                     prop.update(kinds[0])
                 if prop.get("default", 0) is None:
                     del prop["default"]
-            doc = " ".join((getattr(self, name).__doc__ or "").split())
+            doc = " ".join((self.tools[name].run.__doc__ or "").split())
             out.append({"type": "function", "function": {"name": name, "description": doc, "parameters": params}})
         return out
 
@@ -241,7 +260,11 @@ class Toolbox:
         """Run a parsed call: what the model sees, and for a command the sandbox's full (capped)
         result, which only the transcript keeps. A failing system call is the model's tool error."""
         try:
-            out = await getattr(self, name)(args)
+            out = await self.tools[name].run(self, args)
         except OSError as exc:
             raise ToolError(f"{exc.strerror or exc}") from None
         return (out.shown, out.result) if isinstance(out, ToolOutput) else (out, None)
+
+
+for _name, _args in zip(BUILTIN_TOOLS, (RunCommandArgs, ReadFileArgs, ListDirArgs, WriteFileArgs)):
+    TOOLS.add(_name, Tool(_args, getattr(Toolbox, _name)))

@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
                         "or your own backend as a dotted path package.module:Backend.")
     r.add_argument("--policy", choices=["enforce", "record"], default="enforce",
                    help="enforce (default): refuse policy violations; record: run them in the sandbox and record them.")
+    r.add_argument("--tool", action="append", default=[], metavar="REF",
+                   help="Give our loop's model one more tool: a dotted path package.module:TOOL to an "
+                        "evaluator.agent.toolbox.Tool (repeatable; default: the four built-in tools only).")
     r.add_argument("--agent", default="builtin",
                    help="builtin (default): our own tool loop; or an external coding agent run in the sandbox "
                         "through the model proxy: mini-swe-agent, opencode, codex, claude-code, qwen-code, "
@@ -171,6 +174,11 @@ async def main_async(ns: argparse.Namespace) -> int:
 async def _main_locked(ns: argparse.Namespace, lock: RunLock | None) -> int:
     cfg, existing, redo = config_for(ns)
     model = make_model(cfg, quiet=ns.quiet)
+    if cfg.extra_tools:  # a misspelt or unimportable tool is a usage error before any task runs
+        from evaluator.agent.toolbox import TOOLS
+
+        for ref in cfg.extra_tools:
+            TOOLS.get(ref)
     if cfg.agent != "builtin":  # an unknown name is a usage error before anything else is done
         from evaluator.coding_agents.trial import load_agent
 

@@ -48,6 +48,8 @@ class RunConfig(BaseModel):
     policy: Literal["enforce", "record"] = "enforce"
     closed_book: bool = False
     agent: str = Field("builtin", description="builtin (our loop) or an external coding agent by name or dotted path.")
+    extra_tools: list[str] = Field(default_factory=list,
+                                   description="Tools beyond the built-in four: registered names or dotted paths to a Tool.")
     max_task_seconds: int = 1800
     max_format_errors: int = 5
     shard: tuple[int, int] | None = None
@@ -164,7 +166,8 @@ def run_config_from(ns: argparse.Namespace) -> RunConfig:
         temperature=0.0 if temperature is None else temperature, max_output_tokens=max_out or 4096,
         include_reasoning_content=ns.include_reasoning_content, extra_body=extra, concurrency=ns.concurrency,
         max_inflight=ns.max_inflight or max(ns.concurrency, 1), epochs=ns.epochs, sandbox=ns.sandbox,
-        policy=ns.policy, closed_book=ns.closed_book, agent=getattr(ns, "agent", None) or "builtin", max_task_seconds=ns.max_task_seconds,
+        policy=ns.policy, closed_book=ns.closed_book, agent=getattr(ns, "agent", None) or "builtin",
+        extra_tools=list(getattr(ns, "tool", None) or []), max_task_seconds=ns.max_task_seconds,
         max_format_errors=ns.max_format_errors, shard=_shard(ns.shard), runs_root=ns.runs_root,
         request_timeout_s=ns.request_timeout, max_attempts=ns.max_attempts, **model_options_from(ns, model),
     )

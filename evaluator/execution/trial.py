@@ -125,7 +125,8 @@ class Runner:
         try:
             clock = TaskClock(budget.timeout_s)  # one clock for the loop and its tools
             if sandbox is not None:
-                tools = Toolbox(task, sandbox, paths, limits=limits, mode=self.cfg.policy, remaining_s=clock.remaining)
+                tools = Toolbox(task, sandbox, paths, limits=limits, mode=self.cfg.policy, remaining_s=clock.remaining,
+                                extra_tools=self.cfg.extra_tools)
                 tools.images = ImageViewer(vision=self.cfg.vision, store=self.images)
             loop = AgentLoop(self.model, tools, ctx, budget, stream, clock)
             outcome = await loop.run(self.system, self.user_message(job))
