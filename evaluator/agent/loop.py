@@ -6,7 +6,6 @@ at the answer, so it can never stop early because the answer is already right.
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Callable
 
@@ -190,17 +189,3 @@ class AgentLoop:
         # cap (head + tail) with the full byte counts and sha256s.
         self.add(self.tool_message(call.message, content), full.model_dump() if full else None)
         return None
-
-
-def closed_book_answer(text: str | None) -> dict[str, Any] | None:
-    """The JSON object in a closed-book reply (a bare object or a fenced block), if any."""
-    if not text:
-        return None
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        return None
-    try:
-        value = json.loads(text[start : end + 1])
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

@@ -6,7 +6,6 @@ goes on. Cancellation (SIGINT/SIGTERM) propagates and leaves no result, so resum
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import time
@@ -19,7 +18,8 @@ from typing import Any, Literal
 from jinja2 import Template
 
 from evaluator.scoring import oracle_registry as oracles, score as scoring
-from evaluator.agent.loop import AgentLoop, LoopBudget, TaskClock, closed_book_answer
+from evaluator.agent.loop import AgentLoop, LoopBudget, TaskClock
+from evaluator.execution.modes import mode_for
 from evaluator.config.settings import RunConfig
 from evaluator.readback import host_reads
 from evaluator.models import Model, TaskContext
@@ -56,11 +56,12 @@ class Runner:
         self.system = system_path.read_text(encoding="utf-8")
         self.user = Template(user_path.read_text(encoding="utf-8"), keep_trailing_newline=True)
         self.weights = scoring.load_weights(cfg.weights)
+        self.mode = mode_for(cfg)  # open or closed book: the one place the flag is read
         self.images = ImageStore(run.path / "artifacts" / "images", run.path)
 
     def user_message(self, job: Job) -> str:
         keys = [o.key for o in job.task.outputs if o.type != "oracle_bool"]
-        return self.user.render(task=job.task, commit=job.commit, keys=keys, closed_book=self.cfg.closed_book)
+        return self.user.render(task=job.task, commit=job.commit, keys=keys, closed_book=self.mode.closed)
 
     async def run_job(self, job: Job) -> TaskResult:
         t0 = time.monotonic()
@@ -89,7 +90,7 @@ class Runner:
         return dict(task_id=job.task.id, repo_id=job.task.repo, model=self.cfg.model, epoch=job.epoch,
                     difficulty=job.task.difficulty, tags=list(job.task.tags), task_hash=job.task_hash, repo_commit=job.commit,
                     task_set_hash=self.task_set_hash,
-                    closed_book=self.cfg.closed_book, api=self.cfg.api, tool_format=self.cfg.tool_format)
+                    closed_book=self.mode.closed, api=self.cfg.api, tool_format=self.cfg.tool_format)
 
     def _harness_error(self, job: Job, exc: BaseException) -> TaskResult:
         return self._infra_error(job, "harness_error", "".join(traceback.format_exception(exc)))
@@ -107,10 +108,10 @@ class Runner:
         paths, answer_dir = await asyncio.to_thread(self._prepare, job, work)
         expected = await asyncio.to_thread(self._expected, job)
         ctx = TaskContext(task=task, repo_root=job.pristine, commit=job.commit, cache=self.cache,
-                          closed_book=self.cfg.closed_book, api=self.cfg.api, tool_format=self.cfg.tool_format)
+                          closed_book=self.mode.closed, api=self.cfg.api, tool_format=self.cfg.tool_format)
         limits = task.limits or Limits()
         timeout = float(min(task.timeout_seconds, self.cfg.max_task_seconds))
-        budget = LoopBudget(max_commands=task.max_commands, max_turns=1 if self.cfg.closed_book else task.turn_limit,
+        budget = LoopBudget(max_commands=task.max_commands, max_turns=self.mode.max_turns(task),
                             timeout_s=timeout, token_budget=task.token_budget,
                             max_consecutive_format_errors=self.cfg.max_format_errors)
         if self.cfg.agent != "builtin":
@@ -119,7 +120,7 @@ class Runner:
             result = await asyncio.to_thread(self._score, job, root, answer_dir, expected, outcome, tools)
             return result.model_copy(update=self._agent_fields())
         sandbox = tools = None
-        if not self.cfg.closed_book:
+        if self.mode.uses_sandbox:
             sandbox = await asyncio.to_thread(self.backend.open, paths, limits=limits, env=task.env)
             sandbox.warm_up()
         try:
@@ -133,8 +134,7 @@ class Runner:
         finally:
             if sandbox is not None:
                 await sandbox.close()
-        if self.cfg.closed_book:
-            await asyncio.to_thread(_write_closed_book, answer_dir, outcome.final_text)
+        await asyncio.to_thread(self.mode.finish, answer_dir, outcome.final_text)
         # The harness made `root` (the model cannot replace it); reads start there.
         root = answer_dir if paths.readonly_root else paths.work_root
         return await asyncio.to_thread(self._score, job, root, answer_dir, expected, outcome, tools)
@@ -215,11 +215,3 @@ class Runner:
                           error=outcome.error, response_models=outcome.response_models,
                           system_fingerprints=outcome.system_fingerprints,
                           artifacts_left_out=copied.left_out, artifacts_left_out_unlisted=copied.unlisted)
-
-
-def _write_closed_book(answer_dir: Path, text: str | None) -> None:
-    answer = closed_book_answer(text)
-    if answer is not None:
-        target = answer_dir / "eval_artifacts" / "answer.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(answer), encoding="utf-8")
