@@ -57,5 +57,8 @@ def test_installed_package_runs_the_demo_outside_a_checkout(tmp_path: Path) -> N
                            "demo_change_001", "--model", "builtin/oracle", "--sandbox", "local", "--quiet"],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "1/1 trials, 1 passed" in proc.stdout, proc.stderr + proc.stdout
+    docs = subprocess.run([str(target / "bin" / "agentgym"), "schemadoc", "--check"], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+    assert docs.returncode == 2 and "no docs/ folder" in docs.stderr  # not "out of date" for pages that are not there
     unknown = subprocess.run([str(target / "bin" / "agentgym"), "frobnicate"], cwd=cwd, env=env, capture_output=True, text=True)
     assert unknown.returncode == 2 and "unknown command 'frobnicate'" in unknown.stderr

@@ -101,7 +101,10 @@ def test_change_tasks_carry_their_patch_and_test_outcomes(demo: Path, tmp_path: 
     run = copy_run(demo, tmp_path)
     trial_path = next((run / "trials" / "demo").glob("*/epoch-0.json"))
     trial = json.loads(trial_path.read_text())
-    trial.update(kind="change", test_outcomes=[{"name": "tests/test_x.py::test_a", "outcome": "passed"}])
+    # The shape the harness writes for a change task (results/change_records.py: change.tests).
+    trial.update(kind="change", change={"workspace": "copy", "tests": [
+        {"nodeid": "tests/test_x.py::test_a", "group": "fail_to_pass", "outcome": "passed"},
+        {"nodeid": "tests/test_x.py::test_b", "group": "pass_to_pass", "outcome": "failed"}]})
     trial_path.write_text(json.dumps(trial))
     (run / "artifacts" / "demo" / trial["task_id"] / "patch.diff").write_text("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n")
     out = tmp_path / "view.html"
@@ -109,7 +112,9 @@ def test_change_tasks_carry_their_patch_and_test_outcomes(demo: Path, tmp_path: 
     data, blobs, _ = page_parts(out.read_text(encoding="utf-8"))
     details = {r["task"]: unpack(blobs[f"b{r['blob']}"]) for r in data["runs"][0]["rows"]}
     change = details[trial["task_id"]]["change"]
-    assert change["patch"].endswith("+b\n") and change["tests"][0]["outcome"] == "passed"
+    assert change["patch"].endswith("+b\n")
+    assert change["tests"] == [{"name": "tests/test_x.py::test_a", "outcome": "passed", "detail": "fail to pass"},
+                               {"name": "tests/test_x.py::test_b", "outcome": "failed", "detail": "pass to pass"}]
     assert sum(d["change"] is not None for d in details.values()) == 1  # question tasks have none
 
 

@@ -1,6 +1,7 @@
 """`python -m evaluator.schemadoc [--check]`: docs/result-schema.md, generated from the result models.
 
-Exit codes: 0 written (or, with --check, current); 1 with --check when the page is out of date.
+Exit codes: 0 written (or, with --check, current); 1 with --check when the page is out of date;
+2 when there is no docs/ folder (an installed package, not a checkout).
 """
 from __future__ import annotations
 
@@ -79,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evaluator.schemadoc", description=__doc__)
     p.add_argument("--check", action="store_true", help="Write nothing; exit 1 if docs/result-schema.md is not current (default off: write it).")
     ns = p.parse_args(argv)
+    if not (PROJECT_ROOT / "docs").is_dir():  # an installed package: the pages live in the checkout
+        print(f"error: no docs/ folder at {PROJECT_ROOT}; run this from an AgentGym checkout", file=sys.stderr)
+        return 2
     stale = [page for lang, page in PAGES.items()
              if not page.exists() or page.read_text(encoding="utf-8") != render(lang)]
     if ns.check:

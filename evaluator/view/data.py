@@ -123,19 +123,20 @@ def answer_files(folder: Path) -> list[dict[str, Any]]:
 
 
 def change_part(t: dict[str, Any], folder: Path) -> dict[str, Any] | None:
-    """Change tasks (kind: change): the patch and the test outcomes, when the result has them.
-
-    Not produced by the harness yet; the task page renders this block when it is present:
-    `patch` from the result's `patch` field or artifacts' patch.diff, `tests` from the result's
-    `test_outcomes` (a list of {name, outcome, ...})."""
+    """Change tasks (kind: change): the patch (artifacts' patch.diff) and one row per hidden test
+    (`change.tests`: node id, F2P or P2P, outcome from the JUnit XML), or None for an answer task."""
+    change = t.get("change") if isinstance(t.get("change"), dict) else {}
     patch = t.get("patch")
     if not isinstance(patch, str):
         data = read_capped(folder / "patch.diff", ANSWER_MAX_BYTES * 4)
         patch = data.decode("utf-8", errors="replace") if data is not None else None
-    tests = t.get("test_outcomes")
-    if t.get("kind") != "change" and patch is None and tests is None:
+    raw = change.get("tests")
+    if t.get("kind") != "change" and patch is None and not raw:
         return None
-    return {"patch": patch, "tests": tests if isinstance(tests, list) else None}
+    tests = [{"name": str(x.get("nodeid", "")), "outcome": str(x.get("outcome", "")),
+              "detail": "fail to pass" if x.get("group") == "fail_to_pass" else "pass to pass"}
+             for x in raw if isinstance(x, dict)] if isinstance(raw, list) else None
+    return {"patch": patch, "tests": tests, "note": change.get("note")}
 
 
 def row(t: dict[str, Any], blob: int) -> dict[str, Any]:
