@@ -13,12 +13,10 @@ def _endpoint(cfg: RunConfig, quiet: bool) -> Model:
     from evaluator.models.responses_model import ResponsesModel
 
     kind = ResponsesModel if cfg.api == "responses" else OpenAIModel
-    return kind(EndpointConfig(
-        model=cfg.model, base_url=cfg.base_url, api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
-        temperature=cfg.temperature, max_output_tokens=cfg.max_output_tokens,
-        include_reasoning_content=cfg.include_reasoning_content, extra_body=cfg.extra_body,
-        request_timeout_s=cfg.request_timeout_s, max_attempts=cfg.max_attempts, max_inflight=cfg.max_inflight,
-        reasoning_effort=cfg.reasoning_effort, headers=cfg.headers), quiet=quiet)
+    # The endpoint's settings are the run's fields of the same names (not copied one by one).
+    shared = cfg.model_dump(include=set(EndpointConfig.model_fields) - {"api_key"})
+    key = cfg.api_key.get_secret_value() if cfg.api_key else None
+    return kind(EndpointConfig(**shared, api_key=key), quiet=quiet)
 
 
 def make_model(cfg: RunConfig, *, quiet: bool = False) -> Model:
