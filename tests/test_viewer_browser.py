@@ -193,7 +193,7 @@ def test_compare_puts_flipped_tasks_first_and_shows_one_task_side_by_side(browse
 def test_the_open_time_benchmark_runs(browser: Browser, tmp_path: Path) -> None:
     """Its small mode, to keep it working (no time is asserted)."""
     out = tmp_path / "bench.json"
-    proc = run_cli("evaluator.view.bench", "--tasks", "20", "--repeat", "2", "--json", str(out))
+    proc = run_cli("evaluator.view.open_time", "--tasks", "20", "--repeat", "2", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     res = json.loads(out.read_text())
     assert res["tasks"] == 20 and res["open_ms_median"] > 0 and res["task_ms_median"] > 0 and res["html_mb"] > 0

@@ -1,4 +1,4 @@
-"""`python -m evaluator.view.bench`: how fast the viewer opens a large run in headless Chromium.
+"""`python -m evaluator.view.open_time`: how fast the viewer opens a large run in headless Chromium.
 
 Generates a synthetic run of --tasks tasks (evaluator/view/synth.py: real layout, a dozen
 messages and ~25 KB of tool output per task), writes its page with `evaluator.view`, then
@@ -60,7 +60,7 @@ def run(tasks: int, repeat: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evaluator.view.bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m evaluator.view.open_time", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", type=int, default=1000, help="Tasks in the synthetic run (default 1000).")
     p.add_argument("--repeat", type=int, default=5, help="Page loads to take the median of (default 5).")
