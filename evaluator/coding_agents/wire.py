@@ -15,14 +15,20 @@ PATH_KEYS = ("path", "file_path", "filePath", "filename")
 WRITE_WORDS = ("write", "edit", "create", "patch", "replace", "insert")  # in a file-writing tool's name
 
 
+def _as_object(args: Any) -> Any:
+    """Tool arguments as sent: a JSON string is decoded; anything unreadable becomes None."""
+    if isinstance(args, str):
+        try:
+            return json.loads(args)
+        except ValueError:
+            return None
+    return args
+
+
 def _write_of(name: str, args: Any) -> tuple[str, str] | None:
     if not any(w in name.lower() for w in WRITE_WORDS):
         return None
-    if isinstance(args, str):
-        try:
-            args = json.loads(args)
-        except ValueError:
-            return None
+    args = _as_object(args)
     if isinstance(args, dict):
         for key in PATH_KEYS:
             if isinstance(args.get(key), str) and args[key].strip():
@@ -74,11 +80,7 @@ def _int(value: Any) -> int:
 
 
 def _command_of(name: str, args: Any) -> tuple[str, str] | None:
-    if isinstance(args, str):
-        try:
-            args = json.loads(args)
-        except ValueError:
-            return None
+    args = _as_object(args)
     if isinstance(args, dict):
         for key in COMMAND_KEYS:
             value = args.get(key)
