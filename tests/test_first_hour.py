@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import FACTS, ROOT, fixture_args, load_results, only_run_dir, run_cli, turn
+from conftest import FACTS, fixture_args, load_results, only_run_dir, run_cli, turn
 from evaluator.testing.scripted_server import Reply, ScriptedServer, completion, error, tool_call
 from test_reliability import comparable, solver, start_run, wait_done
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal, NamedTuple
 
-from pydantic import BaseModel, Field, StrictInt, ValidationError
+from pydantic import BaseModel, Field, StrictInt
 
 from evaluator.agent.image_tool import ImageViewer
 from evaluator.models.images import ImageRefused

@@ -27,7 +27,7 @@ from rich.table import Table
 from evaluator.comparison.options import option_warnings
 from evaluator.comparison.inputs import InputError, LoadedRun, assign_labels, check_task_sets, common_tasks, load_run
 from evaluator.comparison.outputs import CompareReport, write_all
-from evaluator.comparison.leaderboard import ModelRow, fmt_cost, fmt_pct, load_prices, model_row, DEFAULT_PRICES
+from evaluator.comparison.leaderboard import ModelRow, fmt_cost, fmt_pct, load_prices, model_row
 from evaluator.comparison.regression import compare
 from evaluator.reporting.stats import mdd_text
 

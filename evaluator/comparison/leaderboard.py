@@ -12,14 +12,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaluator.models.presets import BUILTIN_PRESETS, PresetError, load_presets, read_presets
+from evaluator.models.presets import PresetError, load_presets, read_presets
 from evaluator.reporting import stats
 from evaluator.comparison.inputs import InputError, LoadedRun
 from evaluator.results.records import TaskResult
 from evaluator.reporting.change_stats import kind_of
 from evaluator.reporting.summary import by_task, run_stats
-
-DEFAULT_PRICES = BUILTIN_PRESETS
 
 
 # --- prices ----------------------------------------------------------------------------
