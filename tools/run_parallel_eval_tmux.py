@@ -24,7 +24,9 @@ Windows: "status" (progress of every model from its manifest.json and trials; wh
 window has exited it runs `python -m evaluator.compare <first model's run> <other runs> --out
 <runs_root>/compare` and prints the verdicts), then one window per model running
 `python -m evaluator.run ... --runs-root <runs_root>/<model_slug> --quiet`. Every window has
-remain-on-exit on, so its output stays readable after it exits.
+remain-on-exit on, so its output stays readable after it exits. Each model window's shell writes
+the evaluator's exit status to <runs_root>/<model_slug>/window-exit-status; the status window reads
+that file, not tmux's pane status, which tmux 3.3a sometimes never records.
 
 Options:
   --print-commands  print the equivalent shell lines and start nothing: the first tmux command, then
@@ -165,9 +167,18 @@ def eval_command(cfg: Config, m: ModelEntry) -> list[str]:
     return cmd + ["--runs-root", str(cfg.runs_root / slug(m.model_id)), "--quiet", *cfg.extra_args]
 
 
-def shell_line(cfg: Config, argv: list[str]) -> str:
-    # `exec` so the pane's exit status is the evaluator's (shown by remain-on-exit).
-    return f"cd {shlex.quote(str(cfg.repo_root))} && exec {shlex.join(argv)}"
+EXIT_FILE = "window-exit-status"
+
+
+def shell_line(cfg: Config, argv: list[str], exit_file: Path | None = None) -> str:
+    """cd to the checkout and run argv; the shell exits with its status. With exit_file the shell
+    also writes the status there: tmux 3.3a sometimes never reaps a pane's process (it stays a
+    zombie, the pane dead with no status), so the status window cannot rely on tmux for it."""
+    cd = f"cd {shlex.quote(str(cfg.repo_root))}"
+    if exit_file is None:
+        return f"{cd} && exec {shlex.join(argv)}"
+    target = shlex.quote(str(exit_file))
+    return f"{cd} || exit 2; {shlex.join(argv)}; rc=$?; echo $rc > {target}; exit $rc"
 
 
 def plan(cfg: Config, config_path: Path, launched_at: int) -> list[Step]:
@@ -186,7 +197,8 @@ def plan(cfg: Config, config_path: Path, launched_at: int) -> list[Step]:
         new = ["new-window", "-d", "-t", f"={s}:", "-n", win, "-c", str(cfg.repo_root)]
         for target in env:
             new += ["-e", f"{target}=${{{target}}}"]  # placeholder; the real value is filled in at send time
-        steps.append(Step(args=[*new, shell_line(cfg, eval_command(cfg, m))], env_from=env))
+        exit_file = cfg.runs_root / win / EXIT_FILE
+        steps.append(Step(args=[*new, shell_line(cfg, eval_command(cfg, m), exit_file)], env_from=env))
         # Same command batch as new-window, so it takes effect before the pane can exit.
         steps.append(Step(args=["set-option", "-w", "-t", f"={s}:={win}", "remain-on-exit", "on"]))
     return steps
@@ -259,6 +271,7 @@ def launch(cfg: Config, steps: list[Step], tmux: list[str], kill_existing: bool)
         subprocess.run([*tmux, "kill-session", "-t", f"={cfg.session_name}"], capture_output=True)
     for d in [cfg.runs_root / slug(m.model_id) for m in cfg.models]:
         d.mkdir(parents=True, exist_ok=True)
+        (d / EXIT_FILE).unlink(missing_ok=True)  # a previous launch's status is not this one's
     first, rest = steps[0], steps[1:]
     subprocess.run([*tmux, *first.args], check=True)
     # All remaining commands go to tmux as one batch on stdin: keys stay off every command line
@@ -311,15 +324,25 @@ def progress(root: Path, since: int) -> RunProgress:
     return out
 
 
-def pane_states(session: str) -> dict[str, int | None]:
-    """window name -> None while running, else its exit status (via $TMUX: the status window's own server)."""
-    r = subprocess.run(["tmux", "list-windows", "-t", f"={session}:", "-F",
-                        "#{window_name}\t#{pane_dead}\t#{pane_dead_status}"], capture_output=True, text=True)
-    out: dict[str, int | None] = {}
-    for line in r.stdout.splitlines():
-        name, dead, status = (line.split("\t") + ["", ""])[:3]
-        out[name] = (int(status) if status.lstrip("-").isdigit() else -1) if dead == "1" else None
-    return out
+def window_state(cfg: Config, window: str, dead: bool | None) -> int | None | str:
+    """None while the model's window runs, else the evaluator's exit status (-1: the window died
+    without writing one, e.g. its shell was killed); "missing" if the window is gone."""
+    try:
+        return int((cfg.runs_root / window / EXIT_FILE).read_text().strip())
+    except (OSError, ValueError):
+        pass
+    if dead is None:
+        return "missing"
+    # The shell writes the file before it exits and holds the pane's pty until then, so a dead
+    # pane without the file did not get that far.
+    return -1 if dead else None
+
+
+def dead_panes(session: str) -> dict[str, bool]:
+    """window name -> whether its pane has exited (via $TMUX: the status window's own server)."""
+    r = subprocess.run(["tmux", "list-windows", "-t", f"={session}:", "-F", "#{window_name}\t#{pane_dead}"],
+                       capture_output=True, text=True)
+    return {name: dead == "1" for name, _, dead in (line.partition("\t") for line in r.stdout.splitlines())}
 
 
 def render(cfg: Config, rows: list[tuple[ModelEntry, RunProgress, int | None | str]]) -> str:
@@ -342,9 +365,9 @@ VERDICT = {0: "no candidate is significantly worse than the baseline",
 
 def status_loop(cfg: Config, since: int, interval: float = 2.0) -> int:
     while True:
-        states = pane_states(cfg.session_name)
-        rows = [(m, progress(cfg.runs_root / slug(m.model_id), since), states.get(slug(m.model_id), "missing"))
-                for m in cfg.models]
+        dead = dead_panes(cfg.session_name)
+        rows = [(m, progress(cfg.runs_root / slug(m.model_id), since),
+                 window_state(cfg, slug(m.model_id), dead.get(slug(m.model_id)))) for m in cfg.models]
         print("\033[H\033[2J" + render(cfg, rows), flush=True)
         if all(state is not None for _, _, state in rows):
             break
