@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("evaluator", "oracles")
+PACKAGES = ("evaluator", "oracles", "derivations")
 
 
 def _modules() -> dict[str, Path]:
@@ -56,7 +56,7 @@ def _graph() -> tuple[dict[str, set[str]], dict[str, set[tuple[str, str]]]]:
     # The oracle registry imports the built-in oracle modules by name (importlib): edges too.
     registry = "evaluator.scoring.oracle_registry"
     for node in ast.walk(ast.parse(modules[registry].read_text())):
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "BUILTIN_MODULES":
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in ("BUILTIN_MODULES", "DERIVATION_MODULES"):
             graph[registry] |= set(ast.literal_eval(node.value))
     return graph, names
 
@@ -94,3 +94,12 @@ def test_every_evaluator_package_is_listed_in_the_architecture_page() -> None:
     text = (ROOT / "docs" / "architecture.md").read_text()
     for pkg in sorted(p.parent for p in (ROOT / "evaluator").glob("*/__init__.py")):
         assert f"`evaluator/{pkg.name}/`" in text, f"docs/architecture.md does not describe evaluator/{pkg.name}/"
+
+
+def test_second_derivations_share_no_code_with_the_oracles() -> None:
+    # Independence is the point of a second derivation: neither side may import the other.
+    _, names = _graph()
+    crossing = sorted(f"{mod} imports {src}" for mod, imps in names.items() for src, _ in imps
+                      if (mod.startswith("derivations") and src.startswith("oracles"))
+                      or (mod.startswith("oracles") and src.startswith("derivations")))
+    assert not crossing, "\n".join(crossing)

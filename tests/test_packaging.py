@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_pyproject_lists_every_package() -> None:
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(cfg["packages"])
-    tree = {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("evaluator/**/__init__.py")} | {"oracles"}
+    tree = {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("evaluator/**/__init__.py")} | {"oracles", "derivations"}
     assert tree <= listed, f"pyproject.toml misses packages: {sorted(tree - listed)}"
     assert listed - tree == {"agentgym_tasks", "agentgym_repos"}
 

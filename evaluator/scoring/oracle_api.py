@@ -67,3 +67,30 @@ def answer_checker(
         return fn
 
     return register
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A second way to the answer of one oracle, sharing no code with it (`derivations/*`).
+
+    `fn` takes the oracle's own arguments: `fn(*, repo_root, **args)` for a fact oracle, and
+    `fn(*, repo_root, answer_dir, **args) -> bool` for an answer checker. `method` says in one
+    line how it gets there (a real tool, or an independent implementation); docs/03 lists them.
+    """
+
+    oracle: str
+    fn: Callable[..., Any]
+    method: str
+
+
+DERIVATIONS: dict[str, Derivation] = {}
+
+
+def second_derivation(oracle: str, *, method: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `fn` as the second derivation of the oracle named `oracle` (a registered name,
+    or the dotted path `package.module:function` a task uses)."""
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        DERIVATIONS[oracle] = Derivation(oracle, fn, method)
+        return fn
+
+    return register

@@ -19,17 +19,34 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evaluator.scoring.oracle_api import REGISTRY, Oracle, OracleError, answer_checker, fact_oracle  # noqa: F401 - re-exported
+from evaluator.scoring.oracle_api import (  # noqa: F401 - re-exported
+    DERIVATIONS, REGISTRY, Derivation, Oracle, OracleError, answer_checker, fact_oracle, second_derivation)
 
 BUILTIN_MODULES = (
     "oracles.original", "oracles.answer_checks", "oracles.python_code", "oracles.config_files", "oracles.repo_facts",
     "oracles.images",
 )
 
+# Second derivations of the built-in oracles: a separate package that never imports `oracles`.
+DERIVATION_MODULES = (
+    "derivations.files", "derivations.configs", "derivations.python_source", "derivations.python_semantics",
+)
+
 
 def load_builtins() -> None:
     for module in BUILTIN_MODULES:
         importlib.import_module(module)
+
+
+def derivation_for(oracle: Oracle) -> Derivation | None:
+    """The registered second derivation of `oracle`, if any."""
+    for module in DERIVATION_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a derivation module that exists but fails to import is a bug
+                raise
+    return DERIVATIONS.get(oracle.name)
 
 
 def resolve(ref: str) -> Oracle:

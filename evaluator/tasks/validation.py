@@ -5,7 +5,9 @@ empty answer (builtin/nop) fails; every distractor differs from the truth and fa
 superset answer fails; each mutation of the expected answer that exceeds the comparator's
 tolerance fails; the answer is not trivial; an answer decided by a tie-break (the oracle's
 `ties` lists several) needs a tie rule in the instruction and a comparator that accepts every
-tied answer (evaluator/tasks/ties.py).
+tied answer (evaluator/tasks/ties.py); a second derivation of every oracle's answer, sharing no
+code with the oracle (`derivations/`), passes the task's comparator
+(evaluator/tasks/second_derivation.py).
 
 Exit codes: 0 every task is valid; 1 some task is too weak or broken (listed); 2 usage or config error.
 """
@@ -26,7 +28,7 @@ from evaluator.scoring import oracle_registry as oracles, score as scoring
 from evaluator.config.errors import ConfigError
 from evaluator.config.paths import WEIGHTS_FILE
 from evaluator.config.settings import add_selection_flags, selection_from
-from evaluator.tasks import ties
+from evaluator.tasks import second_derivation, ties
 from evaluator.models import TaskContext
 from evaluator.models.builtin import solution
 from evaluator.tasks.image_checks import IMAGE_TAG, answer_in_text
@@ -123,6 +125,7 @@ class Validator:
                     broken = "\n".join(text.splitlines()[:-1]) + "\n"
                     if succeeds(answer or None, {**files, rel: broken}):
                         v.problems.append(f"`{out.key}`: {rel} without its last line still passes {out.oracle.fn}")
+                    v.problems += second_derivation.checker_problems(out, job.pristine, mine, {**mine, rel: broken})
                 continue
             truth = expected[out.key]
             if _trivial(truth):
@@ -136,6 +139,8 @@ class Validator:
                 v.problems.append(f"`{out.key}`: tie check failed: {exc}")
                 tied = []
             v.problems += ties.tie_problems(task, out, tied, lambda alt, k=out.key: succeeds({**answer, k: alt}, files))
+            v.problems += second_derivation.fact_problems(out, truth, job.pristine,
+                                                          lambda alt, k=out.key: succeeds({**answer, k: alt}, files))
             wrongs: list[tuple[str, Any]] = []
             for d in out.distractors:
                 try:

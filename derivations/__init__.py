@@ -1,0 +1,19 @@
+"""Second derivations: each built-in oracle's answer computed a second, independent way.
+
+`python -m evaluator.validate` runs the oracle and its derivation on the pinned checkout and fails
+the task when the derivation's answer would not pass the task's comparator. To be independent,
+no module here imports `oracles` (tests/test_architecture.py checks it), and each derivation uses
+a different method: a real tool where one exists (`git ls-files`, `pytest --collect-only`,
+`packaging.requirements`, `networkx`, `tomllib`, `configparser`, Pillow, ...) or a separate
+implementation (regular expressions and text where the oracle walks an AST, an AST where the oracle
+reads text, `inspect` on an import-free stub, ...).
+
+Modules, by the oracles they cover:
+  files.py             file-tree, text-search and image oracles (oracles/original, python_text
+                       grep_*, repo_facts glob_files, images)
+  configs.py           config-file and answer-file oracles (config_files, pip_requirements,
+                       repo_facts ini/yaml/markdown, answer_checks)
+  python_source.py     python_code oracles about definitions, registries, classes and imports
+  python_semantics.py  python_code oracles about values: defaults, parameters, constants,
+                       configs, docstrings, pytest parameters
+"""
