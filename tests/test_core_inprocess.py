@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from evaluator.agent.loop import AgentLoop, LoopBudget
+from evaluator.agent.tool_args import ToolError
 from evaluator.agent.toolbox import Toolbox
 from evaluator.models import ModelError, ModelReply, TaskContext
 from evaluator.reporting import report
@@ -196,3 +198,23 @@ def test_an_unknown_tool_is_a_usage_error(task: TaskSpec, box: Any, tmp_path: Pa
     paths = SandboxPaths(work_root=Path(sandbox.root), tmp_dir=Path(sandbox.tmp), home_dir=tmp_path / "home")
     with pytest.raises(ConfigError, match="unknown tool 'read_fil' \\(did you mean 'read_file'\\?\\)"):
         Toolbox(task, sandbox, paths, limits=Limits(), extra_tools=["read_fil"])
+
+
+def test_write_file_refuses_a_fifo_instead_of_hanging(task: TaskSpec, box: Any) -> None:
+    # A model can make a FIFO with python3 in its sandbox; opening it for writing on the host
+    # would block the event loop of every task in the run.
+    tools, sandbox, _ = box
+    fifo = Path(sandbox.root) / "eval_artifacts" / "answer.json"
+    os.mkfifo(fifo)
+    args = tools.parse("write_file", json.dumps({"path": "eval_artifacts/answer.json", "content": "{}"}))
+    with pytest.raises(ToolError, match="answer.json: cannot write"):
+        asyncio.run(tools.call("write_file", args))
+
+
+def test_write_file_truncates_and_appends_a_regular_file(task: TaskSpec, box: Any) -> None:
+    tools, sandbox, _ = box
+    target = Path(sandbox.root) / "eval_artifacts" / "notes.txt"
+    target.write_text("old text that is longer\n")
+    for mode, content in (("overwrite", "a\n"), ("append", "b\n")):
+        asyncio.run(tools.call("write_file", tools.parse("write_file", json.dumps({"path": "eval_artifacts/notes.txt", "content": content, "mode": mode}))))
+    assert target.read_text() == "a\nb\n"

@@ -9,6 +9,7 @@ import asyncio
 import functools
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal, NamedTuple
 
@@ -245,8 +246,7 @@ class Toolbox:
             self._event(finding, "write_file", args.path, refused=True)  # file tools never write outside, in any mode
             raise ToolError(finding.detail)
         real.parent.mkdir(parents=True, exist_ok=True)
-        with open(real, "a" if args.mode == "append" else "w", encoding="utf-8") as f:
-            f.write(args.content)
+        _write_regular(real, args.content.encode("utf-8"), append=args.mode == "append", shown=args.path)
         _, top = self._mount_of(real)
         owner = top.stat()
         if os.geteuid() == 0 and owner.st_uid != 0:  # keep what we made writable by the sandbox's uid
@@ -264,6 +264,30 @@ class Toolbox:
         except OSError as exc:
             raise ToolError(f"{exc.strerror or exc}") from None
         return (out.shown, out.result) if isinstance(out, ToolOutput) else (out, None)
+
+
+def _write_regular(real: Path, data: bytes, *, append: bool, shown: str) -> None:
+    """Write to a regular file only. A FIFO the model made would block the harness's event loop
+    on open (O_NONBLOCK makes that an error instead); a device or socket is refused after the
+    open, before anything is truncated or written."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(real, flags, 0o644)
+    except OSError as exc:
+        raise ToolError(f"{shown}: cannot write: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ToolError(f"{shown} is not a regular file; write_file only writes regular files")
+        os.set_blocking(fd, True)
+        if append:
+            os.lseek(fd, 0, os.SEEK_END)
+        else:
+            os.ftruncate(fd, 0)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 for _name, _args in zip(BUILTIN_TOOLS, (RunCommandArgs, ReadFileArgs, ListDirArgs, WriteFileArgs)):
