@@ -32,7 +32,7 @@ from evaluator.scoring.oracle_api import OracleError
 
 # PEP 508: a name starts and ends with a letter or digit; what may follow it on the line.
 _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(.*)", re.S)
-_AFTER_NAME = ("", "[", "(", "<", ">", "=", "!", "~", ";", "@")
+_AFTER_NAME = ("[", "(", "<", ">", "=", "!", "~", ";", "@")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _WHEEL = re.compile(r"([^-]+)-[^-]+(?:-[^-]+)?-[^-]+-[^-]+-[^-]+\.whl", re.I)
 _SDIST = re.compile(r"(.+?)-([0-9][^-]*)\.(?:tar\.gz|zip)", re.I)
@@ -46,7 +46,7 @@ def pep508_name(spec: str) -> tuple[str, str]:
     """(normalised name, the rest of the line) of a PEP 508 string; OracleError when it has none."""
     m = _NAME.fullmatch(spec)
     rest = m.group(2).strip() if m else ""
-    if not m or not rest.startswith(_AFTER_NAME):
+    if not m or (rest and not rest.startswith(_AFTER_NAME)):
         raise OracleError(f"not a PEP 508 requirement: {spec!r}")
     return canonicalize_name(m.group(1)), rest
 
