@@ -53,7 +53,9 @@ def _toml(repo_root: Path, rel: str) -> dict[str, Any]:
         raise OracleError(f"{rel}: not valid TOML: {exc}") from exc
 
 
-@second_derivation("yaml_query", method="libyaml event stream built into values here (own YAML 1.1 scalars, 1.2 booleans) + own query scanner")
+@second_derivation(
+    "yaml_query",
+    method="libyaml event stream built into values here (own YAML 1.1 scalars, 1.2 booleans) + own query scanner")
 def yaml_query(*, repo_root: Path, path: str, query: str) -> Any:
     return follow(_yaml(repo_root, path), query_steps(query), path)
 
@@ -78,7 +80,9 @@ def _schedule_crons(doc: Any) -> list[str]:
     return [c for c in fan_out(schedule, ["*", "cron"]) if isinstance(c, str)] if isinstance(schedule, list) else []
 
 
-@second_derivation("workflow_cron_schedules", method="libyaml event stream built into values here, on.schedule[*].cron by path fan-out")
+@second_derivation(
+    "workflow_cron_schedules",
+    method="libyaml event stream built into values here, on.schedule[*].cron by path fan-out")
 def workflow_cron_schedules(*, repo_root: Path, path: str) -> list[str]:
     return sorted(_schedule_crons(_yaml(repo_root, path)))
 
@@ -100,13 +104,17 @@ def workflows_with_cron(*, repo_root: Path, dir: str = ".github/workflows") -> l
     return sorted(found)
 
 
-@second_derivation("requirements_list", method="own pip-rules line parser (-r/-e/#egg=/URLs/markers), PEP 508 name regex + packaging canonicalize_name")
+@second_derivation(
+    "requirements_list",
+    method="own pip-rules line parser (-r/-e/#egg=/URLs/markers), PEP 508 name regex + packaging canonicalize_name")
 def requirements_list(*, repo_root: Path, path: str, python_version: str | None = None) -> list[str]:
     env = marker_environment(python_version) if python_version else None
     return sorted(RequirementFiles(repo_root, env).names(_file(repo_root, path)))
 
 
-@second_derivation("pyproject_dependencies", method="tomlkit (not tomllib) + PEP 508 name regex + packaging canonicalize_name")
+@second_derivation(
+    "pyproject_dependencies",
+    method="tomlkit (not tomllib) + PEP 508 name regex + packaging canonicalize_name")
 def pyproject_dependencies(*, repo_root: Path, path: str = "pyproject.toml", extra: str | None = None) -> list[str]:
     data = _toml(repo_root, path)
     project = data.get("project")
@@ -127,13 +135,17 @@ def pyproject_dependencies(*, repo_root: Path, path: str = "pyproject.toml", ext
     return sorted({pep508_name(n)[0] for n in names})
 
 
-@second_derivation("setup_py_install_requires", method="runs setup.py in a throw-away copy with setuptools.setup recording install_requires")
+@second_derivation(
+    "setup_py_install_requires",
+    method="runs setup.py in a throw-away copy with setuptools.setup recording install_requires")
 def setup_py_install_requires(*, repo_root: Path, path: str = "setup.py") -> list[str]:
     specs = run_install_requires(repo_root, _file(repo_root, path))
     return sorted({pep508_name(s)[0] for s in specs if s.strip() and not s.strip().startswith("#")})
 
 
-@second_derivation("ini_value", method="own INI line parser written from configparser's documented rules (not configparser)")
+@second_derivation(
+    "ini_value",
+    method="own INI line parser written from configparser's documented rules (not configparser)")
 def ini_value(*, repo_root: Path, path: str, section: str, key: str) -> str:
     text = _file(repo_root, path).read_bytes().decode("utf-8", errors="replace")
     top = "\x00top"  # a file without headers is one unnamed section
@@ -156,12 +168,16 @@ def _md_table(repo_root: Path, path: str, table: int) -> tuple[list[str], list[l
     return tables[table]
 
 
-@second_derivation("markdown_table_row_count", method="one multi-line regular expression over the text (fences blanked first)")
+@second_derivation(
+    "markdown_table_row_count",
+    method="one multi-line regular expression over the text (fences blanked first)")
 def markdown_table_row_count(*, repo_root: Path, path: str, table: int = 0) -> int:
     return len(_md_table(repo_root, path, table)[1])
 
 
-@second_derivation("markdown_table_column", method="one multi-line regular expression over the text; emphasis by a back-referencing regex")
+@second_derivation(
+    "markdown_table_column",
+    method="one multi-line regular expression over the text; emphasis by a back-referencing regex")
 def markdown_table_column(*, repo_root: Path, path: str, column: str, table: int = 0,
                           strip_emphasis: bool = True) -> list[str]:
     header, rows = _md_table(repo_root, path, table)
@@ -225,7 +241,9 @@ def _answer_pairs(text: str) -> dict[str, str]:
     return pairs
 
 
-@second_derivation("answer_md_kv_matches", method="own no-follow reader and key: value split; the expected facts from os.scandir")
+@second_derivation(
+    "answer_md_kv_matches",
+    method="own no-follow reader and key: value split; the expected facts from os.scandir")
 def answer_md_kv_matches(*, repo_root: Path, answer_dir: Path, path: str, repo_id: str,
                          exclude_top_level: list[str], exclude_hidden: bool = True) -> bool:
     data = _answer_bytes(answer_dir, path)

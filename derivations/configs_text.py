@@ -79,7 +79,10 @@ def follow(data: Any, steps: list[int | str], where: str) -> Any:
     cur = data
     for depth, step in enumerate(steps):
         if isinstance(cur, dict):
-            wanted = [step, str(step)] if isinstance(step, int) else [step] + ([int(step)] if _DIGITS.fullmatch(step) else [])
+            if isinstance(step, int):
+                wanted: list[Any] = [step, str(step)]
+            else:
+                wanted = [step, int(step)] if _DIGITS.fullmatch(step) else [step]
             hit = next((k for k in wanted if k in cur), _MISSING)
             nxt = cur[hit] if hit is not _MISSING else _MISSING
         elif isinstance(cur, list):
@@ -164,7 +167,8 @@ def ini_sections(text: str) -> dict[str, dict[str, str]]:
         key, key_indent = body[:cut].strip().lower(), indent
         cur[key] = [body[cut + 1:].strip()]
     defaults = sections.pop("DEFAULT", {})
-    return {name: {k: "\n".join(v).rstrip() for k, v in {**defaults, **keys}.items()} for name, keys in sections.items()}
+    joined = {name: {**defaults, **keys} for name, keys in sections.items()}
+    return {name: {k: "\n".join(v).rstrip() for k, v in keys.items()} for name, keys in joined.items()}
 
 
 # --- Markdown pipe tables -----------------------------------------------------------------------
