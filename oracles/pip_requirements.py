@@ -4,7 +4,8 @@ pip's format (https://pip.pypa.io/en/stable/reference/requirements-file-format/)
 end of a line joins it with the next; `#` at the start of a line or after whitespace starts a
 comment; `-r`/`--requirement FILE` includes another file (relative to the including file);
 `-c`/`--constraint FILE` only constrains versions, so it adds no names; `-e`/`--editable
-URL-or-path` installs a project; other options (`--index-url`, `--hash=`, ...) name nothing.
+URL-or-path` installs a project (a local path is relative to the current directory, taken as the
+repository root, not to the requirements file); other options (`--index-url`, `--hash=`, ...) name nothing.
 A requirement line is a PEP 508 string (`name[extras] spec ; marker` or `name @ url`), or a bare
 URL/path, whose name comes from its `#egg=` fragment or from a wheel/sdist file name.
 
@@ -90,9 +91,17 @@ def _local_project_name(path: Path) -> str | None:
 
 
 def _logical_lines(text: str) -> list[str]:
-    """Lines after pip's line joining (a trailing backslash) and comment stripping."""
-    joined = re.sub(r"\\\r?\n", "", text)
-    return [_COMMENT.sub("", raw).strip() for raw in joined.splitlines()]
+    """Lines after pip's line joining (a trailing backslash; pip does not continue a whole-line
+    comment, so `# note \\` does not swallow the next line) and comment stripping."""
+    out, pending = [], ""
+    for raw in text.splitlines():
+        comment = raw.lstrip().startswith("#")
+        if raw.endswith("\\") and not comment:
+            pending += raw[:-1]
+            continue
+        out.append(_COMMENT.sub("", pending + (" " + raw if comment else raw)).strip())
+        pending = ""
+    return out + ([_COMMENT.sub("", pending).strip()] if pending else [])
 
 
 def _option(line: str) -> tuple[str, str] | None:
@@ -152,7 +161,9 @@ class RequirementsReader:
 
     def _editable(self, path: Path, target: str) -> str:
         name = name_from_url(target)
-        local = (path.parent / target.split("#", 1)[0]).resolve()
+        # pip takes a local editable path from its working directory (the repository root), not from
+        # the requirements file, and installs `.[dev]` as the project `.`
+        local = (self.repo_root / re.sub(r"\[[^\]]*\]$", "", target.split("#", 1)[0])).resolve()
         if name is None and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target) and local.is_relative_to(self.repo_root.resolve()):
             name = _local_project_name(local)
         if name is None:
