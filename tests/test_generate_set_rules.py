@@ -8,8 +8,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from evaluator.config.errors import ConfigError
 from evaluator.config.paths import REPOS_DIR, TASKS_DIR
 from evaluator.generate.model import Accepted, Candidate
 from evaluator.generate.worth import enforce_one_pipeline
@@ -134,3 +136,10 @@ def test_task_set_selects_the_committed_generated_set() -> None:
         templates = Counter(t.provenance["template"] for t in tasks)  # type: ignore[index]
         assert max(templates.values()) <= len(tasks) // 4, repo  # spread over the templates
     assert len(by_repo.get("mmengine", [])) >= 80 and len(by_repo.get("opencompass", [])) >= 80
+
+
+def test_a_mistyped_task_set_is_an_error_not_every_set(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="task set 'l1-generatd' not found"):
+        load_tasks(TASKS_DIR, task_set="l1-generatd", repos=None, pattern=None)
+    r = run_cli("evaluator.validate", "--task-set", "l1-generatd", "--repos", "mmengine")
+    assert r.returncode == 2 and "task set 'l1-generatd' not found" in r.stderr and "Traceback" not in r.stderr
