@@ -102,15 +102,22 @@ def test_known_answers_and_format(generated: dict[str, Any]) -> None:
     assert answer("python_subclasses", base="Base", root="pkg", exclude_dirs=["configs"],
                   transitive=True) == ["Deep", "Deeper", "Net"]
     assert answer("yaml_query", path="config.yaml", query="model.depth") == 18
-    assert answer("pytest_param_count", path="tests/test_ops.py") == 9
-    assert answer("glob_count", glob="**/*.md", exclude_dirs=[".git", "eval_artifacts"]) == 3
+    # tests/test_ops.py offers three pytest questions; the set rules keep two of them (at most 2 per file).
+    pytest_items = {"": 9, "test_mul": 6, "test_one": 2}
+    asked = [t for t in tasks.values() if t["outputs"][0]["oracle"]["fn"] == "pytest_param_count"]
+    assert len(asked) == 2
+    for t in asked:
+        assert answers[t["id"]]["answer"]["test_items"] == pytest_items[t["outputs"][0]["oracle"]["args"].get("function", "")]
+    # `find . -name '*.md' | wc -l` already prints the Markdown count: the template is dropped, with the reason.
+    assert generated["report"]["dropped_templates"]["glob_count_md"].startswith("naive pipeline answers it: `find")
     for tid, t in tasks.items():
         assert tid == t["id"] and t["tags"] == ["generated", t["provenance"]["template"]]
         assert t["provenance"]["commit"] == generated["commit"] and t["provenance"]["seed"] == 0
         assert t["difficulty"] in ("easy", "medium", "hard") and t["difficulty_reason"]
+        assert t["one_pipeline"] is ALL[t["provenance"]["template"]].one_pipeline
         assert "eval_artifacts/answer" in t["instruction"]
     templates = {t["provenance"]["template"] for t in tasks.values()}
-    assert {"python_function_defaults", "python_import_users", "toml_query", "has_license_file"} <= templates
+    assert {"python_function_defaults", "python_import_users", "toml_query", "answer_md_kv_matches"} <= templates
 
 
 def test_drop_reasons_and_validation(generated: dict[str, Any], tmp_path: Path) -> None:
@@ -130,7 +137,8 @@ def test_quota_and_duplicates(tmp_path: Path) -> None:
     ws = setup_repo(tmp_path)
     out = tmp_path / "out"
     four = "yaml_query,toml_query,pytest_param_count,python_function_defaults"
-    r = run_cli("evaluator.generate", *cli_args(ws, out, "--max-tasks", "4", "--templates", four))
+    # Without the set rules: two of the four are one-pipeline, and only the template quota is under test here.
+    r = run_cli("evaluator.generate", *cli_args(ws, out, "--max-tasks", "4", "--templates", four, "--no-set-rules"))
     assert r.returncode == 0, r.stderr
     report = json.loads((out / "_generation_report.json").read_text())
     assert list(report["per_template"].values()) == [1, 1, 1, 1]
@@ -156,7 +164,7 @@ def test_quota_and_duplicates(tmp_path: Path) -> None:
 def test_repin_report_and_stable_ids(tmp_path: Path) -> None:
     ws = setup_repo(tmp_path)
     out = tmp_path / "out"
-    args = ("--templates", "python_function_defaults", "--max-tasks", "50")
+    args = ("--templates", "python_function_defaults", "--max-tasks", "50", "--no-set-rules")  # every function, not 2 per file
     assert run_cli("evaluator.generate", *cli_args(ws, out, *args)).returncode == 0
     first = load_out(out)
     src = ws["src"]
@@ -193,7 +201,7 @@ def test_byte_identical_across_hash_seeds(tmp_path: Path) -> None:
 def test_review_writes_nothing_and_bad_input(tmp_path: Path) -> None:
     ws = setup_repo(tmp_path)
     r = run_cli("evaluator.generate", "--repo", "fx", "--repos-config", str(ws["repos"]), "--cache-dir", str(ws["cache"]),
-                "--review", "--templates", "easy", cwd=tmp_path)
+                "--review", "--templates", "easy", "--no-set-rules", cwd=tmp_path)
     assert r.returncode == 0 and "expected (equals): true" in r.stdout and "nothing written" in r.stdout
     assert not (tmp_path / "tasks").exists()
     for bad in (["--templates", "nope"], ["--max-tasks", "0"], ["--repo", "missing"], ["--ref", "no-such-ref"]):

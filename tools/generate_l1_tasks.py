@@ -4,7 +4,7 @@
 
 Registers the repo (writes `<repos-config>/<id>.yaml` with url = --repo-root and ref = its HEAD
 sha; a temp folder when --repos-config is not given) and runs `python -m evaluator.generate`
-with `--templates easy`. An existing `<id>.yaml` for the same --repo-root is used as it is
+with `--templates easy --no-set-rules`. An existing `<id>.yaml` for the same --repo-root is used as it is
 (its ref, comments and description are kept); one for another repository is never replaced
 without --force.
 
@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             register(config, ns.repo_id, root, sha, ns.force)
         except ConfigError as exc:
             return cli.fail(str(exc))
-        args = ["--repo", ns.repo_id, "--repos-config", str(config), "--templates", "easy", "--max-tasks", "10"]
+        args = ["--repo", ns.repo_id, "--repos-config", str(config), "--templates", "easy", "--max-tasks", "10",
+                "--no-set-rules"]  # the original ten kinds, each a pipeline: the set rules would drop them
         args += ["--out", str(ns.out)] if ns.out else []
         args += ["--cache-dir", str(ns.cache_dir)] if ns.cache_dir else []
         return generate_main(args)

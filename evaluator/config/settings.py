@@ -75,7 +75,9 @@ def add_selection_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repos", help="Comma-separated repo ids (default: every repo registered in --repos-config; "
                    "tasks of other repos are left out with a note).")
     p.add_argument("--task-set", default="l1",
-                   help="Task set folder under --tasks-dir; '.' means every task under --tasks-dir (default: l1).")
+                   help="Task set folder under --tasks-dir, e.g. l1 (curated) or l1-generated; '.' means every task "
+                   "under --tasks-dir; a set that is not there is an error, except the default on a flat "
+                   "--tasks-dir (default: l1).")
     p.add_argument("--tasks", metavar="GLOBS", help="Only task ids matching one of these comma-separated globs, "
                    "e.g. 'demo_task_00*,demo_task_010' (default: all).")
     p.add_argument("--tasks-dir", type=Path, default=TASKS_DIR,

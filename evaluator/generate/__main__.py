@@ -2,6 +2,7 @@
 
 Examples:
   python -m evaluator.generate --repo mmengine --max-tasks 80
+  python -m evaluator.generate --repo mmengine --peers opencompass,internlm --out tasks/l1-generated/mmengine
   python -m evaluator.generate --repo demo --review                 # print for a human check, write nothing
   python -m evaluator.generate --repo demo --ref v0.2 --out DIR     # re-pin: report survived/changed/... ids
 
@@ -21,6 +22,7 @@ from evaluator.tasks.catalog import load_repos
 from evaluator.config.errors import ConfigError
 from evaluator.config.paths import CHECKOUT as PROJECT_ROOT, REPOS_DIR
 from evaluator.generate import output, repin
+from evaluator.generate.worth import Peer
 from evaluator.generate.checks import Checker
 from evaluator.generate.pipeline import QUOTA, generate
 from evaluator.generate.sampler import Sampler
@@ -42,6 +44,11 @@ def parser() -> argparse.ArgumentParser:
                    help=f"Comma-separated template names or groups easy/parametric/all. Known: {', '.join(ALL)}.")
     p.add_argument("--ref", help="Commit, tag or branch overriding the repo file's ref (re-pin) (default: the repo file's ref).")
     p.add_argument("--review", action="store_true", help="Print each task's question, answer and distractors (default off).")
+    p.add_argument("--peers", default="", help="Comma-separated repo ids of the same task set: a fixed question whose "
+                   "answer is the same in --repo and every peer is dropped for --repo (default: none).")
+    p.add_argument("--no-set-rules", action="store_true", help="Skip the set rules (fixed questions screened, at most 2 "
+                   "tasks of a template per file, at most a third one-pipeline): for the original AgentGym easy tasks "
+                   "(default: rules on).")
     p.add_argument("--cache-dir", type=Path, help="Clone and oracle cache (default: $AGENTGYM_CACHE or ~/.cache/agentgym).")
     return p
 
@@ -82,8 +89,9 @@ def run(ns: argparse.Namespace) -> int:
     root = repo_cache.pristine(spec, mirror, commit)
     facts = oracles.FactCache(cache_root / "oracles")
     ctx = Context(repo_id=spec.id, root=root, commit=commit, sampler=Sampler(ns.seed), cache=facts)
-    res = generate(ctx, Checker(ctx, spec), templates, max_tasks=ns.max_tasks, seed=ns.seed,
-                   progress=lambda msg: print(msg, file=sys.stderr))
+    peers = _peers(ns.peers, repos, repo_cache, spec.id)
+    res = generate(ctx, Checker(ctx, spec, drop_naive=not ns.no_set_rules), templates, max_tasks=ns.max_tasks,
+                   seed=ns.seed, progress=lambda msg: print(msg, file=sys.stderr), peers=peers, rules=not ns.no_set_rules)
     out_dir = ns.out if ns.out or ns.review else PROJECT_ROOT / "tasks" / "generated" / spec.id
     new = {a.task_id: repin.expected(a.task, root, commit, facts) for a in sorted(res.accepted, key=lambda a: a.task_id)}
     diff = None
@@ -97,10 +105,23 @@ def run(ns: argparse.Namespace) -> int:
     if out_dir is not None:
         output.write_tasks(out_dir, spec.id, res)
         meta = {"repo": spec.id, "url": spec.url, "ref": spec.ref, "commit": commit, "seed": ns.seed,
-                "max_tasks": ns.max_tasks, "quota": QUOTA, "templates": [t.name for t in templates]}
+                "max_tasks": ns.max_tasks, "quota": QUOTA, "templates": [t.name for t in templates], "peers": [p.repo_id for p in peers], "set_rules": not ns.no_set_rules}
         output.write_report(out_dir, meta, res, new, diff)
     _summary(res, out_dir, commit, diff)
     return 0 if res.accepted else 1
+
+
+def _peers(text: str, repos: dict[str, Any], cache: RepoCache, me: str) -> list[Peer]:
+    ids = [r.strip() for r in text.split(",") if r.strip() and r.strip() != me]
+    unknown = [r for r in ids if r not in repos]
+    if unknown:
+        raise ConfigError(f"--peers: unknown repo id {unknown[0]!r}; known ids: {', '.join(sorted(repos))}")
+    out = []
+    for rid in ids:
+        mirror = cache.mirror(repos[rid])
+        commit = cache.resolve(repos[rid], mirror)
+        out.append(Peer(repo_id=rid, root=cache.pristine(repos[rid], mirror, commit), commit=commit))
+    return out
 
 
 def _recorded_answers(path: Path) -> dict[str, Any]:
@@ -118,6 +139,11 @@ def _summary(res: Any, out_dir: Path | None, commit: str, diff: dict[str, list[s
     print(f"\n{len(res.accepted)} tasks from {len(per)} templates at {commit[:12]}{where}")
     for name, n in per.items():
         print(f"  {name}: {n}")
+    for name, why in res.dropped_templates.items():
+        print(f"  template {name} dropped for this repo: {why}")
+    one = sum(1 for a in res.accepted if a.candidate.one_pipeline)
+    if any(a.candidate.one_pipeline is not None for a in res.accepted):
+        print(f"one-pipeline: {one}/{len(res.accepted)} ({one / len(res.accepted):.0%}; at most a third)")
     print("dropped by reason:" if res.drops else "dropped: none")
     for reason, n in output.drop_summary(res).items():
         print(f"  {reason}: {n}")

@@ -23,6 +23,11 @@ DROP_INVALID = "validation failed"
 DROP_SPEC = "invalid task spec"
 DROP_TEMPLATE = "template error"
 DROP_UNUSED = "max tasks reached"
+DROP_NAIVE = "naive pipeline answers it"
+DROP_SAME_FILE = "same file"
+DROP_ONE_PIPELINE = "one-pipeline cap"
+DROP_SAME_ACROSS = "same answer in every repo"
+NAIVE_FNS = ("grep_count", "grep_files")  # distractors that are one grep pipeline, not a misreading
 MAX_ANSWER_CHARS = 2500  # beyond this a model mostly tests its patience, not its reading
 LEVELS = ["easy", "medium", "hard"]
 
@@ -49,9 +54,10 @@ def difficulty(c: Candidate, answer: Any) -> tuple[str, str]:
 
 
 class Checker:
-    def __init__(self, ctx: Context, repo: RepoSpec) -> None:
+    def __init__(self, ctx: Context, repo: RepoSpec, *, drop_naive: bool = True) -> None:
         self.ctx = ctx
         self.repo = repo
+        self.drop_naive = drop_naive  # off only for the original AgentGym easy tasks (--no-set-rules)
         self.validator = Validator(ctx.cache)
         self.seen: dict[str, str] = {}  # oracle call or instruction -> task id that claimed it
 
@@ -87,9 +93,12 @@ class Checker:
         for d in c.distractors:
             if d.optional:  # a naive shortcut that happens to be right (or breaks) is no trap here
                 try:
-                    if self._fact(d.fn, d.args) == answer:
-                        continue
+                    same = self._fact(d.fn, d.args) == answer
                 except oracles.OracleError:
+                    continue
+                if same and d.fn in NAIVE_FNS and self.drop_naive:  # one grep already gives the exact answer: not worth asking
+                    return fail(DROP_NAIVE, f"{d.fn} {canonical(d.args)[:120]} gives it")
+                if same:
                     continue
             distractors.append({"fn": d.fn, "args": d.args, "why": d.why})
         level, reason = difficulty(c, answer)
@@ -115,8 +124,9 @@ def build_task(c: Candidate, task_id: str, repo_id: str, level: str, reason: str
                               "comparator": c.comparator, "weight": 1.0}
     if distractors:
         output["distractors"] = distractors
+    label = {} if c.one_pipeline is None else {"one_pipeline": c.one_pipeline}
     return {
-        "id": task_id, "repo": repo_id, "difficulty": level, "difficulty_reason": reason, "initial_working_dir": ".",
+        "id": task_id, "repo": repo_id, "difficulty": level, "difficulty_reason": reason, **label, "initial_working_dir": ".",
         "instruction": c.instruction, "command_policy": DEFAULT_POLICY, "outputs": [output],
         "max_commands": c.max_commands + (8 if level == "hard" else 4 if level == "medium" else 0),
         "timeout_seconds": c.timeout_seconds + (120 if level == "hard" else 0),

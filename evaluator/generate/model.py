@@ -45,6 +45,8 @@ class Candidate(BaseModel):
     max_commands: int = 12
     timeout_seconds: int = 180
     tags: list[str] = Field(default_factory=list, description="Extra task tags, e.g. `image`.")
+    one_pipeline: bool | None = Field(None, description="Set by the pipeline from the template's `one_pipeline` when "
+                                      "the set rules apply; None (no label written) with --no-set-rules.")
 
     def task_id(self, repo_id: str) -> str:
         digest = hashlib.sha256(f"{self.template}\n{canonical(self.params)}".encode()).hexdigest()[:10]

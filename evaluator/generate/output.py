@@ -76,6 +76,8 @@ def write_report(out: Path, meta: dict[str, Any], res: Result, answers: dict[str
         "tasks": len(res.accepted),
         "per_template": dict(sorted(per_template.items())),
         "offered": res.offered,
+        "one_pipeline": sum(1 for a in res.accepted if a.candidate.one_pipeline),
+        "dropped_templates": res.dropped_templates,
         "drops_by_reason": drop_summary(res),
         "answers": answers,  # what builtin/oracle writes per task: the re-pin baseline
         "repin": repin,

@@ -19,6 +19,9 @@ from evaluator.tasks.change_spec import resolve_files
 from evaluator.tasks.specs import RepoSpec, TaskSpec
 
 
+DEFAULT_TASK_SET = "l1"  # the curated L1 set; `--task-set` selects another folder under --tasks-dir
+
+
 def _describe(err: ValidationError) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -94,7 +97,11 @@ def load_tasks(
     sorted by (repo, id). Every problem of every file is reported at once (evaluator/tasks/taskcheck.py)."""
     from evaluator.tasks import taskcheck
 
-    root = tasks_dir / task_set if task_set and (tasks_dir / task_set).is_dir() else tasks_dir
+    root = tasks_dir / task_set if task_set else tasks_dir
+    if task_set and not root.is_dir() and tasks_dir.is_dir():
+        if task_set != DEFAULT_TASK_SET:  # a mistyped set must not silently run every set in the tree
+            raise ConfigError(f"task set {task_set!r} not found: {root} is not a folder")
+        root = tasks_dir  # the default on a flat --tasks-dir (docs/01's own tree): every task in it
     if not root.is_dir():
         raise ConfigError(f"tasks folder {root} does not exist")
     found: list[tuple[TaskSpec, Path]] = []

@@ -98,6 +98,8 @@ class TaskSpec(Strict):
     kind: TaskKind = Field("answer", description="`answer` (L1, the default) or `change` (L2, see docs/06-change-tasks.md).")
     difficulty: Difficulty = "easy"
     difficulty_reason: str | None = Field(None, description="One line: what the model must do.")
+    one_pipeline: bool | None = Field(None, description="Whether one shell pipeline answers it (set by the generator's "
+                                      "template); validate caps the labelled share per repo at a third.")
     initial_working_dir: str = "."
     instruction: str = Field(min_length=1)
     command_policy: CommandPolicy = Field(default_factory=CommandPolicy)

@@ -5,7 +5,8 @@ empty answer (builtin/nop) fails; every distractor differs from the truth and fa
 superset answer fails; each mutation of the expected answer that exceeds the comparator's
 tolerance fails; the answer is not trivial; an answer decided by a tie-break (the oracle's
 `ties` lists several) needs a tie rule in the instruction and a comparator that accepts every
-tied answer (evaluator/tasks/ties.py); a second derivation of every oracle's answer, sharing no
+tied answer (evaluator/tasks/ties.py); per repository, at most a third of the tasks labelled
+`one_pipeline` are one-pipeline (evaluator/tasks/pipeline_share.py); a second derivation of every oracle's answer, sharing no
 code with the oracle (`derivations/`), passes the task's comparator
 (evaluator/tasks/second_derivation.py).
 
@@ -28,7 +29,7 @@ from evaluator.scoring import oracle_registry as oracles, score as scoring
 from evaluator.config.errors import ConfigError
 from evaluator.config.paths import WEIGHTS_FILE
 from evaluator.config.settings import add_selection_flags, selection_from
-from evaluator.tasks import second_derivation, ties
+from evaluator.tasks import pipeline_share, second_derivation, ties
 from evaluator.models import TaskContext
 from evaluator.models.builtin import solution
 from evaluator.tasks.image_checks import IMAGE_TAG, answer_in_text
@@ -188,9 +189,12 @@ def validate(ns: argparse.Namespace) -> int:
         for p in v.problems:
             print(f"       - {p}")
     print(f"{len(verdicts) - len(bad)}/{len(verdicts)} tasks valid" + (f"; too weak or broken: {', '.join(v.task_id for v in bad)}" if bad else ""))
+    share_lines, over_cap = pipeline_share.share_report([job.task for job in plan.jobs])
+    for line in share_lines:
+        print(line)
     if ns.json:
         ns.json.write_text(json.dumps([v.model_dump() for v in verdicts], indent=2) + "\n")
-    return 1 if bad else 0
+    return 1 if bad or over_cap else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,9 @@ class Template:
     name: ClassVar[str]
     tier: ClassVar[str] = "parametric"
     version: ClassVar[str] = "1"
+    # True when one shell pipeline of standard tools (ls, find, grep, wc, sort, head, file) shows the
+    # answer without a program or reasoning across files; the generator caps such tasks at a third.
+    one_pipeline: ClassVar[bool] = False
 
     def candidates(self, ctx: Context) -> list[Candidate]:
         raise NotImplementedError

@@ -50,6 +50,7 @@ def _value_candidates(ctx: Context, template: str, fn: str, path: str, data: Any
 
 class YamlValue(Template):
     name = "yaml_query"
+    one_pipeline = True  # grep KEY FILE shows the line with the value
 
     def candidates(self, ctx: Context) -> list[Candidate]:
         out: list[Candidate] = []
@@ -66,6 +67,7 @@ class YamlValue(Template):
 
 class TomlValue(Template):
     name = "toml_query"
+    one_pipeline = True  # grep KEY FILE shows the line with the value
 
     def candidates(self, ctx: Context) -> list[Candidate]:
         out: list[Candidate] = []
@@ -80,6 +82,7 @@ class TomlValue(Template):
 
 class PythonConfigValue(Template):
     name = "python_config_value"
+    one_pipeline = True  # grep KEY FILE shows the line with the value
     sample_files = 80  # configs can number thousands; parse only a seeded sample
 
     def candidates(self, ctx: Context) -> list[Candidate]:

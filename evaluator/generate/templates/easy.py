@@ -12,6 +12,7 @@ EXCL_TEXT = "recursively, excluding the .git/ and eval_artifacts/ directories"
 
 class _Easy(Template):
     tier = "easy"
+    one_pipeline = True  # ls, find | wc, grep | wc, head: the original L1 kinds
     key: str = ""
     shape: str = "<int>"
     type: str = "int"
@@ -118,6 +119,7 @@ class DocsEntries(_Easy):
 class AnswerMdSummary(Template):
     name = "answer_md_kv_matches"
     tier = "easy"
+    one_pipeline = True  # ls | wc and ls LICENSE, echoed into a file
 
     def candidates(self, ctx: Context) -> list[Candidate]:
         text = ("Create the file eval_artifacts/answer.md with exactly these three lines, one key per line:\n"

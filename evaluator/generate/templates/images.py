@@ -17,6 +17,7 @@ MAX_IMAGES = 40  # per repo: a figure-heavy docs tree should not flood the task 
 
 class ImageSize(Template):
     name = "image_size"
+    one_pipeline = True  # `file IMAGE` prints the size
 
     def candidates(self, ctx: Context) -> list[Candidate]:
         out: list[Candidate] = []
