@@ -203,7 +203,7 @@ def largest_files(*, repo_root: Path, exclude_dirs: list[str] | None = None) -> 
 
 
 @second_derivation("repo_token_count",
-                   method="`find -size` picks the files, `rg -F --count-matches` counts, files with a NUL skipped")
+                   method="`find -printf %s` sizes pick the files, `rg -F --count-matches` counts, files with a NUL skipped")
 def repo_token_count(*, repo_root: Path, token: str, case_insensitive: bool = False,
                      exclude_dirs: list[str] | None = None, max_bytes: int | None = 1_000_000) -> int:
     files = [rel for size, rel in _sizes(repo_root, exclude_dirs) if not max_bytes or size <= max_bytes]
