@@ -247,3 +247,16 @@ def test_validate_fails_on_disagreement_and_on_a_missing_derivation(tmp_path: Pa
                        "@second_derivation, docs/03-add-tasks-new-oracle.md)"], missing
     assert "FAIL fixture/disagree" in r.stdout and "ok   fixture/agree" in r.stdout
     assert "2/3 tasks valid" not in r.stdout and "1/3 tasks valid" in r.stdout
+
+
+def test_a_mid_gray_pixel_is_not_darker_than_its_own_luma(images: Path) -> None:
+    """Luma 0.299 R + 0.587 G + 0.114 B of (128, 128, 128) is exactly 128, not below 128; the oracle's
+    floating-point sum gave 127.99999999999999 and counted mid-gray as dark, so the two derivations
+    disagreed on any chart with a 50 % gray bar."""
+    row = Image.new("RGB", (20, 3), "white")
+    ImageDraw.Draw(row).rectangle([2, 0, 7, 2], fill=(128, 128, 128))
+    ImageDraw.Draw(row).rectangle([10, 0, 15, 2], fill=(127, 127, 127))
+    row.save(images / "gray.png")
+    for fn in (derive, oracle):
+        assert fn("image_dark_runs", images, path="gray.png", y=1, threshold=128) == 1  # only the 127 run
+        assert fn("image_dark_runs", images, path="gray.png", y=1, threshold=129) == 2
