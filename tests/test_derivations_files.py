@@ -260,3 +260,13 @@ def test_a_mid_gray_pixel_is_not_darker_than_its_own_luma(images: Path) -> None:
     for fn in (derive, oracle):
         assert fn("image_dark_runs", images, path="gray.png", y=1, threshold=128) == 1  # only the 127 run
         assert fn("image_dark_runs", images, path="gray.png", y=1, threshold=129) == 2
+
+
+def test_a_glob_character_range_is_a_range(tree: Path) -> None:
+    """`[b-d]` is the letters b to d, as in every glob; the oracles' glob matcher escaped the `-` and
+    matched only `b`, `-` and `d`, so `docs/[b-d]*` missed docs/ci.yml and the derivations disagreed."""
+    want = ["docs/ci.yml", "docs/conf.yaml"]
+    assert derive("glob_files", tree, glob="docs/[b-d]*") == oracle("glob_files", tree, glob="docs/[b-d]*") == want
+    assert derive("glob_files", tree, glob="docs/[!b-d]*") == oracle("glob_files", tree, glob="docs/[!b-d]*") == ["docs/guide.md"]
+    assert derive("grep_files", tree, pattern=":", glob="**/[a-c]*.y*ml") == ["docs/ci.yml", "docs/conf.yaml"]
+    assert oracle("grep_files", tree, pattern=":", glob="**/[a-c]*.y*ml") == ["docs/ci.yml", "docs/conf.yaml"]
