@@ -147,7 +147,7 @@ def _is(cwd: Path, flag: str, target: str) -> bool:
     exe = shutil.which("test")
     if exe is None:
         raise ToolError("`test` (coreutils) is not installed")
-    return subprocess.run([exe, flag, target], cwd=cwd, check=False).returncode == 0
+    return subprocess.run([exe, flag, target], cwd=cwd, check=False, timeout=60).returncode == 0
 
 
 @second_derivation("has_license_file", method="coreutils `test -f` on each path (a regular file, links followed)")
@@ -170,7 +170,9 @@ def readme_first_nonempty_line(*, repo_root: Path, path: str = "README.md") -> s
 @second_derivation("glob_count", method="`find -P` lists files and links to files; fnmatch per path segment")
 def glob_count(*, repo_root: Path, glob: str, exclude_dirs: list[str] | None = None) -> int:
     skip, matches = set(exclude_dirs or []), _matcher(glob)
-    recs = _find(repo_root, "%Y\t%P")  # %Y: the type after following a link ("f" for a link to a file)
+    # %Y: the type after following a link ("f" for a link to a file). find -P never enters a linked
+    # directory; pathlib's `**` does not either, though its literal segments would (no repo has one).
+    recs = _find(repo_root, "%Y\t%P")
     return sum(1 for kind, rel in recs
                if kind == "f" and matches(rel) and not skip.intersection(rel.split("/")))
 
