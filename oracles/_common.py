@@ -77,7 +77,9 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
         elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
             end = pattern.index("]", i + 2)
             body = pattern[i + 1 : end]
-            out.append("[" + ("^" + re.escape(body[1:]) if body.startswith("!") else re.escape(body)) + "]")
+            # re.escape would make the `-` of a range (`[a-z]`) a literal hyphen
+            klass = re.escape(body[1:] if body.startswith("!") else body).replace("\\-", "-")
+            out.append("[" + ("^" if body.startswith("!") else "") + klass + "]")
             i = end + 1
         else:
             out.append(re.escape(pattern[i]))
