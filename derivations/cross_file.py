@@ -1,0 +1,318 @@
+"""Second derivations (see derivations/__init__.py): the cross-file oracles of oracles/cross_file.py.
+
+Each uses a different method from its oracle: call sites from the token stream (`tokenize`)
+where the oracle walks the AST; a name's origin by regular expressions over the text where the
+oracle follows import statements in the AST; inherited config values with a separate evaluator
+and an iterative merge.
+"""
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import re
+import tokenize
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from evaluator.scoring.oracle_api import OracleError, second_derivation
+
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+ tokenizes f-strings
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
+def _walk_py(repo_root: Path, root: str, exclude_dirs: list[str] | None) -> list[tuple[str, bytes]]:
+    """(repo-relative path, bytes) of regular .py files under `root`, `.git` and excluded dirs pruned."""
+    top = (repo_root / root).resolve()
+    if not top.is_dir() or not top.is_relative_to(repo_root.resolve()):
+        raise OracleError(f"no such directory in the repository: {root!r}")
+    entries = [e.strip("/") for e in exclude_dirs or []]
+    by_name = {e for e in entries if "/" not in e} | {".git"}
+    by_path = {e for e in entries if "/" in e}
+    out = []
+    for cur, dirs, files in os.walk(top):
+        here = PurePosixPath(Path(cur).relative_to(repo_root.resolve()).as_posix())
+        dirs[:] = [d for d in dirs if d not in by_name and (here / d).as_posix() not in by_path]
+        for name in files:
+            full = Path(cur, name)
+            if name.endswith(".py") and not full.is_symlink() and full.is_file():
+                out.append(((here / name).as_posix().removeprefix("./"), full.read_bytes()))
+    return out
+
+
+def _compiles(data: bytes) -> bool:
+    try:
+        compile(data, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, UnicodeError, RecursionError, OverflowError):
+        return False
+    return True
+
+
+def _call_lines(data: bytes, function: str) -> set[int]:
+    toks = [t for t in tokenize.tokenize(io.BytesIO(data).readline)
+            if t.type not in (tokenize.NL, tokenize.COMMENT, tokenize.ENCODING)]
+    lines: set[int] = set()
+    depth = 0
+    for i, tok in enumerate(toks):
+        if tok.type == _FSTRING_START:
+            depth += 1
+        elif tok.type == _FSTRING_END:
+            depth -= 1
+        if depth or tok.type != tokenize.NAME or tok.string != function or i + 1 >= len(toks):
+            continue
+        nxt, prev = toks[i + 1], toks[i - 1] if i else None
+        if nxt.type == tokenize.OP and nxt.string == "(" and not (prev and prev.string in ("def", "class")):
+            lines.add(tok.start[0])
+    return lines
+
+
+@second_derivation("python_call_sites", method="tokenize: a NAME token followed by `(` and not after def/class")
+def call_sites(*, repo_root: Path, function: str, root: str = ".", exclude_dirs: list[str] | None = None,
+               by: str = "line") -> list[str]:
+    hits = []
+    for rel, data in _walk_py(repo_root, root, exclude_dirs):
+        if function.encode() in data and _compiles(data):
+            hits += [(rel, n) for n in _call_lines(data, function)]
+    if by == "file":
+        return sorted({rel for rel, _ in hits})
+    return [f"{rel}:{n}" for rel, n in sorted(hits)]
+
+
+# --- where a name comes from, by regular expressions over the text ---------------------------
+
+_TRIPLE = re.compile(r"(?s)('''|\"\"\").*?\1")
+_FROM = re.compile(r"^from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n\\]|\\\n)*)", re.M)
+
+
+def _blank_strings(text: str) -> str:
+    return _TRIPLE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def _file_of(repo_root: Path, dotted_name: str) -> str | None:
+    stem = "/".join(dotted_name.split("."))
+    for candidate in (stem + ".py", stem + "/__init__.py"):
+        p = repo_root / candidate
+        if p.is_file() and not p.is_symlink():
+            return candidate
+    return None
+
+
+def _absolute(rel: str, dots: str, mod: str) -> str | None:
+    if not dots:
+        return mod
+    parts = rel[:-3].split("/")[:-1]  # the package of `a/b/c.py` and of `a/b/__init__.py` is a.b
+    up = len(dots) - 1
+    if up > len(parts):
+        return None
+    parts = parts[: len(parts) - up]
+    return ".".join(parts + ([mod] if mod else []))
+
+
+def _bindings(text: str, name: str) -> list[tuple[int, str, str, str]]:
+    """(offset, kind, module-dots, module-name-or-original) of each column-0 binding of `name`."""
+    n = re.escape(name)
+    found: list[tuple[int, str, str, str]] = []
+    for m in re.finditer(rf"^(?:(?:async[ \t]+)?def|class)[ \t]+{n}\b|^(?:\w+[ \t]*=[ \t]*)*{n}[ \t]*(?::[^=\n]+)?=(?!=)",
+                         text, re.M):
+        found.append((m.start(), "here", "", ""))
+    for m in re.finditer(rf"^import[ \t]+[^\n]*?([\w.]+)[ \t]+as[ \t]+{n}\b", text, re.M):
+        found.append((m.start(), "module", "", m.group(1)))
+    for m in _FROM.finditer(text):
+        names = re.sub(r"#[^\n]*", "", m.group(3)).strip("()").replace("\\\n", " ")
+        for item in (i.strip() for i in names.split(",")):
+            parts = item.split()
+            if parts and parts[-1] == name and (len(parts) == 1 or parts[1] == "as"):
+                found.append((m.start(), "from:" + parts[0], m.group(1), m.group(2)))
+            elif parts == ["*"]:
+                found.append((m.start(), "star", m.group(1), m.group(2)))
+    return sorted(found)
+
+
+def _origin_text(repo_root: Path, rel: str, name: str, seen: set[tuple[str, str]]) -> str | None:
+    if (rel, name) in seen:
+        raise OracleError(f"{rel}: import cycle while looking for {name!r}")
+    seen.add((rel, name))
+    text = _blank_strings((repo_root / rel).read_text(encoding="utf-8", errors="replace"))
+    binds = _bindings(text, name)
+    explicit = [b for b in binds if b[1] != "star"]
+    is_pkg = rel.endswith("/__init__.py") or rel == "__init__.py"
+    this = rel[: -len("/__init__.py")].replace("/", ".") if is_pkg else rel[:-3].replace("/", ".")
+    if explicit:
+        _, kind, dots, mod = explicit[-1]
+        if kind == "here":
+            return rel
+        if kind == "module":
+            return _must(_file_of(repo_root, mod), mod)
+        original = kind[len("from:"):]
+        target = _absolute(rel, dots, mod)
+        pkg_file = _file_of(repo_root, target) if target else None
+        sub_file = _file_of(repo_root, f"{target}.{original}") if target else None
+        got = _origin_text(repo_root, pkg_file, original, seen) if pkg_file else None
+        return got if got is not None else _must(sub_file, f"{target}.{original}")
+    for _, _, dots, mod in reversed([b for b in binds if b[1] == "star"]):
+        target = _absolute(rel, dots, mod)
+        target_file = _file_of(repo_root, target) if target else None
+        got = _origin_text(repo_root, target_file, name, seen) if target_file else None
+        if got is not None:
+            return got
+    return _file_of(repo_root, f"{this}.{name}") if is_pkg else None
+
+
+def _must(rel: str | None, module: str) -> str:
+    if rel is None:
+        raise OracleError(f"module {module!r} is not a file in the repository")
+    return rel
+
+
+@second_derivation("python_name_origin", method="regular expressions over the text: column-0 def/class/"
+                   "assignment and from/import lines, followed file to file")
+def name_origin(*, repo_root: Path, module: str, name: str) -> str:
+    start = _must(_file_of(repo_root, module), module)
+    got = _origin_text(repo_root, start, name, set())
+    if got is None:
+        raise OracleError(f"{start}: nothing binds {name!r}")
+    return got
+
+
+# --- inherited config values: a separate evaluator and an iterative merge -------------------
+
+
+def _evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
+    match node:
+        case ast.Constant(value=v) if v is None or isinstance(v, (str, int, float, bool)):
+            return v
+        case ast.Name(id=i) if i in names:
+            return names[i]
+        case ast.UnaryOp(op=ast.USub() | ast.UAdd() as op, operand=inner):
+            v = _evaluate(inner, names)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return -v if isinstance(op, ast.USub) else v
+        case ast.List(elts=elts) | ast.Tuple(elts=elts) | ast.Set(elts=elts):
+            items: list[Any] = []
+            for e in elts:
+                if isinstance(e, ast.Starred):
+                    inner = _evaluate(e.value, names)
+                    if not isinstance(inner, list):
+                        return ast.unparse(node)
+                    items += inner
+                else:
+                    items.append(_evaluate(e, names))
+            return items
+        case ast.Dict(keys=keys, values=values):
+            return _mapping(list(zip(keys, values)), names, node)
+        case ast.Call(func=ast.Name(id="dict"), args=[], keywords=kws):
+            return _mapping([(None if k.arg is None else ast.Constant(k.arg), k.value) for k in kws], names, node)
+    return ast.unparse(node)
+
+
+def _mapping(pairs: list[tuple[ast.expr | None, ast.expr]], names: dict[str, Any], node: ast.expr) -> Any:
+    result: dict[str, Any] = {}
+    for k, v in pairs:
+        if k is None:
+            spread = _evaluate(v, names)
+            if not isinstance(spread, dict):
+                return ast.unparse(node)
+            result.update(spread)
+        else:
+            key = _evaluate(k, names)
+            result[json.dumps(key) if isinstance(key, (bool, int, float)) or key is None else
+                   key if isinstance(key, str) else ast.unparse(k)] = _evaluate(v, names)
+    return result
+
+
+def _own_values(path: Path) -> dict[str, Any]:
+    if path.suffix in (".yaml", ".yml", ".json"):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML
+        if not isinstance(data, dict):
+            raise OracleError(f"{path.name}: not a mapping")
+        return data
+    text = path.read_text(encoding="utf-8")
+    if re.search(r"read_base|_base_\.|\{\{_base_", text):
+        raise OracleError(f"{path.name}: read_base() or _base_ references are not followed")
+    names: dict[str, Any] = {}
+    statements = list(ast.parse(text).body)
+    while statements:
+        s = statements.pop(0)
+        if isinstance(s, ast.With):
+            statements[:0] = s.body
+        elif isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+            names.pop(s.target.id, None)
+        elif isinstance(s, (ast.Assign, ast.AnnAssign)) and s.value is not None:
+            for t in s.targets if isinstance(s, ast.Assign) else [s.target]:
+                _assign(t, s.value, names)
+    return names
+
+
+def _assign(target: ast.expr, value: ast.expr, names: dict[str, Any]) -> None:
+    if isinstance(target, ast.Name):
+        names[target.id] = _evaluate(value, names)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        pairs = len(value.elts) == len(target.elts) if isinstance(value, (ast.Tuple, ast.List)) else False
+        for i, t in enumerate(target.elts):
+            if pairs:
+                _assign(t, value.elts[i], names)  # type: ignore[union-attr]
+            elif isinstance(t, ast.Name):
+                names.pop(t.id, None)
+
+
+def _overlay(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Child over base with mmengine's rules, iteratively: (destination, source) pairs on a stack."""
+    top = json.loads(json.dumps(base))
+    stack = [(top, json.loads(json.dumps(child)))]
+    while stack:
+        dest, src = stack.pop()
+        for key, value in src.items():
+            if isinstance(value, dict):
+                replace = bool(value.pop("_delete_", False) is True)
+                if key in dest and not replace:
+                    if not isinstance(dest[key], dict):
+                        raise OracleError(f"{key!r}: a dict cannot merge into a non-dict")
+                    stack.append((dest[key], value))
+                    continue
+            dest[key] = value
+    return top
+
+
+def _inherited(repo_root: Path, rel: PurePosixPath, chain: list[PurePosixPath]) -> dict[str, Any]:
+    if rel in chain:
+        raise OracleError(f"{rel}: _base_ cycle")
+    path = repo_root / rel
+    if not path.is_file() or not path.resolve().is_relative_to(repo_root.resolve()):
+        raise OracleError(f"no such config in the repository: {rel}")
+    own = _own_values(path)
+    parents = own.pop("_base_", [])
+    collected: dict[str, Any] = {}
+    for parent in [parents] if isinstance(parents, str) else parents:
+        if not isinstance(parent, str) or "::" in parent:
+            raise OracleError(f"{rel}: unsupported base {parent!r}")
+        target = PurePosixPath(os.path.normpath(rel.parent / parent))
+        if target.parts[:1] == ("..",):
+            raise OracleError(f"{rel}: base outside the repository")
+        values = _inherited(repo_root, target, chain + [rel])
+        if collected.keys() & values.keys():
+            raise OracleError(f"{rel}: a key is defined by two bases")
+        collected |= values
+    return _overlay(collected, own)
+
+
+def _lookup(data: Any, query: str) -> Any:
+    for part in re.findall(r"\[(-?\d+)\]|\[[\"']([^\"']*)[\"']\]|([^.\[\]]+)", query):
+        index, quoted, plain = part
+        if index and isinstance(data, list):
+            data = data[int(index)]
+        elif isinstance(data, dict) and (quoted or plain) in data:
+            data = data[quoted or plain]
+        elif isinstance(data, list) and plain.lstrip("-").isdigit():
+            data = data[int(plain)]
+        else:
+            raise OracleError(f"query {query!r}: no {(index or quoted or plain)!r}")
+    return data
+
+
+@second_derivation("python_config_inherited_value",
+                   method="a separate config evaluator (pattern matching) and an iterative _base_ merge")
+def config_inherited_value(*, repo_root: Path, path: str, query: str) -> Any:
+    return _lookup(_inherited(repo_root, PurePosixPath(path), []), query)

@@ -1,0 +1,238 @@
+"""Fact oracles whose answer needs evidence from several files (issue 16, items 3 and 6):
+every call site of a function across a package, the file a re-exported name is really defined
+in, and the effective value of a config key after `_base_` inheritance. Code is parsed, never run.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import posixpath
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evaluator.scoring.oracle_api import OracleError, fact_oracle
+from oracles._common import apply_query, resolve_path
+from oracles._pyast import iter_trees, load_module
+from oracles.python_configs import ConfigEval
+from oracles.python_imports import module_of, resolve_from
+
+
+def _identifier(name: str, what: str) -> None:
+    if not name.isidentifier():
+        raise OracleError(f"{what} must be a plain Python name, not {name!r}")
+
+
+def _calls(node: ast.AST, function: str, out: set[int]) -> None:
+    """Lines of calls of `function` under `node`; f-string replacement fields are skipped."""
+    if isinstance(node, ast.JoinedStr):
+        return
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == function:
+            out.add(func.lineno)
+        elif isinstance(func, ast.Attribute) and func.attr == function:
+            out.add(func.end_lineno or func.lineno)  # the line the attribute name is written on
+    for child in ast.iter_child_nodes(node):
+        _calls(child, function, out)
+
+
+@fact_oracle()
+def python_call_sites(
+    *, repo_root: Path, function: str, root: str = ".", exclude_dirs: list[str] | None = None, by: str = "line"
+) -> list[str]:
+    """Every place a function named `function` is called in .py files under `root`.
+
+    A call is a call expression whose callee is written `function` or ends in `.function`
+    (`function(x)`, `self.function(x)`, `mod.function(x)`, `super().function(x)`). A decorator
+    with parentheses (`@function(...)`) is a call; a bare `@function`, a definition
+    (`def function`), an import, or passing it as a value (`map(function, xs)`) is not. Calls
+    inside f-string replacement fields are not counted. `by="line"` gives unique `path:line`
+    entries (two calls on one line are one entry), the line being where the name `function`
+    is written; `by="file"` gives unique repo-relative paths. Sorted by path, then line.
+    Unparseable files are skipped; `exclude_dirs` as in every tree-walking oracle.
+    """
+    _identifier(function, "function")
+    if by not in ("line", "file"):
+        raise OracleError(f"by must be 'line' or 'file', not {by!r}")
+    found: list[tuple[str, int]] = []
+    for rel, tree in iter_trees(repo_root, root, exclude_dirs, must_contain=function.encode()):
+        lines: set[int] = set()
+        _calls(tree, function, lines)
+        found.extend((rel, n) for n in lines)
+    found.sort()
+    if by == "file":
+        return sorted({rel for rel, _ in found})
+    return [f"{rel}:{n}" for rel, n in found]
+
+
+def _module_file(repo_root: Path, module: str) -> str | None:
+    """`a.b` -> `a/b.py` or `a/b/__init__.py` (repo-relative), or None when neither exists."""
+    base = module.replace(".", "/")
+    for rel in (f"{base}.py", f"{base}/__init__.py"):
+        if (repo_root / rel).is_file() and not (repo_root / rel).is_symlink():
+            return rel
+    return None
+
+
+def _binding(stmt: ast.stmt, name: str) -> tuple[str, str | None] | None:
+    """How a top-level statement binds `name`: ("here", None), ("from", original name) with
+    the statement an ImportFrom, ("module", dotted) for `import x.y as name`; None if it does not."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name == name:
+        return "here", None
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return "here", None
+    if isinstance(stmt, ast.ImportFrom):
+        for alias in stmt.names:
+            if (alias.asname or alias.name) == name and alias.name != "*":
+                return "from", alias.name
+    if isinstance(stmt, ast.Import):
+        for alias in stmt.names:
+            if alias.asname == name:
+                return "module", alias.name
+    return None
+
+
+def _origin(repo_root: Path, rel: str, name: str, seen: set[tuple[str, str]]) -> str | None:
+    if (rel, name) in seen:
+        raise OracleError(f"{rel}: import cycle while looking for {name!r}")
+    seen.add((rel, name))
+    tree = load_module(repo_root, rel)
+    module, is_pkg = module_of(rel)
+    last: tuple[ast.stmt, tuple[str, str | None]] | None = None
+    for stmt in tree.body:
+        how = _binding(stmt, name)
+        if how is not None:
+            last = (stmt, how)
+    if last is not None:
+        stmt, (kind, orig) = last
+        if kind == "here":
+            return rel
+        if kind == "module":
+            return _need(_module_file(repo_root, orig or ""), orig or "", rel)
+        target = resolve_from(stmt, module, is_pkg)  # type: ignore[arg-type]
+        sub = _module_file(repo_root, f"{target}.{orig}") if target else None
+        target_rel = _module_file(repo_root, target) if target else None
+        if target_rel is None and sub is not None:
+            return sub  # `from pkg import submodule` where pkg is a namespace package
+        found = _origin(repo_root, _need(target_rel, target or "?", rel), orig or name, seen) if target_rel else None
+        return found if found is not None else _need(sub, f"{target}.{orig}", rel)
+    # No explicit binding: star imports from last to first; the last that provides it wins.
+    stars = [s for s in tree.body if isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names)]
+    for stmt in reversed(stars):
+        target = resolve_from(stmt, module, is_pkg)
+        target_rel = _module_file(repo_root, target) if target else None
+        if target_rel is not None:
+            found = _origin(repo_root, target_rel, name, seen)
+            if found is not None:
+                return found
+    if is_pkg and _module_file(repo_root, f"{module}.{name}"):
+        return _module_file(repo_root, f"{module}.{name}")  # a submodule reached as an attribute
+    return None
+
+
+def _need(rel: str | None, module: str, where: str) -> str:
+    if rel is None:
+        raise OracleError(f"{where}: module {module!r} is not a file in the repository")
+    return rel
+
+
+@fact_oracle()
+def python_name_origin(*, repo_root: Path, module: str, name: str) -> str:
+    """Repo-relative path of the file that defines `name` as `from module import name` sees it.
+
+    Start at `module`'s file (`a/b.py`, else `a/b/__init__.py`). Only unindented top-level
+    statements count (not those inside if/try/with blocks); when several bind `name`, the
+    last wins, as at run time. A `def`, `class` or assignment of `name` means this file.
+    `from X import name` / `from X import orig as name` continue in X (relative imports
+    resolved from this file's package); when X is a package without such a binding but with
+    a submodule of that name, the submodule's file. `import x.y as name` gives x.y's file.
+    With no explicit binding, `from X import *` statements are tried from last to first
+    (an `__all__` is not consulted), then a submodule `module.name`. OracleError when a module
+    on the way is not a file in the repository (a third-party package), on a cycle, or when
+    nothing binds `name`.
+    """
+    _identifier(name, "name")
+    start = _need(_module_file(repo_root, module), module, "module")
+    found = _origin(repo_root, start, name, set())
+    if found is None:
+        raise OracleError(f"{start}: nothing binds {name!r}")
+    return found
+
+
+# --- config inheritance --------------------------------------------------------------------
+
+
+def _load_config(repo_root: Path, rel: str) -> dict[str, Any]:
+    path = resolve_path(repo_root, rel, kind="file")
+    if rel.endswith((".yaml", ".yml", ".json")):
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if rel.endswith(".json") else yaml.safe_load(text)
+        if not isinstance(data, dict):
+            raise OracleError(f"{rel}: not a mapping")
+        return data
+    source = path.read_bytes()
+    if b"read_base" in source or b"_base_." in source or b"{{_base_" in source:
+        raise OracleError(f"{rel}: uses read_base() imports or _base_ variable references, which are not followed")
+    return ConfigEval().run(load_module(repo_root, rel).body)
+
+
+def _merge(child: dict[str, Any], base: dict[str, Any], where: str) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict):
+            value = dict(value)
+            delete = value.pop("_delete_", False) is True
+            if key in out and not delete:
+                if not isinstance(out[key], dict):
+                    raise OracleError(f"{where}: {key!r} is a dict over a non-dict base value (mmengine refuses it)")
+                value = _merge(value, out[key], where)
+        out[key] = value
+    return out
+
+
+def _resolved(repo_root: Path, rel: str, stack: tuple[str, ...]) -> dict[str, Any]:
+    if rel in stack:
+        raise OracleError(f"{rel}: _base_ cycle")
+    own = _load_config(repo_root, rel)
+    bases = own.pop("_base_", [])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise OracleError(f"{rel}: _base_ must be a string or a list of strings")
+    merged: dict[str, Any] = {}
+    for base in bases:
+        if "::" in base:
+            raise OracleError(f"{rel}: cross-repository base {base!r} is not followed")
+        got = _resolved(repo_root, _join(rel, base), stack + (rel,))
+        clash = sorted(set(got) & set(merged))
+        if clash:
+            raise OracleError(f"{rel}: duplicate key {clash[0]!r} among bases (mmengine refuses it)")
+        merged.update(got)
+    return _merge(own, merged, rel)
+
+
+def _join(rel: str, base: str) -> str:
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), base))
+    if joined.startswith("../") or joined == "..":
+        raise OracleError(f"{rel}: base {base!r} is outside the repository")
+    return joined
+
+
+@fact_oracle()
+def python_config_inherited_value(*, repo_root: Path, path: str, query: str) -> Any:
+    """The value at `query` in the config `path` after mmengine-style `_base_` inheritance.
+
+    `_base_` (a path or a list of paths, relative to the file's directory; .py, .json, .yaml
+    or .yml) is resolved recursively. The bases' top-level keys are collected in list order
+    (a key defined by two bases is an OracleError, as mmengine refuses it); then the file's own
+    top-level variables (evaluated as in `python_config_value`, `_base_` itself removed) are
+    merged on top: a dict over a dict merges key by key, recursively, unless the child dict
+    has `_delete_=True`, which replaces the base dict (`_delete_` itself is removed); any
+    other value - lists included - replaces the base value. The query syntax is that of
+    `python_config_value`. OracleError for `read_base()` imports, `_base_.x` or `{{_base_.x}}`
+    references, cross-repository (`pkg::`) bases, cycles, and missing keys.
+    """
+    return apply_query(_resolved(repo_root, path, ()), query, path)
