@@ -131,10 +131,10 @@ def _bindings(text: str, name: str) -> list[tuple[int, str, str, str]]:
     return sorted(found)
 
 
-def _origin_text(repo_root: Path, rel: str, name: str, seen: set[tuple[str, str]]) -> str | None:
+def _origin_text(repo_root: Path, rel: str, name: str, seen: frozenset[tuple[str, str]]) -> str | None:
     if (rel, name) in seen:
         raise OracleError(f"{rel}: import cycle while looking for {name!r}")
-    seen.add((rel, name))
+    seen = seen | {(rel, name)}  # the path so far: a diamond of star imports is not a cycle
     text = _blank_strings((repo_root / rel).read_text(encoding="utf-8", errors="replace"))
     binds = _bindings(text, name)
     explicit = [b for b in binds if b[1] != "star"]
@@ -148,10 +148,10 @@ def _origin_text(repo_root: Path, rel: str, name: str, seen: set[tuple[str, str]
             return _must(_file_of(repo_root, mod), mod)
         original = kind[len("from:"):]
         target = _absolute(rel, dots, mod)
-        pkg_file = _file_of(repo_root, target) if target else None
         sub_file = _file_of(repo_root, f"{target}.{original}") if target else None
-        got = _origin_text(repo_root, pkg_file, original, seen) if pkg_file else None
-        return got if got is not None else _must(sub_file, f"{target}.{original}")
+        if sub_file:
+            return sub_file
+        return _origin_text(repo_root, _must(_file_of(repo_root, target) if target else None, str(target)), original, seen)
     for _, _, dots, mod in reversed([b for b in binds if b[1] == "star"]):
         target = _absolute(rel, dots, mod)
         target_file = _file_of(repo_root, target) if target else None
@@ -171,7 +171,7 @@ def _must(rel: str | None, module: str) -> str:
                    "assignment and from/import lines, followed file to file")
 def name_origin(*, repo_root: Path, module: str, name: str) -> str:
     start = _must(_file_of(repo_root, module), module)
-    got = _origin_text(repo_root, start, name, set())
+    got = _origin_text(repo_root, start, name, frozenset())
     if got is None:
         raise OracleError(f"{start}: nothing binds {name!r}")
     return got

@@ -96,10 +96,10 @@ def _binding(stmt: ast.stmt, name: str) -> tuple[str, str | None] | None:
     return None
 
 
-def _origin(repo_root: Path, rel: str, name: str, seen: set[tuple[str, str]]) -> str | None:
+def _origin(repo_root: Path, rel: str, name: str, seen: frozenset[tuple[str, str]]) -> str | None:
     if (rel, name) in seen:
         raise OracleError(f"{rel}: import cycle while looking for {name!r}")
-    seen.add((rel, name))
+    seen = seen | {(rel, name)}  # the path so far: a diamond of star imports is not a cycle
     tree = load_module(repo_root, rel)
     module, is_pkg = module_of(rel)
     last: tuple[ast.stmt, tuple[str, str | None]] | None = None
@@ -115,11 +115,10 @@ def _origin(repo_root: Path, rel: str, name: str, seen: set[tuple[str, str]]) ->
             return _need(_module_file(repo_root, orig or ""), orig or "", rel)
         target = resolve_from(stmt, module, is_pkg)  # type: ignore[arg-type]
         sub = _module_file(repo_root, f"{target}.{orig}") if target else None
-        target_rel = _module_file(repo_root, target) if target else None
-        if target_rel is None and sub is not None:
-            return sub  # `from pkg import submodule` where pkg is a namespace package
-        found = _origin(repo_root, _need(target_rel, target or "?", rel), orig or name, seen) if target_rel else None
-        return found if found is not None else _need(sub, f"{target}.{orig}", rel)
+        if sub is not None:
+            return sub  # `from pkg import submodule` (Python imports the submodule)
+        return _origin(repo_root, _need(_module_file(repo_root, target) if target else None, target or "?", rel),
+                       orig or name, seen)
     # No explicit binding: star imports from last to first; the last that provides it wins.
     stars = [s for s in tree.body if isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names)]
     for stmt in reversed(stars):
@@ -148,16 +147,16 @@ def python_name_origin(*, repo_root: Path, module: str, name: str) -> str:
     statements count (not those inside if/try/with blocks); when several bind `name`, the
     last wins, as at run time. A `def`, `class` or assignment of `name` means this file.
     `from X import name` / `from X import orig as name` continue in X (relative imports
-    resolved from this file's package); when X is a package without such a binding but with
-    a submodule of that name, the submodule's file. `import x.y as name` gives x.y's file.
+    resolved from this file's package), except that when X has a submodule `orig`
+    (`X/orig.py` or `X/orig/__init__.py`), the answer is that submodule's file. `import x.y as name` gives x.y's file.
     With no explicit binding, `from X import *` statements are tried from last to first
     (an `__all__` is not consulted), then a submodule `module.name`. OracleError when a module
     on the way is not a file in the repository (a third-party package), on a cycle, or when
-    nothing binds `name`.
+    nothing binds `name` (a star import that does not provide it is skipped).
     """
     _identifier(name, "name")
     start = _need(_module_file(repo_root, module), module, "module")
-    found = _origin(repo_root, start, name, set())
+    found = _origin(repo_root, start, name, frozenset())
     if found is None:
         raise OracleError(f"{start}: nothing binds {name!r}")
     return found
