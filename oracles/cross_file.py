@@ -234,4 +234,10 @@ def python_config_inherited_value(*, repo_root: Path, path: str, query: str) -> 
     `python_config_value`. OracleError for `read_base()` imports, `_base_.x` or `{{_base_.x}}`
     references, cross-repository (`pkg::`) bases, cycles, and missing keys.
     """
-    return apply_query(_resolved(repo_root, path, ()), query, path)
+    return apply_query(inherited_config(repo_root, path), query, path)
+
+
+def inherited_config(repo_root: Path, path: str) -> dict[str, Any]:
+    """Every top-level key of the config `path` after `_base_` inheritance (the generator's
+    templates enumerate questions from it); same rules and errors as the oracle above."""
+    return _resolved(repo_root, path, ())
