@@ -20,8 +20,7 @@ import yaml
 
 from evaluator.scoring.oracle_api import OracleError, second_derivation
 
-_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+ tokenizes f-strings
-_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+_F_PREFIX = re.compile(r"[rRbBuU]?[fF][rRbB]?['\"]")  # Python < 3.12 keeps an f-string as one STRING token
 
 
 def _walk_py(repo_root: Path, root: str, exclude_dirs: list[str] | None) -> list[tuple[str, bytes]]:
@@ -51,25 +50,48 @@ def _compiles(data: bytes) -> bool:
     return True
 
 
-def _call_lines(data: bytes, function: str) -> set[int]:
-    toks = [t for t in tokenize.tokenize(io.BytesIO(data).readline)
-            if t.type not in (tokenize.NL, tokenize.COMMENT, tokenize.ENCODING)]
-    lines: set[int] = set()
-    depth = 0
-    for i, tok in enumerate(toks):
-        if tok.type == _FSTRING_START:
-            depth += 1
-        elif tok.type == _FSTRING_END:
+def _fields(literal: str) -> list[tuple[int, str]]:
+    """(offset, text) of each replacement field `{...}` of an f-string literal; `{{` is a brace."""
+    out, i, depth, start = [], 0, 0, 0
+    while i < len(literal):
+        c = literal[i]
+        if depth == 0 and literal.startswith("{{", i):
+            i += 2
+            continue
+        if c == "{":
+            depth, start = depth + 1, (i + 1 if depth == 0 else start)
+        elif c == "}" and depth:
             depth -= 1
-        if depth or tok.type != tokenize.NAME or tok.string != function or i + 1 >= len(toks):
+            if depth == 0:
+                out.append((start, literal[start:i]))
+        elif c in "'\"" and depth:  # a quoted string inside a field: jump over it
+            i = max(literal.find(c, i + 1), i)
+        i += 1
+    return out
+
+
+def _call_lines(data: bytes | str, function: str, line0: int = 0) -> set[int]:
+    """Lines of `function(` in the token stream, f-string fields (one STRING token before 3.12) included."""
+    read = io.BytesIO(data).readline if isinstance(data, bytes) else io.StringIO(data).readline
+    gen = tokenize.tokenize(read) if isinstance(data, bytes) else tokenize.generate_tokens(read)
+    try:
+        toks = [t for t in gen if t.type not in (tokenize.NL, tokenize.COMMENT, tokenize.ENCODING)]
+    except (tokenize.TokenError, SyntaxError):
+        return set()
+    lines: set[int] = set()
+    for i, tok in enumerate(toks):
+        if tok.type == tokenize.STRING and _F_PREFIX.match(tok.string):
+            for offset, text in _fields(tok.string):
+                lines |= _call_lines(text, function, line0 + tok.start[0] - 1 + tok.string.count("\n", 0, offset))
+        if tok.type != tokenize.NAME or tok.string != function or i + 1 >= len(toks):
             continue
         nxt, prev = toks[i + 1], toks[i - 1] if i else None
         if nxt.type == tokenize.OP and nxt.string == "(" and not (prev and prev.string in ("def", "class")):
-            lines.add(tok.start[0])
+            lines.add(line0 + tok.start[0])
     return lines
 
 
-@second_derivation("python_call_sites", method="tokenize: a NAME token followed by `(` and not after def/class")
+@second_derivation("python_call_sites", method="tokenize: a NAME token followed by `(` and not after def/class, f-string fields re-tokenized")
 def call_sites(*, repo_root: Path, function: str, root: str = ".", exclude_dirs: list[str] | None = None,
                by: str = "line") -> list[str]:
     hits = []

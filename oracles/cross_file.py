@@ -25,9 +25,7 @@ def _identifier(name: str, what: str) -> None:
 
 
 def _calls(node: ast.AST, function: str, out: set[int]) -> None:
-    """Lines of calls of `function` under `node`; f-string replacement fields are skipped."""
-    if isinstance(node, ast.JoinedStr):
-        return
+    """Lines of calls of `function` under `node` (f-string replacement fields included)."""
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Name) and func.id == function:

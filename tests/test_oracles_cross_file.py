@@ -33,10 +33,11 @@ CALLS = {
         "    return cfg\n"
         "x = build(1)  # build( in a comment\n"   # 3 call
         "s = 'build(2)'\n"                        # 4 string: not a call
-        "f = f'{build(3)}'\n"                     # 5 inside an f-string: not counted
+        "f = f'{{build(0)}} {build(3)!r:>{w}}'\n"  # 5 inside an f-string field: a call ({{ is a brace)
         "y = [build\n"                            # 6 call written over two lines: line of the name
         "     (4), build(build(5))]\n"            # 7 two calls on one line: one entry
         "fns = map(build, [1])\n"                 # 8 passed as a value: not a call
+        "g = f\"\"\"\n{'x'}\n{ build(6) }\"\"\"\n"        # 11 a field on the third line of an f-string
     ),
     "pkg/sub/use.py": (
         "import pkg.core as core\n"
@@ -58,7 +59,8 @@ CALLS = {
 def test_call_sites_by_line_follow_the_definition(tmp_path: Path, side: str) -> None:
     root = write(tmp_path, CALLS)
     got = FNS[side]["calls"](repo_root=root, function="build", root="pkg", exclude_dirs=["configs"])
-    assert got == ["pkg/core.py:3", "pkg/core.py:6", "pkg/core.py:7", "pkg/sub/use.py:4", "pkg/sub/use.py:6"]
+    assert got == ["pkg/core.py:3", "pkg/core.py:5", "pkg/core.py:6", "pkg/core.py:7", "pkg/core.py:11",
+                   "pkg/sub/use.py:4", "pkg/sub/use.py:6"]
 
 
 @BOTH

@@ -48,9 +48,9 @@ class CallSites(Template):
             if ctx.fact("grep_files", grep) == ctx.fact("python_call_sites", {**base, "by": "file"}):
                 continue  # `grep -rl` already answers it: nothing to read
             rule = (f"A call is an expression that calls a callee written `{name}` or ending in `.{name}` "
-                    f"(`{name}(x)`, `obj.{name}(x)`, `@{name}(...)`); the definition, imports, comments, strings, a bare "
-                    f"`@{name}` and passing `{name}` as a value are not calls, nor are calls inside f-string replacement "
-                    f"fields. Consider .py files under `{pkg}/`, skipping any directory named `configs`. ")
+                    f"(`{name}(x)`, `obj.{name}(x)`, `@{name}(...)`, also inside an f-string's `{{...}}`); the definition, "
+                    f"imports, comments, string text, a bare `@{name}` and passing `{name}` as a value are not calls, nor "
+                    f"is a longer name such as `_{name}(x)`. Consider .py files under `{pkg}/`, skipping any directory named `configs`. ")
             naive = DistractorDraft(fn="grep_files", args=grep,
                                     why="grepped for the name: counts the definition, comments and longer names")
             for by in ("file", "line"):
