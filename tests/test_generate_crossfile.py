@@ -11,7 +11,7 @@ import yaml
 
 from tests.conftest import make_repo, run_cli
 
-TEMPLATES = ["python_call_sites", "python_name_origin", "python_config_inherited_value"]
+TEMPLATES = ["python_call_sites", "python_calling_tests", "python_name_origin", "python_config_inherited_value"]
 FILES = {
     "pkg/__init__.py": "from .core import *\nfrom .models import Net\n",
     "pkg/core/__init__.py": "from .build import build, unused\n",
@@ -23,6 +23,8 @@ FILES = {
     "pkg/hooks.py": "import pkg.core as core\n\n\ndef rebuild(cfg):\n    return core.build(cfg)\n",
     "pkg/docs.py": "'''Call build(cfg) to build.'''\n",
     "tests/test_build.py": "from pkg.core import build\n\n\ndef test_build():\n    assert build(1) == 1\n",
+    "tests/test_runner.py": "from pkg import runner\n\n\ndef test_runner():\n    assert runner.build(2) == 2\n",
+    "tests/test_import_only.py": "from pkg.core import build  # imported, never called\n",
     "configs/base.py": "model = dict(type='Net', depth=50, head=dict(classes=1000))\nlr = 0.1\n",
     "configs/child.py": "_base_ = './base.py'\nmodel = dict(head=dict(classes=10))\n",
 }
@@ -54,6 +56,9 @@ def test_cross_file_templates_make_validated_tasks(tmp_path: Path) -> None:
     assert answer("python_call_sites", **calls, by="file") == ["pkg/hooks.py", "pkg/models/net.py", "pkg/runner.py"]
     assert answer("python_call_sites", **calls, by="line") == [
         "pkg/hooks.py:5", "pkg/models/net.py:6", "pkg/runner.py:4", "pkg/runner.py:5"]
+    # tests/test_import_only.py only imports it: a grep for the name would list it.
+    assert answer("python_call_sites", function="build", root="tests", by="file") == [
+        "tests/test_build.py", "tests/test_runner.py"]
     # Net is defined in two files, so a grep for `class Net` does not settle it; the imports do.
     assert answer("python_name_origin", module="pkg", name="Net") == "pkg/models/net.py"
     assert answer("python_config_inherited_value", path="configs/child.py", query="model") == {

@@ -65,9 +65,48 @@ class CallSites(Template):
                     distractors=[naive] if by == "file" else [DistractorDraft(
                         fn="python_call_sites", args={**base, "root": "."},
                         why="also counted calls outside the package (tests, tools)")],
-                    difficulty="hard" if by == "line" else "medium", tags=TAGS, max_commands=16,
+                    difficulty="hard" if by == "line" and files_with[(pkg, name)] >= 5 else "medium", tags=TAGS,
+                    max_commands=16,
                     reason=f"search {pkg}/ for {name}( and read every hit to keep only real calls"
                     + (", with their lines" if by == "line" else "")))
+        return out
+
+
+class CallingTests(Template):
+    """Which test files exercise a package function (call it directly)."""
+
+    name = "python_calling_tests"
+
+    def candidates(self, ctx: Context) -> list[Candidate]:
+        scan = ctx.scan
+        tests = sorted({rel.split("/", 1)[0] for rel in scan.py_files if "/" in rel and scan.is_test(rel)})
+        if "tests" not in tests:
+            return []
+        defined = Counter(f.qualname.rsplit(".", 1)[-1] for f in scan.functions)
+        names = sorted({(f.qualname, f.path) for f in scan.functions if "." not in f.qualname
+                        and defined[f.qualname] == 1 and not f.qualname.startswith("_")})
+        out = []
+        for name, where in ctx.sampler.ranked(self.name, names)[: PER_TEMPLATE * 3]:
+            args = {"function": name, "root": "tests", "by": "file"}
+            truth = ctx.fact("python_call_sites", args)
+            naive = {"pattern": name, "glob": "tests/**/*.py"}
+            if not truth or not 2 <= len(truth) <= 15 or ctx.fact("grep_files", naive) == truth:
+                continue  # nothing to find, too much to list, or a grep already answers it
+            if any(not path.rsplit("/", 1)[-1].startswith("test") for path in truth):
+                continue  # a fixture or helper module calls it: "which tests" would be ambiguous
+            out.append(Candidate(
+                template=self.name, params=args, key="test_files", type="list", fn="python_call_sites", args=args,
+                comparator="f1", tags=TAGS, difficulty="hard" if len(truth) > 4 else "medium", max_commands=16,
+                instruction=(f"Which .py files under `tests/` exercise the function `{name}` (defined in `{where}`) by "
+                             f"calling it? A file counts when it holds a call whose callee is written `{name}` or ends in "
+                             f"`.{name}` (also inside an f-string's `{{...}}`); importing it, mentioning it in a comment or "
+                             f"string, passing it as a value, or calling a longer name such as `_{name}(x)` does not count. "
+                             "Give repo-relative paths. " + schema("test_files", "[<repo-relative path>, ...]")),
+                distractors=[DistractorDraft(fn="grep_files", args=naive,
+                                             why="grepped for the name: also files that only import or mention it")],
+                reason=f"search tests/ for {name} and read each hit to keep files that call it"))
+            if len(out) >= PER_TEMPLATE:
+                break
         return out
 
 
@@ -173,4 +212,4 @@ class InheritedConfigValue(Template):
             else f"find which base config of {path} defines `{key}`")
 
 
-CROSS_FILE: list[Template] = [CallSites(), NameOrigin(), InheritedConfigValue()]
+CROSS_FILE: list[Template] = [CallSites(), CallingTests(), NameOrigin(), InheritedConfigValue()]
