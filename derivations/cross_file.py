@@ -2,21 +2,16 @@
 
 Each uses a different method from its oracle: call sites from the token stream (`tokenize`)
 where the oracle walks the AST; a name's origin by regular expressions over the text where the
-oracle follows import statements in the AST; inherited config values with a separate evaluator
-and an iterative merge.
+oracle follows import statements in the AST. (Inherited config values: cross_file_configs.py.)
 """
 from __future__ import annotations
 
 import ast
 import io
-import json
 import os
 import re
 import tokenize
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-import yaml
 
 from evaluator.scoring.oracle_api import OracleError, second_derivation
 
@@ -197,144 +192,3 @@ def name_origin(*, repo_root: Path, module: str, name: str) -> str:
     if got is None:
         raise OracleError(f"{start}: nothing binds {name!r}")
     return got
-
-
-# --- inherited config values: a separate evaluator and an iterative merge -------------------
-
-
-def _evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
-    match node:
-        case ast.Constant(value=v) if v is None or isinstance(v, (str, int, float, bool)):
-            return v
-        case ast.Name(id=i) if i in names:
-            return names[i]
-        case ast.UnaryOp(op=ast.USub() | ast.UAdd() as op, operand=inner):
-            v = _evaluate(inner, names)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                return -v if isinstance(op, ast.USub) else v
-        case ast.List(elts=elts) | ast.Tuple(elts=elts) | ast.Set(elts=elts):
-            items: list[Any] = []
-            for e in elts:
-                if isinstance(e, ast.Starred):
-                    inner = _evaluate(e.value, names)
-                    if not isinstance(inner, list):
-                        return ast.unparse(node)
-                    items += inner
-                else:
-                    items.append(_evaluate(e, names))
-            return items
-        case ast.Dict(keys=keys, values=values):
-            return _mapping(list(zip(keys, values)), names, node)
-        case ast.Call(func=ast.Name(id="dict"), args=[], keywords=kws):
-            return _mapping([(None if k.arg is None else ast.Constant(k.arg), k.value) for k in kws], names, node)
-    return ast.unparse(node)
-
-
-def _mapping(pairs: list[tuple[ast.expr | None, ast.expr]], names: dict[str, Any], node: ast.expr) -> Any:
-    result: dict[str, Any] = {}
-    for k, v in pairs:
-        if k is None:
-            spread = _evaluate(v, names)
-            if not isinstance(spread, dict):
-                return ast.unparse(node)
-            result.update(spread)
-        else:
-            key = _evaluate(k, names)
-            result[json.dumps(key) if isinstance(key, (bool, int, float)) or key is None else
-                   key if isinstance(key, str) else ast.unparse(k)] = _evaluate(v, names)
-    return result
-
-
-def _own_values(path: Path) -> dict[str, Any]:
-    if path.suffix in (".yaml", ".yml", ".json"):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML
-        if not isinstance(data, dict):
-            raise OracleError(f"{path.name}: not a mapping")
-        return data
-    text = path.read_text(encoding="utf-8")
-    if re.search(r"read_base|_base_\.|\{\{_base_", text):
-        raise OracleError(f"{path.name}: read_base() or _base_ references are not followed")
-    names: dict[str, Any] = {}
-    statements = list(ast.parse(text).body)
-    while statements:
-        s = statements.pop(0)
-        if isinstance(s, ast.With):
-            statements[:0] = s.body
-        elif isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
-            names.pop(s.target.id, None)
-        elif isinstance(s, (ast.Assign, ast.AnnAssign)) and s.value is not None:
-            for t in s.targets if isinstance(s, ast.Assign) else [s.target]:
-                _assign(t, s.value, names)
-    return names
-
-
-def _assign(target: ast.expr, value: ast.expr, names: dict[str, Any]) -> None:
-    if isinstance(target, ast.Name):
-        names[target.id] = _evaluate(value, names)
-    elif isinstance(target, (ast.Tuple, ast.List)):
-        pairs = len(value.elts) == len(target.elts) if isinstance(value, (ast.Tuple, ast.List)) else False
-        for i, t in enumerate(target.elts):
-            if pairs:
-                _assign(t, value.elts[i], names)  # type: ignore[union-attr]
-            elif isinstance(t, ast.Name):
-                names.pop(t.id, None)
-
-
-def _overlay(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """Child over base with mmengine's rules, iteratively: (destination, source) pairs on a stack."""
-    top = json.loads(json.dumps(base))
-    stack = [(top, json.loads(json.dumps(child)))]
-    while stack:
-        dest, src = stack.pop()
-        for key, value in src.items():
-            if isinstance(value, dict):
-                replace = bool(value.pop("_delete_", False) is True)
-                if key in dest and not replace:
-                    if not isinstance(dest[key], dict):
-                        raise OracleError(f"{key!r}: a dict cannot merge into a non-dict")
-                    stack.append((dest[key], value))
-                    continue
-            dest[key] = value
-    return top
-
-
-def _inherited(repo_root: Path, rel: PurePosixPath, chain: list[PurePosixPath]) -> dict[str, Any]:
-    if rel in chain:
-        raise OracleError(f"{rel}: _base_ cycle")
-    path = repo_root / rel
-    if not path.is_file() or not path.resolve().is_relative_to(repo_root.resolve()):
-        raise OracleError(f"no such config in the repository: {rel}")
-    own = _own_values(path)
-    parents = own.pop("_base_", [])
-    collected: dict[str, Any] = {}
-    for parent in [parents] if isinstance(parents, str) else parents:
-        if not isinstance(parent, str) or "::" in parent:
-            raise OracleError(f"{rel}: unsupported base {parent!r}")
-        target = PurePosixPath(os.path.normpath(rel.parent / parent))
-        if target.parts[:1] == ("..",):
-            raise OracleError(f"{rel}: base outside the repository")
-        values = _inherited(repo_root, target, chain + [rel])
-        if collected.keys() & values.keys():
-            raise OracleError(f"{rel}: a key is defined by two bases")
-        collected |= values
-    return _overlay(collected, own)
-
-
-def _lookup(data: Any, query: str) -> Any:
-    for part in re.findall(r"\[(-?\d+)\]|\[[\"']([^\"']*)[\"']\]|([^.\[\]]+)", query):
-        index, quoted, plain = part
-        if index and isinstance(data, list):
-            data = data[int(index)]
-        elif isinstance(data, dict) and (quoted or plain) in data:
-            data = data[quoted or plain]
-        elif isinstance(data, list) and plain.lstrip("-").isdigit():
-            data = data[int(plain)]
-        else:
-            raise OracleError(f"query {query!r}: no {(index or quoted or plain)!r}")
-    return data
-
-
-@second_derivation("python_config_inherited_value",
-                   method="a separate config evaluator (pattern matching) and an iterative _base_ merge")
-def config_inherited_value(*, repo_root: Path, path: str, query: str) -> Any:
-    return _lookup(_inherited(repo_root, PurePosixPath(path), []), query)

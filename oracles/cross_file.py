@@ -1,21 +1,15 @@
 """Fact oracles whose answer needs evidence from several files (issue 16, items 3 and 6):
-every call site of a function across a package, the file a re-exported name is really defined
-in, and the effective value of a config key after `_base_` inheritance. Code is parsed, never run.
+every call site of a function across a package, and the file a re-exported name is really
+defined in. (Config values after `_base_` inheritance: oracles/cross_file_configs.py.) Code is
+parsed, never run.
 """
 from __future__ import annotations
 
 import ast
-import json
-import posixpath
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from evaluator.scoring.oracle_api import OracleError, fact_oracle
-from oracles._common import apply_query, resolve_path
 from oracles._pyast import iter_trees, load_module
-from oracles.python_configs import ConfigEval
 from oracles.python_imports import module_of, resolve_from
 
 
@@ -158,84 +152,3 @@ def python_name_origin(*, repo_root: Path, module: str, name: str) -> str:
     if found is None:
         raise OracleError(f"{start}: nothing binds {name!r}")
     return found
-
-
-# --- config inheritance --------------------------------------------------------------------
-
-
-def _load_config(repo_root: Path, rel: str) -> dict[str, Any]:
-    path = resolve_path(repo_root, rel, kind="file")
-    if rel.endswith((".yaml", ".yml", ".json")):
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if rel.endswith(".json") else yaml.safe_load(text)
-        if not isinstance(data, dict):
-            raise OracleError(f"{rel}: not a mapping")
-        return data
-    source = path.read_bytes()
-    if b"read_base" in source or b"_base_." in source or b"{{_base_" in source:
-        raise OracleError(f"{rel}: uses read_base() imports or _base_ variable references, which are not followed")
-    return ConfigEval().run(load_module(repo_root, rel).body)
-
-
-def _merge(child: dict[str, Any], base: dict[str, Any], where: str) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in child.items():
-        if isinstance(value, dict):
-            value = dict(value)
-            delete = value.pop("_delete_", False) is True
-            if key in out and not delete:
-                if not isinstance(out[key], dict):
-                    raise OracleError(f"{where}: {key!r} is a dict over a non-dict base value (mmengine refuses it)")
-                value = _merge(value, out[key], where)
-        out[key] = value
-    return out
-
-
-def _resolved(repo_root: Path, rel: str, stack: tuple[str, ...]) -> dict[str, Any]:
-    if rel in stack:
-        raise OracleError(f"{rel}: _base_ cycle")
-    own = _load_config(repo_root, rel)
-    bases = own.pop("_base_", [])
-    bases = [bases] if isinstance(bases, str) else bases
-    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
-        raise OracleError(f"{rel}: _base_ must be a string or a list of strings")
-    merged: dict[str, Any] = {}
-    for base in bases:
-        if "::" in base:
-            raise OracleError(f"{rel}: cross-repository base {base!r} is not followed")
-        got = _resolved(repo_root, _join(rel, base), stack + (rel,))
-        clash = sorted(set(got) & set(merged))
-        if clash:
-            raise OracleError(f"{rel}: duplicate key {clash[0]!r} among bases (mmengine refuses it)")
-        merged.update(got)
-    return _merge(own, merged, rel)
-
-
-def _join(rel: str, base: str) -> str:
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), base))
-    if joined.startswith("../") or joined == "..":
-        raise OracleError(f"{rel}: base {base!r} is outside the repository")
-    return joined
-
-
-@fact_oracle()
-def python_config_inherited_value(*, repo_root: Path, path: str, query: str) -> Any:
-    """The value at `query` in the config `path` after mmengine-style `_base_` inheritance.
-
-    `_base_` (a path or a list of paths, relative to the file's directory; .py, .json, .yaml
-    or .yml) is resolved recursively. The bases' top-level keys are collected in list order
-    (a key defined by two bases is an OracleError, as mmengine refuses it); then the file's own
-    top-level variables (evaluated as in `python_config_value`, `_base_` itself removed) are
-    merged on top: a dict over a dict merges key by key, recursively, unless the child dict
-    has `_delete_=True`, which replaces the base dict (`_delete_` itself is removed); any
-    other value - lists included - replaces the base value. The query syntax is that of
-    `python_config_value`. OracleError for `read_base()` imports, `_base_.x` or `{{_base_.x}}`
-    references, cross-repository (`pkg::`) bases, cycles, and missing keys.
-    """
-    return apply_query(inherited_config(repo_root, path), query, path)
-
-
-def inherited_config(repo_root: Path, path: str) -> dict[str, Any]:
-    """Every top-level key of the config `path` after `_base_` inheritance (the generator's
-    templates enumerate questions from it); same rules and errors as the oracle above."""
-    return _resolved(repo_root, path, ())

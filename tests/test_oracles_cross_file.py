@@ -8,14 +8,16 @@ from typing import Any, Callable
 import pytest
 
 import derivations.cross_file as second
+import derivations.cross_file_configs as second_configs
 from evaluator.scoring.oracle_api import OracleError
 from oracles import cross_file as first
+from oracles import cross_file_configs as first_configs
 
 BOTH = pytest.mark.parametrize("side", ["oracle", "derivation"])
 FNS: dict[str, dict[str, Callable[..., Any]]] = {
     "oracle": {"calls": first.python_call_sites, "origin": first.python_name_origin,
-               "config": first.python_config_inherited_value},
-    "derivation": {"calls": second.call_sites, "origin": second.name_origin, "config": second.config_inherited_value},
+               "config": first_configs.python_config_inherited_value},
+    "derivation": {"calls": second.call_sites, "origin": second.name_origin, "config": second_configs.config_inherited_value},
 }
 
 
@@ -140,7 +142,16 @@ CONFIGS = {
     "cfg/bad_type.py": "_base_ = 'base/model.py'\nlr = dict(value=1)\n",
     "cfg/cycle_a.py": "_base_ = 'cycle_b.py'\n",
     "cfg/cycle_b.py": "_base_ = 'cycle_a.py'\n",
-    "cfg/refs.py": "_base_ = 'base/model.py'\nmodel = dict(depth=_base_.model.depth)\n",
+    "cfg/refs.py": (
+        "_base_ = 'base/model.py'\n"
+        "model = dict(depth=_base_.model['depth'] + 1)\n"        # arithmetic: kept as source text
+        "head = {{_base_.model.head}}\n"                         # mmengine substitutes before parsing
+        "classes = [_base_.model.head.num_classes, _base_.lr]\n"
+        "name = 'run_{{ fileBasenameNoExtension }}{{fileExtname}}'\n"
+    ),
+    "cfg/mutates.py": "_base_ = 'base/model.py'\n_base_.model['depth'] = 18\n",
+    "cfg/env.py": "_base_ = 'base/model.py'\nroot = '{{$HOME}}/data'\n",
+    "cfg/dirname.py": "_base_ = 'base/model.py'\nroot = '{{ fileDirname }}/data'\n",
     "cfg/outside.py": "_base_ = '../../x.py'\n",
 }
 
@@ -154,6 +165,10 @@ CONFIGS = {
     ("cfg/final.py", "epochs", [5]),                      # lists replace, never merge
     ("cfg/final.py", "lr", 0.1),
     ("cfg/mid.py", "optimizer.momentum", 0.9),
+    ("cfg/refs.py", "model.depth", "_base_.model['depth'] + 1"),
+    ("cfg/refs.py", "head", {"num_classes": 1000, "loss": "CE"}),
+    ("cfg/refs.py", "classes", [1000, 0.1]),
+    ("cfg/refs.py", "name", "run_refs.py"),
 ])
 def test_config_inherited_value(tmp_path: Path, side: str, path: str, query: str, expected: Any) -> None:
     assert FNS[side]["config"](repo_root=write(tmp_path, CONFIGS), path=path, query=query) == expected
@@ -161,8 +176,8 @@ def test_config_inherited_value(tmp_path: Path, side: str, path: str, query: str
 
 @BOTH
 @pytest.mark.parametrize(("path", "query"), [
-    ("cfg/clash.py", "model"), ("cfg/bad_type.py", "lr"), ("cfg/cycle_a.py", "x"), ("cfg/refs.py", "model"),
-    ("cfg/outside.py", "x"), ("cfg/final.py", "model.neck"),
+    ("cfg/clash.py", "model"), ("cfg/bad_type.py", "lr"), ("cfg/cycle_a.py", "x"), ("cfg/mutates.py", "model"),
+    ("cfg/env.py", "root"), ("cfg/dirname.py", "root"), ("cfg/outside.py", "x"), ("cfg/final.py", "model.neck"),
 ])
 def test_config_inherited_value_errors(tmp_path: Path, side: str, path: str, query: str) -> None:
     with pytest.raises(OracleError):

@@ -14,7 +14,7 @@ from typing import Any
 from evaluator.generate.model import Candidate, DistractorDraft
 from evaluator.generate.templates.base import Context, Template, schema
 from oracles._pyast import parse_file
-from oracles.cross_file import inherited_config
+from oracles.cross_file_configs import inherited_config
 from oracles.python_imports import module_of, resolve_from
 from evaluator.scoring.oracle_api import OracleError
 
@@ -200,7 +200,8 @@ class InheritedConfigValue(Template):
                 "inheritance? `_base_` names base configs (paths relative to the file's directory), resolved "
                 "recursively; the file's own top-level values are merged over the bases: a dict over a dict merges key "
                 "by key, recursively, unless it sets `_delete_=True` (then it replaces, without `_delete_`); anything "
-                "else, lists included, replaces. Give the value as JSON (tuples as lists; a name or call that is not "
+                "else, lists included, replaces. Unquoted `{{_base_.a.b}}` and `_base_.a.b` stand for the merged bases' value at "
+                "`a.b`; `{{fileBasename}}` in a string is the name of the file it is written in. Give the value as JSON (tuples as lists; a name or call that is not "
                 "a literal, e.g. `type=ResNet`, as its source text). " + schema("value", "<JSON value>"))
         return Candidate(
             template=self.name, params=args, key="value", type="json", fn="python_config_inherited_value", args=args,
