@@ -16,4 +16,8 @@ Modules, by the oracles they cover:
   python_source.py     python_code oracles about definitions, registries, classes and imports
   python_semantics.py  python_code oracles about values: defaults, parameters, constants,
                        configs, docstrings, pytest parameters
+  cross_file.py        oracles/cross_file: call sites (tokenize), where a name is defined (regular
+                       expressions over the text)
+  cross_file_configs.py  oracles/cross_file_configs: config values after _base_ inheritance (a
+                       separate evaluator and an iterative merge)
 """

@@ -19,6 +19,9 @@ DEFINITIONS = {
     "python_registered_classes": ["counts as registered", "module-level statement"],
     "python_registered_functions": ["counts as registered"],
     "pytest_param_count": ["a test item is", "Static reading is expected"],
+    "python_call_sites": ["A call is an expression", "are not calls"],
+    "python_name_origin": ["follow the import statements", "do not count"],
+    "python_config_inherited_value": ["merged over them", "`_delete_=True`", "lists included, replaces"],
 }
 
 

@@ -24,12 +24,13 @@ from evaluator.scoring.oracle_api import (  # noqa: F401 - re-exported
 
 BUILTIN_MODULES = (
     "oracles.original", "oracles.answer_checks", "oracles.python_code", "oracles.config_files", "oracles.repo_facts",
-    "oracles.images",
+    "oracles.images", "oracles.cross_file", "oracles.cross_file_configs",
 )
 
 # Second derivations of the built-in oracles: a separate package that never imports `oracles`.
 DERIVATION_MODULES = (
     "derivations.files", "derivations.configs", "derivations.python_source", "derivations.python_semantics",
+    "derivations.cross_file", "derivations.cross_file_configs",
 )
 
 
