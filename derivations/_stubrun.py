@@ -40,7 +40,7 @@ def child(argv: list[str], *, cwd: Path, stdin: str = "") -> subprocess.Complete
 def stub_run(request: dict[str, Any]) -> dict[str, Any]:
     """The worker's JSON reply to `request` (see derivations/_stub_worker.py)."""
     with tempfile.TemporaryDirectory(prefix="agentgym-stub-") as scratch:
-        done = child(["-I", str(WORKER)], cwd=Path(scratch), stdin=json.dumps(request))
+        done = child(["-I", "-B", str(WORKER)], cwd=Path(scratch), stdin=json.dumps(request))
     try:
         reply = json.loads(done.stdout)
     except ValueError:
@@ -56,7 +56,8 @@ def pytest_items(repo_root: Path, path: str, *, stub_missing: bool) -> list[str]
     writing nothing into it), or the reason collection failed. With `stub_missing`, modules that
     cannot be imported are replaced by permissive stubs first (torch, lmdeploy, ... absent)."""
     args = ["--collect-only", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", ".", path]
-    argv = ["-E", "-s", str(WORKER.with_name("_pytest_stubbed.py")), *args] if stub_missing else ["-E", "-s", "-m", "pytest", *args]
+    python = ["-E", "-s", "-B"]  # -E ignores PYTHONDONTWRITEBYTECODE: -B keeps __pycache__ out of the checkout
+    argv = [*python, str(WORKER.with_name("_pytest_stubbed.py")), *args] if stub_missing else [*python, "-m", "pytest", *args]
     done = child(argv, cwd=repo_root)
     lines = done.stdout.splitlines()
     if done.returncode not in (0, 5):
