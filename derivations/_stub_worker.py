@@ -40,7 +40,10 @@ class Stub:
         pass  # `mod.attr = x` on a stubbed module changes nothing we read
 
     def __call__(self, *args: Any, **kwargs: Any) -> "Stub":
-        parts = [render(a) for a in args] + [f"{k}={render(v)}" for k, v in kwargs.items()]
+        try:
+            parts = [render(a) for a in args] + [f"{k}={render(v)}" for k, v in kwargs.items()]
+        except Unrenderable:  # an argument with no source form (a generator): the call has none either
+            return Stub(OPAQUE, self.text)
         return Stub(f"{self.text}({', '.join(parts)})", self.text)
 
     def __getitem__(self, key: Any) -> "Stub":
@@ -53,13 +56,28 @@ class Stub:
     def __mro_entries__(self, bases: tuple) -> tuple:
         return (object,)  # `class A(nn.Module)` with a stubbed base: a plain class
 
+    # Strict (configs, signatures): iterating or formatting an unknown fails the statement, so
+    # no made-up value is reported. Lenient (top-level statements): an unknown iterates as empty
+    # and formats as its text, so `X = f(sum([v for v in locals()], []))` still records the call.
+    lenient = False
+
     def __iter__(self) -> Any:
+        if Stub.lenient:
+            return iter(())
         raise TypeError(f"cannot iterate the unknown {self.text}")
 
     def __str__(self) -> str:
+        if Stub.lenient:
+            return self.text
         raise TypeError(f"the unknown {self.text} has no text value")  # f-strings of unknowns fail
 
-    __format__ = __index__ = __int__ = __float__ = __len__ = __str__  # type: ignore[assignment]
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+    def __index__(self) -> int:
+        raise TypeError(f"the unknown {self.text} is not a number")
+
+    __int__ = __float__ = __len__ = __index__  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<stub {self.text}>"
@@ -97,9 +115,14 @@ class Unrenderable(Exception):
     pass
 
 
+OPAQUE = "\0"  # the text of a stub whose source form is unknown
+
+
 def render(v: Any) -> str:
     """Source text of a value built from literals and stubs, written as `ast.unparse` writes it."""
     if isinstance(v, Stub):
+        if OPAQUE in v.text:
+            raise Unrenderable(f"a value computed from {v.callee or 'an unknown'}")
         return v.text
     if v is None or isinstance(v, (bool, int, float, str, bytes)):
         return repr(v)
@@ -124,6 +147,14 @@ def has_stub(v: Any) -> bool:
     return False
 
 
+def safe_json(v: Any, whole: bool) -> Any:
+    """`as_json`, or None for a value with no source form (callers treat it as unknown)."""
+    try:
+        return as_json(v, whole)
+    except Unrenderable:
+        return None
+
+
 def json_key(k: Any) -> str:
     return k if isinstance(k, str) else json.dumps(k)
 
@@ -134,7 +165,7 @@ def as_json(v: Any, whole: bool) -> Any:
     if whole and has_stub(v):
         return render(v)
     if isinstance(v, Stub):
-        return v.text
+        return render(v)
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     if isinstance(v, (list, tuple)):
@@ -171,10 +202,22 @@ class Names(dict):
 
     def __setitem__(self, name: str, value: Any) -> None:
         self.sets.setdefault(name, []).append(self.current)
+        if name == "_base_" and type(value) is list:
+            value = BaseList(value)
         super().__setitem__(name, value)
 
     def bound(self) -> dict[str, Any]:
         return {k: v for k, v in dict.items(self) if not (k.startswith("__") and k.endswith("__"))}
+
+
+class BaseList(list):
+    """An mmengine config's `_base_` list: `_base_.x` names variable x of a base config, which
+    this file alone does not know."""
+
+    def __getattr__(self, name: str) -> Stub:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Stub(f"_base_.{name}")
 
 
 class StubModule(Stub):
@@ -235,20 +278,29 @@ def op_signature(req: dict[str, Any]) -> Any:
 
 def op_statements(req: dict[str, Any]) -> Any:
     """Run top-level statements in order; per statement, its error and the names it bound to the
-    result of a call written in it (`{name: callee text}`)."""
+    result of a call written in it (`{name: callee text}`). For `name`: the last statement listed
+    in `binders` that bound it, the value right after it, and whether the rest of the module then
+    changed that object in place (`x = []` then `x.append(...)`)."""
     names = Names()
     out = []
+    Stub.lenient = True
+    name, binders = req.get("name", ""), set(req.get("binders", ()))
+    signal.signal(signal.SIGALRM, _too_long)
+    bound, obj, snapshot = None, None, ""
     for i, src in enumerate(req["statements"]):
         first = next(Stub.made)
+        signal.alarm(FILE_SECONDS)
         err = run(src, names, i)
+        signal.alarm(0)
         calls = {k: v.callee for k, v in names.bound().items() if i in names.sets.get(k, ())
                  and isinstance(v, Stub) and v.callee is not None and v.serial > first}
         out.append({"error": err, "calls": calls})
-    name = req.get("name", "")
-    value = dict.get(names, name)
-    last = names.sets.get(name, [])
-    return {"statements": out, "bound": last[-1] if last else None,
-            "value": as_json(value, True) if last else None, "stub": has_stub(value), "plain": plain(value)}
+        if i in binders and i in names.sets.get(name, ()):
+            bound, obj = i, dict.get(names, name)
+            snapshot = json.dumps(safe_json(obj, False), sort_keys=True)
+    return {"statements": out, "bound": bound, "value": safe_json(obj, True) if bound is not None else None,
+            "stub": has_stub(obj), "plain": plain(obj),
+            "modified": bound is not None and json.dumps(safe_json(obj, False), sort_keys=True) != snapshot}
 
 
 def plain(v: Any) -> bool:
@@ -280,9 +332,14 @@ def op_config(req: dict[str, Any]) -> Any:
         signal.alarm(FILE_SECONDS)
         errors = [e for e in (run(src, names, i) for i, src in enumerate(statements)) if e]
         signal.alarm(0)
-        values = {k: as_json(v, False) for k, v in names.bound().items()
-                  if isinstance(v, Stub) and not v.imported or not callable(v) and not isinstance(v, type)}
-        results.append({"errors": errors, "values": values, "made": [as_json(d, False) for d in made]})
+        values = {}
+        for k, v in names.bound().items():
+            if isinstance(v, Stub) and not v.imported or not callable(v) and not isinstance(v, type):
+                try:
+                    values[k] = as_json(v, False)
+                except Unrenderable:
+                    continue  # no JSON form: as if unbound
+        results.append({"errors": errors, "values": values, "made": [safe_json(d, False) for d in made]})
     return {"results": results}
 
 

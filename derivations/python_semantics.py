@@ -10,6 +10,7 @@ defaults, and real `pytest --collect-only` counts test items.
 """
 from __future__ import annotations
 
+import re
 import tokenize
 from pathlib import Path
 from typing import Any
@@ -154,12 +155,17 @@ def _binds(stmt: Any, name: str) -> bool:
     return any(t.type == tokenize.NAME and t.string == name for t in targets)
 
 
-@second_derivation("python_module_constant", method="the module's top-level simple statements executed in order "
-                   "in a child process (imports and free names stubbed); the name's final value")
+@second_derivation("python_module_constant", method="the module's top-level statements executed in order in a "
+                   "child process (imports and free names stubbed); the value a simple statement last bound to the name")
 def module_constant(*, repo_root: Path, path: str, name: str) -> Any:
     stmts, run = _simple_statements(repo_root, path)
-    reply = stub_run({"op": "statements", "statements": run, "name": name})
-    failed = [i for i, s in enumerate(stmts) if run[i] != "pass\n" and reply["statements"][i]["error"] and _binds(s, name)]
+    # if/for/with/try blocks run too (they may change the value in place) but, as the oracle
+    # defines it, do not count as assignments; definitions and imports stay out.
+    run = [s.text if s.compound and significant(s.toks)[0].string not in ("def", "class", "async", "@") else r
+           for s, r in zip(stmts, run)]
+    binders = [i for i, s in enumerate(stmts) if not s.compound and run[i] != "pass\n"]
+    reply = stub_run({"op": "statements", "statements": run, "name": name, "binders": binders})
+    failed = [i for i in binders if reply["statements"][i]["error"] and _binds(stmts[i], name)]
     last = max(failed + [reply["bound"] if reply["bound"] is not None else -1])
     if last < 0:
         raise OracleError(f"{path}: no top-level assignment to {name!r}")
@@ -167,6 +173,8 @@ def module_constant(*, repo_root: Path, path: str, name: str) -> Any:
     literal = reply["bound"] == last and not reply["stub"] and reply["plain"] and _written_as_literal(value)
     if aug or reply["statements"][last]["error"] or not literal:
         raise OracleError(f"{path}: {name!r} is not a literal: {stmts[last].text.strip()[:200]}")
+    if reply["modified"]:
+        raise OracleError(f"{path}: {name!r} is modified after its assignment")
     return reply["value"]
 
 
@@ -180,7 +188,8 @@ def call_assignments(*, repo_root: Path, path: str, callee: str) -> list[str]:
         _, value, aug = _rhs(stmt.toks)
         whole_call = bool(value) and value[0].type == tokenize.NAME and value[-1].string == ")" and not aug
         for name, text in result["calls"].items():
-            if whole_call and (text == callee or text.endswith("." + callee)):
+            dotted = re.fullmatch(r"[^\W\d]\w*(\.[^\W\d]\w*)*", text) is not None  # `a.b(...)`, not `f().b(...)`
+            if whole_call and dotted and (text == callee or text.endswith("." + callee)):
                 out.add(name)
     return sorted(out)
 

@@ -170,8 +170,11 @@ def python_module_constant(*, repo_root: Path, path: str, name: str) -> Any:
     """The value of the top-level assignment `name = <literal>` in `path` (also `name: T = v`,
     `a = b = v`, `a, b = 1, 2`); the last top-level assignment wins. Assignments nested in
     if/try blocks are ignored. Tuples/sets become lists. OracleError when there is no such
-    assignment, the value is not a literal (names, calls, f-strings...), or the last
-    statement binding it is an augmented assignment (`name += ...`)."""
+    assignment, the value is not a literal (names, calls, f-strings...), the last
+    statement binding it is an augmented assignment (`name += ...`), or later module-level
+    code changes it in place (`name.append(...)` and other list/dict/set mutators,
+    `name[k] = v`, `name.attr = v`, `del name[k]`, also on `item` in `for item in name:`),
+    since then the module's value is not the literal written."""
     tree = load_module(repo_root, path)
     last: tuple[ast.expr | None, ast.stmt] | None = None
     for bound, value, stmt in module_assignments(tree.body):
@@ -182,7 +185,40 @@ def python_module_constant(*, repo_root: Path, path: str, name: str) -> Any:
     ok, value = literal(last[0]) if last[0] is not None else (False, None)
     if not ok:
         raise OracleError(f"{path}: {name!r} is not a literal: {ast.unparse(last[1])}")
+    later = tree.body[tree.body.index(last[1]) + 1:]
+    mutation = next((n for n in later if _mutates(n, name)), None)
+    if mutation is not None:
+        raise OracleError(f"{path}: {name!r} is modified after its assignment (line {mutation.lineno})")
     return value
+
+
+_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update",
+                       "setdefault", "popitem", "add", "discard"})
+
+
+def _mutates(stmt: ast.stmt, name: str) -> bool:
+    """Whether module-level code in `stmt` (not in functions or classes) changes the object bound
+    to `name` in place: `name.append(...)` and other container mutators, `name[k] = v`,
+    `name.attr = v`, `del name[k]`."""
+    def base(node: ast.AST) -> bool:
+        return isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.value, ast.Name) and node.value.id == name
+
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call) and base(node.func) and node.func.attr in _MUTATORS:  # type: ignore[attr-defined]
+            return True
+        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        if any(base(t) for t in targets):
+            return True
+        if isinstance(node, ast.For) and isinstance(node.iter, ast.Name) and node.iter.id == name and \
+                isinstance(node.target, ast.Name) and any(_mutates(s, node.target.id) for s in node.body):
+            return True  # `for g in groups: g['name'] = ...` changes the items in place
+        stack.extend(ast.iter_child_nodes(node))
+    return False
 
 
 @fact_oracle()

@@ -74,10 +74,19 @@ def test_module_constant_is_the_value_after_running_the_top_level(tmp_path: Path
         COMPUTED = '.'.join(map(str, (MAJOR, MINOR)))
         counter = 1
         counter += 1
+        groups = []
+        for k in ['a', 'b']:
+            groups.append(k)
+        kept = [1]
+        kept.copy()
+        named = [{'name': 'a'}]
+        for g in named:
+            g['name'] = 'x-' + g['name']
     '''})
     assert _both("python_module_constant", root, path="pkg/version.py", name="__version__") == ("1.2.3", "1.2.3")
     assert _both("python_module_constant", root, path="pkg/version.py", name="MINOR") == (2, 2)
-    for name in ("COMPUTED", "counter", "missing"):
+    assert _both("python_module_constant", root, path="pkg/version.py", name="kept") == ([1], [1])
+    for name in ("COMPUTED", "counter", "missing", "groups", "named"):
         with pytest.raises(OracleError):
             second.module_constant(repo_root=root, path="pkg/version.py", name=name)
 
