@@ -134,6 +134,8 @@ def render(v: Any) -> str:
         return "{" + ", ".join(f"{render(k)}: {render(x)}" for k, x in v.items()) + "}"
     if isinstance(v, (set, frozenset)) and v:
         return "{" + ", ".join(render(x) for x in v) + "}"
+    if (inspect.isfunction(v) or inspect.isclass(v)) and v.__name__.isidentifier():
+        return v.__name__  # a def/class of the file, referred to by its name
     raise Unrenderable(type(v).__name__)
 
 

@@ -22,6 +22,7 @@ from oracles._pyast import (
     literal,
     load_module,
     module_assignments,
+    mutates,
     walk_defs,
 )
 from oracles.python_imports import python_import_cycles, python_import_users
@@ -186,39 +187,10 @@ def python_module_constant(*, repo_root: Path, path: str, name: str) -> Any:
     if not ok:
         raise OracleError(f"{path}: {name!r} is not a literal: {ast.unparse(last[1])}")
     later = tree.body[tree.body.index(last[1]) + 1:]
-    mutation = next((n for n in later if _mutates(n, name)), None)
+    mutation = next((n for n in later if mutates(n, name)), None)
     if mutation is not None:
         raise OracleError(f"{path}: {name!r} is modified after its assignment (line {mutation.lineno})")
     return value
-
-
-_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update",
-                       "setdefault", "popitem", "add", "discard"})
-
-
-def _mutates(stmt: ast.stmt, name: str) -> bool:
-    """Whether module-level code in `stmt` (not in functions or classes) changes the object bound
-    to `name` in place: `name.append(...)` and other container mutators, `name[k] = v`,
-    `name.attr = v`, `del name[k]`."""
-    def base(node: ast.AST) -> bool:
-        return isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.value, ast.Name) and node.value.id == name
-
-    stack: list[ast.AST] = [stmt]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        if isinstance(node, ast.Call) and base(node.func) and node.func.attr in _MUTATORS:  # type: ignore[attr-defined]
-            return True
-        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else \
-            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
-        if any(base(t) for t in targets):
-            return True
-        if isinstance(node, ast.For) and isinstance(node.iter, ast.Name) and node.iter.id == name and \
-                isinstance(node.target, ast.Name) and any(_mutates(s, node.target.id) for s in node.body):
-            return True  # `for g in groups: g['name'] = ...` changes the items in place
-        stack.extend(ast.iter_child_nodes(node))
-    return False
 
 
 @fact_oracle()
