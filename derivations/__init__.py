@@ -18,7 +18,8 @@ Modules, by the oracles they cover:
                        configs, docstrings, pytest parameters; it runs code through
     _pytokens.py       (finds definitions/statements/calls with the tokenizer),
     _stubrun.py        (child processes with a timeout and limits) and the child-side scripts
-    _stub_worker.py    (executes snippets with every import and free name stubbed) and
+    _stub_worker.py    (executes snippets with every import and free name stubbed, the stubs
+                       in _stub_values.py) and
     _pytest_stubbed.py (pytest with modules that cannot be imported stubbed); _pyvalues.py holds
                        the docstring reader, integer scanner, query walk and file selection
 """

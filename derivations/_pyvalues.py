@@ -107,7 +107,7 @@ def _grouped(text: str, start: int, end: int) -> tuple[str | None, int]:
         return None, end
     stops = []
     j = end
-    while j + 3 < len(text) + 0 and text[j] == "," and all(c.isdecimal() for c in text[j + 1:j + 4]) and len(text[j + 1:j + 4]) == 3:
+    while j + 3 < len(text) and text[j] == "," and all(c.isdecimal() for c in text[j + 1:j + 4]):
         j += 4
         stops.append(j)
     for stop in reversed(stops):

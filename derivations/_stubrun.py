@@ -40,7 +40,7 @@ def child(argv: list[str], *, cwd: Path, stdin: str = "") -> subprocess.Complete
 def stub_run(request: dict[str, Any]) -> dict[str, Any]:
     """The worker's JSON reply to `request` (see derivations/_stub_worker.py)."""
     with tempfile.TemporaryDirectory(prefix="agentgym-stub-") as scratch:
-        done = child(["-I", "-B", str(WORKER)], cwd=Path(scratch), stdin=json.dumps(request))
+        done = child(["-E", "-s", "-B", str(WORKER)], cwd=Path(scratch), stdin=json.dumps(request))
     try:
         reply = json.loads(done.stdout)
     except ValueError:

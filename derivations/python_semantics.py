@@ -15,8 +15,8 @@ import tokenize
 from pathlib import Path
 from typing import Any
 
-from derivations._pytokens import find_definition, read_source, segment, significant, top_level_statements
-from derivations._pytokens import call_texts, definitions
+from derivations._pytokens import (call_texts, definitions, find_definition, read_source, segment, significant,
+                                   top_level_statements)
 from derivations._pyvalues import docstring, follow, holds, integers, select_files
 from derivations._stubrun import pytest_items, stub_run
 from evaluator.scoring.oracle_api import OracleError, second_derivation
