@@ -1,6 +1,6 @@
-"""`python _pytest_stubbed.py <pytest args>`: pytest in this (child) process, where a module that
-cannot be imported (torch, lmdeploy, ... not installed) is replaced by a stub module instead of
-failing the collection. Started by derivations/_stubrun.py; never imported by the evaluator.
+"""`python _pytest_stubbed.py [--no-stubs] <pytest args>`: pytest in this (child) process, where a
+module that cannot be imported (torch, lmdeploy, ... not installed) is replaced by a stub module
+instead of failing the collection (unless `--no-stubs`: plain pytest, as `python -m pytest`). Started by derivations/_stubrun.py; never imported by the evaluator.
 
 A stub module's attributes are stub classes: they can be subclassed (`class Net(nn.Module)`),
 called, used as decorators (`@torch.no_grad()` hands back the function), and tested for truth
@@ -98,8 +98,15 @@ class MissingModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, ".")
-    sys.meta_path.append(MissingModules())
+    from _stub_values import limit_memory
+
+    limit_memory()
+    sys.path[0] = "."  # the repository root, as for `python -m pytest` there, instead of this folder
+    args = sys.argv[1:]
+    if args[:1] == ["--no-stubs"]:
+        args = args[1:]
+    else:
+        sys.meta_path.append(MissingModules())
     import pytest
 
-    sys.exit(int(pytest.main(sys.argv[1:])))
+    sys.exit(int(pytest.main(args)))

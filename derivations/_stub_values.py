@@ -251,3 +251,14 @@ def plain(v: Any) -> bool:
     if isinstance(v, (list, tuple, set, frozenset)):
         return all(plain(x) for x in v)
     return isinstance(v, dict) and all(plain(k) and plain(x) for k, x in v.items())
+
+
+def limit_memory() -> None:
+    """The address-space limit the parent asks for (AGENTGYM_CHILD_MEMORY bytes), set on this process."""
+    import os
+    import resource
+
+    cap = int(os.environ.get("AGENTGYM_CHILD_MEMORY", "0") or 0)
+    if cap:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -18,7 +18,7 @@ import sys
 import typing
 from typing import Any
 
-from _stub_values import Names, Stub, Unrenderable, as_json, has_stub, plain, render, run, safe_json
+from _stub_values import Names, Stub, Unrenderable, as_json, has_stub, limit_memory, plain, render, run, safe_json
 
 
 # Builtins a config may use to build its values; everything else (open, exec, ...) is a stub.
@@ -62,7 +62,7 @@ def op_statements(req: dict[str, Any]) -> Any:
     bound, obj, snapshot = None, None, ""
     for i, src in enumerate(req["statements"]):
         first = next(Stub.made)
-        signal.alarm(FILE_SECONDS)
+        signal.alarm(int(req.get("file_seconds", FILE_SECONDS)))
         err = run(src, names, i)
         signal.alarm(0)
         calls = {k: v.callee for k, v in names.bound().items() if i in names.sets.get(k, ())
@@ -93,7 +93,7 @@ def op_config(req: dict[str, Any]) -> Any:
             made.append(dict(*args, **kwargs))
             return made[-1]
         names = Names({**CONFIG_BUILTINS, "dict": record})
-        signal.alarm(FILE_SECONDS)
+        signal.alarm(int(req.get("file_seconds", FILE_SECONDS)))
         errors = [e for e in (run(src, names, i) for i, src in enumerate(statements)) if e]
         signal.alarm(0)
         values = {}
@@ -169,6 +169,7 @@ OPS = {"signature": op_signature, "statements": op_statements, "config": op_conf
        "argparse": op_argparse}
 
 if __name__ == "__main__":
+    limit_memory()
     sys.setrecursionlimit(3000)
     request = json.load(sys.stdin)
     try:

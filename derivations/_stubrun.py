@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -15,24 +14,19 @@ from evaluator.scoring.oracle_api import OracleError
 
 WORKER = Path(__file__).with_name("_stub_worker.py")
 TIMEOUT = 120  # seconds for one child; collection of a large test module stays well under it
-_MEMORY = 4 << 30
-
-
-def _limits() -> None:  # runs in the child before exec
-    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY, _MEMORY))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    os.setsid()
+MEMORY = 4 << 30  # bytes of address space a child may use (it sets the limit on itself)
 
 
 def _env() -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
-    return {**keep, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
+    return {**keep, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "AGENTGYM_CHILD_MEMORY": str(MEMORY)}
 
 
 def child(argv: list[str], *, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run([sys.executable, *argv], input=stdin, capture_output=True, text=True, cwd=cwd,
-                              env=_env(), timeout=TIMEOUT, preexec_fn=_limits, errors="replace")
+        # no preexec_fn: the evaluator computes oracles in threads, where forking to run Python is unsafe
+        return subprocess.run([sys.executable, "-E", "-s", "-B", *argv], input=stdin, capture_output=True, text=True,
+                              cwd=cwd, env=_env(), timeout=TIMEOUT, start_new_session=True, errors="replace")
     except subprocess.TimeoutExpired:
         raise OracleError(f"the child process did not finish within {TIMEOUT}s") from None
 
@@ -40,7 +34,7 @@ def child(argv: list[str], *, cwd: Path, stdin: str = "") -> subprocess.Complete
 def stub_run(request: dict[str, Any]) -> dict[str, Any]:
     """The worker's JSON reply to `request` (see derivations/_stub_worker.py)."""
     with tempfile.TemporaryDirectory(prefix="agentgym-stub-") as scratch:
-        done = child(["-E", "-s", "-B", str(WORKER)], cwd=Path(scratch), stdin=json.dumps(request))
+        done = child([str(WORKER)], cwd=Path(scratch), stdin=json.dumps(request))
     try:
         reply = json.loads(done.stdout)
     except ValueError:
@@ -56,8 +50,8 @@ def pytest_items(repo_root: Path, path: str, *, stub_missing: bool) -> list[str]
     writing nothing into it), or the reason collection failed. With `stub_missing`, modules that
     cannot be imported are replaced by permissive stubs first (torch, lmdeploy, ... absent)."""
     args = ["--collect-only", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", ".", path]
-    python = ["-E", "-s", "-B"]  # -E ignores PYTHONDONTWRITEBYTECODE: -B keeps __pycache__ out of the checkout
-    argv = [*python, str(WORKER.with_name("_pytest_stubbed.py")), *args] if stub_missing else [*python, "-m", "pytest", *args]
+    # -B (the child runs with -E, which ignores PYTHONDONTWRITEBYTECODE): no __pycache__ in the checkout
+    argv = [str(WORKER.with_name("_pytest_stubbed.py")), *([] if stub_missing else ["--no-stubs"]), *args]
     done = child(argv, cwd=repo_root)
     lines = done.stdout.splitlines()
     if done.returncode not in (0, 5):

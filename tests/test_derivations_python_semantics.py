@@ -284,3 +284,21 @@ def test_a_path_outside_the_repository_is_refused(tmp_path: Path) -> None:
     for path in ("../outside.py", "/etc/passwd", "link.py"):
         with pytest.raises(OracleError):
             second.module_constant(repo_root=root, path=path, name="X")
+
+
+def test_a_config_that_never_finishes_fails_alone(tmp_path: Path) -> None:
+    from derivations._stubrun import stub_run
+
+    files = [["x = dict(abbr='a')\n", "while True:\n    pass\n"], ["y = dict(abbr='b')\n"]]
+    first, second_file = stub_run({"op": "config", "files": files, "file_seconds": 1})["results"]
+    assert any("TimeoutError" in e for e in first["errors"]) and first["values"] == {"x": {"abbr": "a"}}
+    assert second_file["values"] == {"y": {"abbr": "b"}} and not second_file["errors"]
+
+
+def test_a_test_module_that_hangs_fails_the_derivation_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from derivations import _stubrun
+
+    monkeypatch.setattr(_stubrun, "TIMEOUT", 3)
+    root = _repo(tmp_path, {"tests/test_slow.py": "import time\ntime.sleep(600)\n\ndef test_x():\n    pass\n"})
+    with pytest.raises(OracleError, match="did not finish within 3s"):
+        second.pytest_param_count(repo_root=root, path="tests/test_slow.py")
