@@ -50,14 +50,19 @@ class Stub:
     def __mro_entries__(self, bases: tuple) -> tuple:
         return (object,)  # `class A(nn.Module)` with a stubbed base: a plain class
 
-    # Strict (configs, signatures): iterating or formatting an unknown fails the statement, so
-    # no made-up value is reported. Lenient (top-level statements): an unknown iterates as empty
-    # and formats as its text, so `X = f(sum([v for v in locals()], []))` still records the call.
+    # Strict (signatures, classes): iterating or formatting an unknown fails the statement, so no
+    # made-up value is reported. Lenient (top-level statements): an unknown iterates as empty and
+    # formats as its text, so `X = f(sum([v for v in locals()], []))` still records the call.
+    # Configs: formatting stays strict, but `for name in imported_list:` runs its body once with
+    # an unknown `name`, so the literal dicts written in the loop are made, as mmengine makes them.
     lenient = False
+    loop_once = False
 
     def __iter__(self) -> Any:
         if Stub.lenient:
             return iter(())
+        if Stub.loop_once:
+            return iter((Stub(OPAQUE),))
         raise TypeError(f"cannot iterate the unknown {self.text}")
 
     def __str__(self) -> str:
@@ -161,7 +166,7 @@ def as_json(v: Any, whole: bool) -> Any:
     if whole and has_stub(v):
         return render(v)
     if isinstance(v, Stub):
-        return render(v)
+        return v.text  # item by item: an unknown with no source form stays a marker no answer equals
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     if isinstance(v, (list, tuple)):

@@ -222,16 +222,22 @@ def configs_with_value(*, repo_root: Path, root: str, key: str, value: Any, glob
                        exclude_dirs: list[str] | None = None) -> list[str]:
     chosen, files = [], []
     for rel in select_files(repo_root, root, glob, exclude_dirs):
-        if key.encode() not in (repo_root / rel).read_bytes():
-            continue  # the key is not even written in the file
         try:
-            files.append(_config_statements(repo_root, rel))
+            text = read_source(repo_root, rel)
+            if key not in text:
+                continue  # the key is not even written in the file
+            files.append([st.text for st in top_level_statements(text)])
             chosen.append(rel)
         except OracleError:
             continue  # not Python: not a config
-    results = stub_run({"op": "config", "files": files})["results"] if files else []
+    results = []
+    for start in range(0, len(files), _FILES_PER_CHILD):
+        results += stub_run({"op": "config", "files": files[start:start + _FILES_PER_CHILD]})["results"]
     return sorted(rel for rel, r in zip(chosen, results)
                   if not r.get("skipped") and (holds(list(r["values"].values()), key, value) or holds(r["made"], key, value)))
+
+
+_FILES_PER_CHILD = 300  # config files per child process, each child well inside its timeout
 
 
 @second_derivation("pytest_param_count", method="real `pytest --collect-only -q` in a child process; when the "
