@@ -1,6 +1,7 @@
 """`python _pytest_stubbed.py [--no-stubs] <pytest args>`: pytest in this (child) process, where a
 module that cannot be imported (torch, lmdeploy, ... not installed) is replaced by a stub module
-instead of failing the collection (unless `--no-stubs`: plain pytest, as `python -m pytest`). Started by derivations/_stubrun.py; never imported by the evaluator.
+instead of failing the collection (unless `--no-stubs`: plain pytest, as `python -m pytest`).
+Started by derivations/_stubrun.py; never imported by the evaluator.
 
 A stub module's attributes are stub classes: they can be subclassed (`class Net(nn.Module)`),
 called, used as decorators (`@torch.no_grad()` hands back the function), and tested for truth

@@ -131,7 +131,8 @@ def query_steps(query: str) -> list[int | str]:
 def follow(value: Any, query: str, where: str) -> Any:
     for step in query_steps(query):
         if isinstance(value, dict):
-            keys = [step, str(step)] if isinstance(step, int) else [step] + ([int(step)] if re.fullmatch(r"-?\d+", step) else [])
+            digits = isinstance(step, str) and re.fullmatch(r"-?\d+", step)
+            keys = [step, str(step)] if isinstance(step, int) else [step, int(step)] if digits else [step]
             hit = next((k for k in keys if k in value), None)
             if hit is None:
                 raise OracleError(f"{where}: no {step!r} in the evaluated config")

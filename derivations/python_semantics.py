@@ -113,7 +113,7 @@ def _rhs(toks: list[tokenize.TokenInfo]) -> tuple[list[tokenize.TokenInfo], list
             depth -= t.string in ")]}"
             if depth == 0 and t.string == "=":
                 split = i
-            elif depth == 0 and len(t.string) >= 2 and t.string.endswith("=") and t.string not in ("==", "<=", ">=", "!=", ":="):
+            elif depth == 0 and t.string.endswith("=") and t.string not in ("=", "==", "<=", ">=", "!=", ":="):
                 aug = t.string
     if split is None:
         return [], sig, aug
@@ -233,8 +233,9 @@ def configs_with_value(*, repo_root: Path, root: str, key: str, value: Any, glob
     results = []
     for start in range(0, len(files), _FILES_PER_CHILD):
         results += stub_run({"op": "config", "files": files[start:start + _FILES_PER_CHILD]})["results"]
-    return sorted(rel for rel, r in zip(chosen, results)
-                  if not r.get("skipped") and (holds(list(r["values"].values()), key, value) or holds(r["made"], key, value)))
+    found = [r.get("values", {}).values() for r in results]
+    return sorted(rel for rel, r, values in zip(chosen, results, found)
+                  if not r.get("skipped") and (holds(list(values), key, value) or holds(r["made"], key, value)))
 
 
 _FILES_PER_CHILD = 300  # config files per child process, each child well inside its timeout
