@@ -15,7 +15,13 @@ Modules, by the oracles they cover:
                        repo_facts ini/yaml/markdown, answer_checks)
   python_source.py     python_code oracles about definitions, registries, classes and imports
   python_semantics.py  python_code oracles about values: defaults, parameters, constants,
-                       configs, docstrings, pytest parameters
+                       configs, docstrings, pytest parameters; it runs code through
+    _pytokens.py       (finds definitions/statements/calls with the tokenizer),
+    _stubrun.py        (child processes with a timeout and limits) and the child-side scripts
+    _stub_worker.py    (executes snippets with every import and free name stubbed, the stubs
+                       in _stub_values.py) and
+    _pytest_stubbed.py (pytest with modules that cannot be imported stubbed); _pyvalues.py holds
+                       the docstring reader, integer scanner, query walk and file selection
   cross_file.py        oracles/cross_file: call sites (tokenize), where a name is defined (regular
                        expressions over the text)
   cross_file_configs.py  oracles/cross_file_configs: config values after _base_ inheritance (a

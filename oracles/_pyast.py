@@ -173,3 +173,32 @@ def _bind(target: ast.expr, value: ast.expr | None, stmt: ast.stmt) -> Iterator[
         same = isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts)
         for i, elt in enumerate(target.elts):
             yield from _bind(elt, value.elts[i] if same else None, stmt)  # type: ignore[union-attr]
+
+
+_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update",
+                       "setdefault", "popitem", "add", "discard"})
+
+
+def mutates(stmt: ast.stmt, name: str) -> bool:
+    """Whether module-level code in `stmt` (not in functions or classes) changes the object bound
+    to `name` in place: `name.append(...)` and other container mutators, `name[k] = v`,
+    `name.attr = v`, `del name[k]`."""
+    def base(node: ast.AST) -> bool:
+        return isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.value, ast.Name) and node.value.id == name
+
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call) and base(node.func) and node.func.attr in _MUTATORS:  # type: ignore[attr-defined]
+            return True
+        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        if any(base(t) for t in targets):
+            return True
+        if isinstance(node, ast.For) and isinstance(node.iter, ast.Name) and node.iter.id == name and \
+                isinstance(node.target, ast.Name) and any(mutates(s, node.target.id) for s in node.body):
+            return True  # `for g in groups: g['name'] = ...` changes the items in place
+        stack.extend(ast.iter_child_nodes(node))
+    return False

@@ -22,6 +22,7 @@ from oracles._pyast import (
     literal,
     load_module,
     module_assignments,
+    mutates,
     walk_defs,
 )
 from oracles.python_imports import python_import_cycles, python_import_users
@@ -170,8 +171,11 @@ def python_module_constant(*, repo_root: Path, path: str, name: str) -> Any:
     """The value of the top-level assignment `name = <literal>` in `path` (also `name: T = v`,
     `a = b = v`, `a, b = 1, 2`); the last top-level assignment wins. Assignments nested in
     if/try blocks are ignored. Tuples/sets become lists. OracleError when there is no such
-    assignment, the value is not a literal (names, calls, f-strings...), or the last
-    statement binding it is an augmented assignment (`name += ...`)."""
+    assignment, the value is not a literal (names, calls, f-strings...), the last
+    statement binding it is an augmented assignment (`name += ...`), or later module-level
+    code changes it in place (`name.append(...)` and other list/dict/set mutators,
+    `name[k] = v`, `name.attr = v`, `del name[k]`, also on `item` in `for item in name:`),
+    since then the module's value is not the literal written."""
     tree = load_module(repo_root, path)
     last: tuple[ast.expr | None, ast.stmt] | None = None
     for bound, value, stmt in module_assignments(tree.body):
@@ -182,6 +186,10 @@ def python_module_constant(*, repo_root: Path, path: str, name: str) -> Any:
     ok, value = literal(last[0]) if last[0] is not None else (False, None)
     if not ok:
         raise OracleError(f"{path}: {name!r} is not a literal: {ast.unparse(last[1])}")
+    later = tree.body[tree.body.index(last[1]) + 1:]
+    mutation = next((n for n in later if mutates(n, name)), None)
+    if mutation is not None:
+        raise OracleError(f"{path}: {name!r} is modified after its assignment (line {mutation.lineno})")
     return value
 
 

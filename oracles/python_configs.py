@@ -7,7 +7,7 @@ from typing import Any, Iterable, Iterator
 
 from evaluator.scoring.oracle_api import fact_oracle
 from oracles._common import apply_query, glob_matcher, iter_files, json_key, relpath, resolve_path
-from oracles._pyast import dotted, load_module, module_assignments, parse_file
+from oracles._pyast import dotted, load_module, module_assignments, mutates, parse_file
 
 
 class ConfigEval:
@@ -20,7 +20,8 @@ class ConfigEval:
 
     def run(self, body: list[ast.stmt]) -> dict[str, Any]:
         """Bind every top-level assignment in order (also inside top-level `with` blocks, as in
-        `with read_base():`). `x += ...` removes `x`, since its value is no longer known."""
+        `with read_base():`). `x += ...` removes `x`, since its value is no longer known; so does
+        module-level code that changes it in place (see `mutates`)."""
         for stmt in body:
             if isinstance(stmt, ast.With):
                 self.run(stmt.body)
@@ -30,6 +31,9 @@ class ConfigEval:
                     self.env.pop(name, None)
                 else:
                     self.env[name] = self.value(value)
+            used = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} & self.env.keys()
+            for name in [n for n in used if mutates(stmt, n)]:
+                self.env.pop(name)  # `x.append(...)`, `x[k] = v`: the literal is no longer x's value
         return self.env
 
     def value(self, node: ast.expr) -> Any:

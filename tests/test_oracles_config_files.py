@@ -392,6 +392,17 @@ def test_python_config_value_missing(tmp_path: Path) -> None:
             python_config_value(repo_root=tmp_path, path="configs/model.py", query=query)
 
 
+def test_python_config_value_forgets_a_value_changed_in_place(tmp_path: Path) -> None:
+    # opencompass mathbench_2024.py renames its groups in a loop after the literal; cmmlu configs
+    # fill `cmmlu_datasets = []` by appends. The literal is no longer the config's value.
+    write_tree(tmp_path, {"groups.py": "groups = [{'name': 'a'}]\nfor g in groups:\n    g['name'] = 'x-' + g['name']\n"
+                                       "ds = []\nfor n in 'ab':\n    ds.append(dict(abbr=n))\nkept = dict(a=1)\n"})
+    for query in ("groups[0].name", "ds"):
+        with pytest.raises(OracleError):
+            python_config_value(repo_root=tmp_path, path="groups.py", query=query)
+    assert python_config_value(repo_root=tmp_path, path="groups.py", query="kept.a") == 1
+
+
 def test_python_configs_with_value(tmp_path: Path) -> None:
     write_tree(tmp_path, CONFIGS)
     find = lambda **kw: python_configs_with_value(repo_root=tmp_path, root="configs", **kw)  # noqa: E731

@@ -431,6 +431,19 @@ def test_module_constant(tmp_path: Path) -> None:
             get(bad)
 
 
+def test_module_constant_refuses_a_value_modified_after_its_assignment(tmp_path: Path) -> None:
+    # opencompass summarizer groups: `groups = []` then `groups.append({...})` at top level; the
+    # module's value is not the `[]` written in the assignment, as with `groups += [...]`.
+    write_tree(tmp_path, {"groups.py": "groups = []\ngroups.append({'name': 'x'})\n"
+                                       "table = {}\nfor k in 'ab':\n    table[k] = 1\n"
+                                       "kept = [1]\nkept.copy()\ncopied = list(kept)\n"
+                                       "named = [{'name': 'a'}]\nfor g in named:\n    g['name'] = 'x-' + g['name']\n"})
+    for name in ("groups", "table", "named"):
+        with pytest.raises(OracleError, match="modified after"):
+            python_module_constant(repo_root=tmp_path, path="groups.py", name=name)
+    assert python_module_constant(repo_root=tmp_path, path="groups.py", name="kept") == [1]
+
+
 def test_all_exports(repo: Path) -> None:
     assert python_all_exports(repo_root=repo, path="pkg/__init__.py") == ["CheckpointHook", "extra", "registry"]
     with pytest.raises(OracleError):
