@@ -60,11 +60,14 @@ def prepare_change(job: Job, work: Path) -> tuple[SandboxPaths, Workspace, dict[
         shutil.rmtree(work)  # a half-done attempt from a killed run
     work.mkdir(parents=True)
     site = test_site()
-    paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror, site])
+    paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror, site],
+                         env=job.env)
     checkout(job.mirror, job.commit, paths.work_root)
     for d in (paths.tmp_dir, paths.home_dir):
         d.mkdir(parents=True, exist_ok=True)
-    env = {"PYTHONPATH": str(site), **job.task.env}  # the task may point elsewhere
+    # With a repository environment, commands see exactly that env (the harness's packages would shadow its own).
+    env = {} if job.env is not None else {"PYTHONPATH": str(site)}
+    env.update(job.task.env)  # the task may point elsewhere
     return paths, "copy", env
 
 
@@ -101,7 +104,7 @@ async def run_change(runner: Runner, job: Job, work: Path, stream: TranscriptStr
         outcome = await loop.run(system, user.render(task=task, commit=job.commit))
     finally:
         await sandbox.close()
-    grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits)
+    grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits, env=job.env)
     change, patch = await grader.grade(paths.work_root, work / "grade", workspace)
     stream({"role": "harness", "name": "patch", "content": _patch_text(patch)})
     result = _result(runner, job, outcome, tools, change)

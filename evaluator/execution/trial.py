@@ -168,7 +168,7 @@ class Runner:
         iwd = job.task.initial_working_dir
         artifacts_rel = os.path.normpath(os.path.join(iwd, "eval_artifacts"))
         allowed = {p.strip("/") for p in job.task.command_policy.write_paths_allowed}
-        common = dict(tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror])
+        common = dict(tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror], env=job.env)
         if self.backend.readonly_root and allowed <= {"eval_artifacts", "tmp"}:
             answer_dir = work / "answer"
             repo = RepoCache(self.plan_cache).shared_base(job.task.repo, job.mirror, job.commit, artifacts_rel)
