@@ -126,10 +126,15 @@ ENV_PROBE = ('python3 -c "import agentgym_probe, sys; print(agentgym_probe.VERSI
 def test_bwrap_mounts_the_env_read_only_with_its_python_first(built: dict[str, Any], tmp_path: Path) -> None:
     if sandbox_flag() != "bwrap":
         pytest.skip("bwrap is not installed (CI=true fails instead)")
-    done = run_in_sandbox(get_backend("bwrap"), built["env"], ENV_PROBE, tmp_path)
+    top = built["env"].path
+    top.chmod(0o777)  # so only the read-only mount can refuse the write, not the folder's permissions
+    try:
+        done = run_in_sandbox(get_backend("bwrap"), built["env"], ENV_PROBE, tmp_path)
+    finally:
+        top.chmod(0o755)
     assert done.exit_code == 0, done.stderr
     assert done.stdout.splitlines() == ["1.2.3 /opt/agentgym-env", "probe 1.2.3", "venv=/opt/agentgym-env", "REFUSED"]
-    assert not (built["env"].path / "written").exists()
+    assert "Read-only file system" in done.stderr and not (top / "written").exists()
 
 
 def test_the_local_backend_puts_the_env_first_on_path(built: dict[str, Any], tmp_path: Path) -> None:
