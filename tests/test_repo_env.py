@@ -272,3 +272,57 @@ def test_an_unprivileged_evaluator_builds_and_mounts_the_env(tmp_path: Path) -> 
                                            "REFUSED"], out
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+# --- L1 tasks that suggest running pytest (issue 16 item 5) ---------------------------------------
+COLLECT = ("python3 -m pytest --collect-only -qq -p no:cacheprovider tests/test_classification_metrics.py; "
+           "python3 -m pytest --collect-only -qq -p no:cacheprovider tests/test_classification_metrics.py -k test_topk_prefix; "
+           "python3 -c 'import pytest; print(pytest.__file__)'")
+
+
+def pytest_counting_script(command: str) -> Any:
+    """A model that runs `command`, then answers demo_task_011 from the counts pytest printed."""
+    import re
+
+    from evaluator.testing.scripted_server import Reply, completion, tool_call
+
+    def script(body: dict[str, Any], _: int) -> Reply:
+        messages = body["messages"]
+        tools = [m for m in messages if m["role"] == "tool"]
+        if not tools:
+            return completion(tool_calls=[tool_call("run_command", {"command": command}, "c0")])
+        if len(tools) == 1:
+            counts = [int(n) for n in re.findall(r"test_classification_metrics\.py: (\d+)", tools[0]["content"])]
+            answer = {"total_items": counts[0], "topk_items": counts[1]} if len(counts) == 2 else {}
+            return completion(tool_calls=[tool_call("write_file", {"path": "eval_artifacts/answer.json",
+                                                                   "content": json.dumps(answer)}, "c1")])
+        return completion("done")
+    return script
+
+
+def run_scripted_l1(tmp_path: Path, command: str, *extra: str) -> tuple[dict[str, Any], str]:
+    from evaluator.testing.scripted_server import ScriptedServer
+
+    with ScriptedServer(pytest_counting_script(command)) as srv:
+        proc = run_cli("evaluator.run", "--model", "scripted-1", "--base-url", srv.base_url.removesuffix("/v1"),
+                       "--repos", "demo", "--tasks", "demo_task_011", "--runs-root", str(tmp_path / "runs"),
+                       "--sandbox", sandbox_flag(), "--quiet", *extra, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    run = only_run_dir(tmp_path / "runs")
+    lines = [json.loads(x)["message"] for x in (run / "transcripts" / "demo.jsonl").read_text().splitlines()]
+    return load_results(run, "demo")["demo_task_011"], next(m["content"] for m in lines if m["role"] == "tool")
+
+
+def test_an_l1_task_can_run_the_pytest_it_suggests(tmp_path: Path) -> None:
+    """Without a repository env the harness's own pytest is importable in the sandbox, as in change grading."""
+    result, output = run_scripted_l1(tmp_path, COLLECT, "--cache-dir", str(tmp_path / "cache"))
+    assert "tests/test_classification_metrics.py: 12" in output and "tests/test_classification_metrics.py: 6" in output
+    assert str(hidden_tests.test_site()) in output  # the harness's pytest, whatever the interpreter's prefix holds
+    assert result["success"] is True, result["output_checks"]
+
+
+def test_an_l1_task_runs_its_commands_with_the_repo_env(built: dict[str, Any], tmp_path: Path) -> None:
+    repos = repos_with_env(tmp_path, offline_recipe(built["base"] / "wheels"))
+    probe = "python3 -c 'import agentgym_probe, os; print(agentgym_probe.VERSION, os.environ.get(\"PYTHONPATH\"))'"
+    result, output = run_scripted_l1(tmp_path, probe, "--repos-config", str(repos), "--cache-dir", str(built["cache"]))
+    assert json.loads(output)["stdout"] == "1.2.3 None\n", output  # the env's package, and nothing of the harness's

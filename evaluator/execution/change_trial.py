@@ -24,8 +24,9 @@ from evaluator.readback.host_reads import ArtifactCopy
 from evaluator.results.rundir import TranscriptStream
 from evaluator.sandbox import SandboxPaths
 from evaluator.scoring import score as scoring
-from evaluator.scoring.hidden_tests import Grader, test_site
+from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.clone_cache import checkout
+from evaluator.tasks.env_cache import command_env
 from evaluator.tasks.plan import Job
 from evaluator.tasks.specs import Limits
 
@@ -53,21 +54,19 @@ def change_prompts(version: str) -> tuple[str, Template]:
 
 
 def prepare_change(job: Job, work: Path) -> tuple[SandboxPaths, Workspace, dict[str, str]]:
-    """A private writable working copy at the pinned commit; pytest importable inside the sandbox."""
+    """A private writable working copy at the pinned commit; pytest importable inside the sandbox (the
+    repository environment's, or the harness's when the repo has none)."""
     import shutil
 
     if work.exists():
         shutil.rmtree(work)  # a half-done attempt from a killed run
     work.mkdir(parents=True)
-    site = test_site()
-    paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror, site],
-                         env=job.env)
+    binds, env = command_env(job.env, job.task.env)
+    paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home",
+                         ro_binds=[job.mirror, *binds], env=job.env)
     checkout(job.mirror, job.commit, paths.work_root)
     for d in (paths.tmp_dir, paths.home_dir):
         d.mkdir(parents=True, exist_ok=True)
-    # With a repository environment, commands see exactly that env (the harness's packages would shadow its own).
-    env = {} if job.env is not None else {"PYTHONPATH": str(site)}
-    env.update(job.task.env)  # the task may point elsewhere
     return paths, "copy", env
 
 

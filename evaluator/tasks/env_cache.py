@@ -267,3 +267,15 @@ def prepare_envs(plan: Plan, *, quiet: bool) -> dict[str, BuiltEnv]:
     plan.jobs = [j.model_copy(update={"env": envs[j.task.repo].mount()}) if j.task.repo in envs else j
                  for j in plan.jobs]
     return envs
+
+
+def command_env(env: EnvMount | None, task_env: dict[str, str]) -> tuple[list[Path], dict[str, str]]:
+    """(extra read-only binds, environment variables) for a task's commands. With a repository env they
+    see exactly it (the harness's packages would shadow its own); without one, the harness's pytest is
+    importable, as when change tasks are graded, so a task that suggests `python3 -m pytest` can run it."""
+    if env is not None:
+        return [], dict(task_env)
+    from evaluator.scoring.hidden_tests import test_site
+
+    site = test_site()
+    return [site], {"PYTHONPATH": str(site), **task_env}  # the task may point elsewhere
