@@ -326,3 +326,29 @@ def test_an_l1_task_runs_its_commands_with_the_repo_env(built: dict[str, Any], t
     probe = "python3 -c 'import agentgym_probe, os; print(agentgym_probe.VERSION, os.environ.get(\"PYTHONPATH\"))'"
     result, output = run_scripted_l1(tmp_path, probe, "--repos-config", str(repos), "--cache-dir", str(built["cache"]))
     assert json.loads(output)["stdout"] == "1.2.3 None\n", output  # the env's package, and nothing of the harness's
+
+
+CONCURRENT = """
+import json, sys
+from pathlib import Path
+from evaluator.tasks.env_cache import ensure_env
+from evaluator.tasks.env_spec import EnvRecipe
+recipe = EnvRecipe(requirements=["agentgym-probe==1.2.3"], find_links=[sys.argv[2]], no_index=True)
+env = ensure_env(Path(sys.argv[1]), "demo", "1" * 40, recipe)
+print(json.dumps({"path": str(env.path), "build_s": env.build_s}))
+"""
+
+
+def test_two_runs_building_the_same_env_at_once_build_it_once(tmp_path: Path) -> None:
+    make_wheel(tmp_path / "wheels")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(tmp_path / "cache"), str(tmp_path / "wheels")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    assert outs[0]["path"] == outs[1]["path"]
+    assert sorted(o["build_s"] > 0 for o in outs) == [False, True]  # one built it, the other waited and found it
+    assert [p.name for p in (tmp_path / "cache" / "envs").iterdir()] == [Path(outs[0]["path"]).name]

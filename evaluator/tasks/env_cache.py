@@ -92,23 +92,32 @@ def ensure_env(cache_root: Path, repo: str, commit: str, recipe: EnvRecipe, step
     recipe_hash = recipe.recipe_hash(python_id)
     envs = cache_root / "envs"
     dest = envs / env_name(repo, commit, recipe_hash)
-    with file_lock(cache_root / "locks" / f"env-{dest.name}.lock"):
-        cached = _load(dest)
-        if cached is not None:  # built before (maybe by another run): nothing built now
-            return cached.model_copy(update={"path": dest, "build_s": 0.0})
-        if dest.exists():  # not ours to trust: no record means it was never finished
-            shutil.rmtree(dest)
-        for stale in envs.glob(f".build-{dest.name}-*"):  # a killed build of this env (we hold its lock)
-            shutil.rmtree(stale, ignore_errors=True)
-        envs.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".build-{dest.name}-", dir=envs))
-        try:
-            built = _build(tmp / "env", exe, recipe, repo, recipe_hash, step, dest)
-            os.chmod(tmp / "env", 0o755)  # sandbox uids must be able to enter it
-            os.rename(tmp / "env", dest)
-            return built
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with file_lock(cache_root / "locks" / f"env-{dest.name}.lock"):
+            cached = _load(dest)
+            if cached is not None:  # built before (maybe by another run): nothing built now
+                return cached.model_copy(update={"path": dest, "build_s": 0.0})
+            if dest.exists():  # not ours to trust: no record means it was never finished
+                shutil.rmtree(dest)
+            for stale in envs.glob(f".build-{dest.name}-*"):  # a killed build of this env (we hold its lock)
+                shutil.rmtree(stale, ignore_errors=True)
+            return _build_into(envs, dest, exe, recipe, repo, recipe_hash, step)
+    except OSError as exc:  # the cache folder itself: not writable, full disk
+        raise EnvBuildError(f"repo {repo!r}: its environment could not be built in {envs}: "
+                            f"{exc.strerror or exc}") from None
+
+
+def _build_into(envs: Path, dest: Path, exe: str, recipe: EnvRecipe, repo: str, recipe_hash: str,
+                step: Step) -> BuiltEnv:
+    envs.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".build-{dest.name}-", dir=envs))
+    try:
+        built = _build(tmp / "env", exe, recipe, repo, recipe_hash, step, dest)
+        os.chmod(tmp / "env", 0o755)  # sandbox uids must be able to enter it
+        os.rename(tmp / "env", dest)  # atomic: the env appears whole or not at all
+        return built
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _load(dest: Path) -> BuiltEnv | None:
