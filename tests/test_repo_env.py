@@ -352,3 +352,16 @@ def test_two_runs_building_the_same_env_at_once_build_it_once(tmp_path: Path) ->
     assert outs[0]["path"] == outs[1]["path"]
     assert sorted(o["build_s"] > 0 for o in outs) == [False, True]  # one built it, the other waited and found it
     assert [p.name for p in (tmp_path / "cache" / "envs").iterdir()] == [Path(outs[0]["path"]).name]
+
+
+def test_curated_pytest_counting_tasks_run_pytest_or_say_static_reading_is_expected() -> None:
+    """Issue 16 item 5. Measured in the sandbox: demo_task_011's pytest runs (test above); mmengine_l1_020 and
+    internlm_l1_008 cannot import their test files (torch, even with mmengine's env), so they must say so."""
+    from evaluator.tasks.catalog import load_tasks
+
+    counting = [t for t, _ in load_tasks(ROOT / "tasks", task_set="l1", repos=None, pattern=None)
+                if any(o.oracle.fn == "pytest_param_count" for o in t.outputs)]
+    assert {t.id for t in counting} >= {"demo_task_011", "mmengine_l1_020", "internlm_l1_008"}
+    for task in counting:
+        static = "Static reading is expected" in " ".join(task.instruction.split())
+        assert static or task.id == "demo_task_011", f"{task.id}: say that static reading is expected, or show pytest runs"
