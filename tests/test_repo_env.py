@@ -181,6 +181,12 @@ def test_a_run_records_the_env_and_reuses_the_cached_one(built: dict[str, Any], 
                       "freeze": env.freeze, "build_s": 0.0}  # found in the cache the fixture filled
     assert "agentgym-probe==1.2.3" in record["freeze"]
     assert load_results(run, "demo")["demo_change_002"]["success"] is True
+    # Resuming after the recipe changed would mix two environments in one run: refused, before any build.
+    shutil.rmtree(repos)
+    repos_with_env(tmp_path, offline_recipe(built["base"] / "wheels", "agentgym-probe>=1"))  # the same folder
+    proc = run_cli("evaluator.run", "--resume", str(run), "--quiet", cwd=tmp_path)
+    assert proc.returncode == 2 and "the environment recipe of repo 'demo' changed since" in proc.stderr, proc.stderr
+    assert [p.name for p in (built["cache"] / "envs").iterdir()] == [env.path.name]
 
 
 def test_a_broken_recipe_stops_the_run_with_one_sentence_and_leaves_nothing(built: dict[str, Any], tmp_path: Path) -> None:

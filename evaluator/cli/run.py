@@ -231,16 +231,18 @@ async def _repo_envs(plan: Plan, existing: Path | None, quiet: bool) -> dict[str
     must find the recipes it started with."""
     from evaluator.tasks import env_cache
 
+    if existing is not None:  # checked before building: a refused resume should not wait for pip
+        recipes = {j.task.repo: j.repo.env for j in plan.jobs if j.repo.env is not None}
+        for rid, old in _meta(existing).repo_envs.items():
+            now = env_cache.recipe_hash_of(rid, recipes[rid]) if rid in recipes else None
+            if now != old.recipe_hash:
+                raise ConfigError(f"the environment recipe of repo {rid!r} changed since {existing} started "
+                                  f"({old.recipe_hash[:12]} -> {(now or 'none')[:12]}); start a new run")
     try:
         envs = await asyncio.to_thread(env_cache.prepare_envs, plan, quiet=quiet)
     except asyncio.CancelledError:
         env_cache.cancel_builds()
         raise
-    if existing is not None:
-        for rid, old in _meta(existing).repo_envs.items():
-            if rid in envs and envs[rid].recipe_hash != old.recipe_hash:
-                raise ConfigError(f"the environment recipe of repo {rid!r} changed since {existing} started "
-                                  f"({old.recipe_hash[:12]} -> {envs[rid].recipe_hash[:12]}); start a new run")
     return {rid: env.record() for rid, env in envs.items()}
 
 

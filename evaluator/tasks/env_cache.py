@@ -82,6 +82,11 @@ def _interpreter(recipe: EnvRecipe, repo: str) -> tuple[str, str]:
     return found, done.stdout.strip()
 
 
+def recipe_hash_of(repo: str, recipe: EnvRecipe) -> str:
+    """The recipe's hash, without building anything (a resumed run compares it with the one it started with)."""
+    return recipe.recipe_hash(_interpreter(recipe, repo)[1])
+
+
 def env_name(repo: str, commit: str, recipe_hash: str) -> str:
     return f"{repo}-{commit[:12]}-{recipe_hash[:12]}"
 
