@@ -141,13 +141,15 @@ def _build(venv: Path, exe: str, recipe: EnvRecipe, repo: str, recipe_hash: str,
     if recipe.requirements or recipe.requirements_file:
         _run([py, "-m", "pip", "install", *_pip_args(recipe)], repo, "pip install", deadline, step)
     step("recording versions")
-    freeze = _run([py, "-m", "pip", "freeze"], repo, "pip freeze", deadline, lambda _: None).splitlines()
+    out = _run([py, "-m", "pip", "freeze"], repo, "pip freeze", deadline, lambda _: None).splitlines()
+    # stderr comes in the same stream: keep pip's notes out of the recorded versions
+    freeze = [ln for ln in out if ln.strip() and not ln.startswith(("WARNING", "DEPRECATION", "ERROR", "[notice]"))]
     facts = _run([py, "-c", "import platform, sys, importlib.util as u; "
                   "print(platform.python_version(), u.find_spec('pytest') is not None, sys.base_prefix)"],
-                 repo, "the venv's python", deadline, lambda _: None).split(maxsplit=2)
+                 repo, "the venv's python", deadline, lambda _: None).splitlines()[-1].split(maxsplit=2)
     relocate_scripts(venv / "bin", venv)
     built = BuiltEnv(repo=repo, path=dest, recipe_hash=recipe_hash, python=facts[0], has_pytest=facts[1] == "True",
-                     base_prefix=facts[2].strip(), freeze=[ln for ln in freeze if ln.strip()],
+                     base_prefix=facts[2].strip(), freeze=freeze,
                      build_s=round(time.monotonic() - start, 1))
     (venv / META).write_text(built.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return built
