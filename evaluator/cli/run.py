@@ -3,7 +3,7 @@
 Exit codes:
   0    every task ran (whatever the model scored)
   1    some task ended with an infrastructure error (api_error, sandbox_error or harness_error)
-  2    usage, config or preflight error (nothing was run)
+  2    usage, config or preflight error, a clone or a repository environment that cannot be built (nothing was run)
   130  interrupted by SIGINT, 143 by SIGTERM: a partial report was written; resume with --resume
 """
 from __future__ import annotations
