@@ -3,7 +3,7 @@
 Exit codes:
   0    every task ran (whatever the model scored)
   1    some task ended with an infrastructure error (api_error, sandbox_error or harness_error)
-  2    usage, config or preflight error (nothing was run)
+  2    usage, config or preflight error, a clone or a repository environment that cannot be built (nothing was run)
   130  interrupted by SIGINT, 143 by SIGTERM: a partial report was written; resume with --resume
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from evaluator.config.model_options import add_model_option_flags, parse_headers
 from evaluator.config.settings import RunConfig, add_selection_flags, api_key_from, run_config_from
 from evaluator.models import BUILTIN_MODELS, Model, PreflightError, factory
 from evaluator.tasks.plan import Plan, build_plan
-from evaluator.results.records import INFRA_FAILURES, RunMeta
+from evaluator.results.records import INFRA_FAILURES, RepoEnvRecord, RunMeta
 from evaluator.sandbox import SandboxUnavailable, get_backend
 from evaluator.execution.session import Session, new_run_dir, resume_command, run_meta
 from evaluator.results.rundir import Redactor, RunDir
@@ -207,6 +207,7 @@ async def _main_locked(ns: argparse.Namespace, lock: RunLock | None) -> int:
         await model.preflight()
     else:  # the agent's own wire protocol (Responses, Anthropic Messages) may not be Chat Completions
         await agent_preflight(cfg)
+    envs = await _repo_envs(plan, existing, ns.quiet)
     # Absolute: sandboxes are started from / and must not depend on the caller's cwd.
     run_dir = (existing or claim_new_run_dir(cfg)).resolve()
     cli.check_writable(run_dir)
@@ -214,7 +215,7 @@ async def _main_locked(ns: argparse.Namespace, lock: RunLock | None) -> int:
     try:
         key = cfg.api_key.get_secret_value() if cfg.api_key else ""
         run = RunDir(run_dir, Redactor([key, *(v for k, v in cfg.headers.items() if secret_header(k))]))
-        meta = _meta(run_dir) if existing else run_meta(cfg, plan, run, backend)
+        meta = _meta(run_dir) if existing else run_meta(cfg, plan, run, backend, envs)
         session = Session(cfg, plan, run, model, backend, quiet=ns.quiet, resume_command=resume_command(run_dir))
         try:
             return await session.execute(meta, redo)
@@ -223,6 +224,26 @@ async def _main_locked(ns: argparse.Namespace, lock: RunLock | None) -> int:
     finally:
         if own is not None:
             own.release()
+
+
+async def _repo_envs(plan: Plan, existing: Path | None, quiet: bool) -> dict[str, RepoEnvRecord]:
+    """Build the repos' environments (once per recipe, cached) before any task runs; a resumed run
+    must find the recipes it started with."""
+    from evaluator.tasks import env_cache
+
+    if existing is not None:  # checked before building: a refused resume should not wait for pip
+        recipes = {j.task.repo: j.repo.env for j in plan.jobs if j.repo.env is not None}
+        for rid, old in _meta(existing).repo_envs.items():
+            now = env_cache.recipe_hash_of(rid, recipes[rid]) if rid in recipes else None
+            if now != old.recipe_hash:
+                raise ConfigError(f"the environment recipe of repo {rid!r} changed since {existing} started "
+                                  f"({old.recipe_hash[:12]} -> {(now or 'none')[:12]}); start a new run")
+    try:
+        envs = await asyncio.to_thread(env_cache.prepare_envs, plan, quiet=quiet)
+    except asyncio.CancelledError:
+        env_cache.cancel_builds()
+        raise
+    return {rid: env.record() for rid, env in envs.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

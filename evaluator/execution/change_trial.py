@@ -24,8 +24,9 @@ from evaluator.readback.host_reads import ArtifactCopy
 from evaluator.results.rundir import TranscriptStream
 from evaluator.sandbox import SandboxPaths
 from evaluator.scoring import score as scoring
-from evaluator.scoring.hidden_tests import Grader, test_site
+from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.clone_cache import checkout
+from evaluator.tasks.env_cache import command_env
 from evaluator.tasks.plan import Job
 from evaluator.tasks.specs import Limits
 
@@ -53,18 +54,19 @@ def change_prompts(version: str) -> tuple[str, Template]:
 
 
 def prepare_change(job: Job, work: Path) -> tuple[SandboxPaths, Workspace, dict[str, str]]:
-    """A private writable working copy at the pinned commit; pytest importable inside the sandbox."""
+    """A private writable working copy at the pinned commit; pytest importable inside the sandbox (the
+    repository environment's, or the harness's when the repo has none)."""
     import shutil
 
     if work.exists():
         shutil.rmtree(work)  # a half-done attempt from a killed run
     work.mkdir(parents=True)
-    site = test_site()
-    paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror, site])
+    binds, env = command_env(job.env, job.task.env)
+    paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home",
+                         ro_binds=[job.mirror, *binds], env=job.env)
     checkout(job.mirror, job.commit, paths.work_root)
     for d in (paths.tmp_dir, paths.home_dir):
         d.mkdir(parents=True, exist_ok=True)
-    env = {"PYTHONPATH": str(site), **job.task.env}  # the task may point elsewhere
     return paths, "copy", env
 
 
@@ -101,7 +103,7 @@ async def run_change(runner: Runner, job: Job, work: Path, stream: TranscriptStr
         outcome = await loop.run(system, user.render(task=task, commit=job.commit))
     finally:
         await sandbox.close()
-    grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits)
+    grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits, env=job.env)
     change, patch = await grader.grade(paths.work_root, work / "grade", workspace)
     stream({"role": "harness", "name": "patch", "content": _patch_text(patch)})
     result = _result(runner, job, outcome, tools, change)

@@ -26,7 +26,7 @@ from evaluator.config.paths import CHECKOUT as PROJECT_ROOT
 from evaluator.config.settings import RunConfig
 from evaluator.models import Model
 from evaluator.tasks.plan import Plan
-from evaluator.results.records import INFRA_FAILURES, RunManifest, RunMeta, TaskResult
+from evaluator.results.records import INFRA_FAILURES, RepoEnvRecord, RunManifest, RunMeta, TaskResult
 from evaluator.execution.trial import Runner, TrialContext
 from evaluator.sandbox import SandboxBackend
 from evaluator.results.rundir import RunDir
@@ -59,8 +59,9 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run_meta(cfg: RunConfig, plan: Plan, run: RunDir, backend: SandboxBackend) -> RunMeta:
-    return RunMeta(
+def run_meta(cfg: RunConfig, plan: Plan, run: RunDir, backend: SandboxBackend,
+             envs: dict[str, RepoEnvRecord] | None = None) -> RunMeta:
+    return RunMeta(repo_envs=envs or {},
         run_id=run.path.name, model=cfg.model,
         started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         config=cfg.redacted(), task_set=cfg.selection.task_set, epochs=cfg.epochs,

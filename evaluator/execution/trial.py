@@ -31,6 +31,7 @@ from evaluator.agent.image_tool import ImageViewer
 from evaluator.agent.toolbox import Toolbox
 from evaluator.models.images import ImageStore
 from evaluator.tasks.clone_cache import RepoCache, checkout
+from evaluator.tasks.env_cache import command_env
 from evaluator.results.rundir import RunDir, TranscriptStream
 
 
@@ -121,7 +122,8 @@ class Runner:
             return result.model_copy(update=self._agent_fields())
         sandbox = tools = None
         if self.mode.uses_sandbox:
-            sandbox = await asyncio.to_thread(self.backend.open, paths, limits=limits, env=task.env)
+            sandbox = await asyncio.to_thread(self.backend.open, paths, limits=limits,
+                                              env=command_env(job.env, task.env)[1])
             sandbox.warm_up()
         try:
             clock = TaskClock(budget.timeout_s)  # one clock for the loop and its tools
@@ -168,7 +170,8 @@ class Runner:
         iwd = job.task.initial_working_dir
         artifacts_rel = os.path.normpath(os.path.join(iwd, "eval_artifacts"))
         allowed = {p.strip("/") for p in job.task.command_policy.write_paths_allowed}
-        common = dict(tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror])
+        binds, _ = command_env(job.env, job.task.env)  # pytest importable: the repo env's, or the harness's
+        common = dict(tmp_dir=work / "tmp", home_dir=work / "home", ro_binds=[job.mirror, *binds], env=job.env)
         if self.backend.readonly_root and allowed <= {"eval_artifacts", "tmp"}:
             answer_dir = work / "answer"
             repo = RepoCache(self.plan_cache).shared_base(job.task.repo, job.mirror, job.commit, artifacts_rel)

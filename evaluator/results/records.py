@@ -147,6 +147,16 @@ class RunManifest(BaseModel):
     partial_reason: str | None = None
 
 
+class RepoEnvRecord(BaseModel):
+    """A repository's environment as the run used it (`env:` in its repo file; docs/01-custom-repos.md)."""
+
+    recipe_hash: str = Field(description="sha256 of the recipe: interpreter, fields, requirement files' bytes.")
+    python: str = Field(description="The venv's Python version.")
+    path: str = Field(description="Where it is cached: <cache>/envs/<repo>-<commit12>-<hash12>.")
+    freeze: list[str] = Field(description="`pip freeze` of the env: every resolved version.")
+    build_s: float = Field(0.0, description="Seconds this run spent building it; 0 when it came from the cache.")
+
+
 class RunMeta(BaseModel):
     """run.json: what ran, with what and where. Written when the run starts; `finished_at` and the
     endpoint's reported models are filled in when it ends. Every reader goes through `RunMeta.read`."""
@@ -172,6 +182,8 @@ class RunMeta(BaseModel):
     toolset: dict[str, str] = Field(default_factory=dict, description="Versions of the tools commands could use.")
     versions: dict[str, str] = Field(default_factory=dict, description="Python, packages, AgentGym commit.")
     repos: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Repo id -> pinned commit and source.")
+    repo_envs: dict[str, RepoEnvRecord] = Field(default_factory=dict,
+                                                description="Repo id -> its environment, for repos with an `env:` recipe.")
     prompt_version: str = "v1"
     prompt_hash: str = ""
     task_set_hash: str = ""

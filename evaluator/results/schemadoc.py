@@ -12,7 +12,7 @@ import typing
 from pydantic import BaseModel
 
 from evaluator.config.paths import CHECKOUT as PROJECT_ROOT
-from evaluator.results.records import FailureReason, LeftOutArtifact, Metrics, OutputCheck, RunManifest, RunMeta, SafetyEvent, SafetyEventType, StopReason, TaskResult, TranscriptRef
+from evaluator.results.records import FailureReason, LeftOutArtifact, Metrics, OutputCheck, RepoEnvRecord, RunManifest, RunMeta, SafetyEvent, SafetyEventType, StopReason, TaskResult, TranscriptRef
 
 PAGES = {"en": PROJECT_ROOT / "docs" / "result-schema.md", "zh": PROJECT_ROOT / "docs" / "zh-CN" / "result-schema.md"}
 TEXT = {
@@ -49,6 +49,7 @@ MODELS: list[tuple[str, type[BaseModel]]] = [
     ("Task result (`results/<repo>/<task>.json`, `trials/.../epoch-<k>.json`)", TaskResult),
     ("metrics", Metrics), ("output_checks[]", OutputCheck), ("safety_events[]", SafetyEvent),
     ("artifacts_left_out[]", LeftOutArtifact), ("transcript", TranscriptRef), ("manifest.json", RunManifest), ("run.json", RunMeta),
+    ("run.json `repo_envs` values", RepoEnvRecord),
 ]
 
 

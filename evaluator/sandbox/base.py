@@ -30,6 +30,18 @@ class ExecResult(BaseModel):
     limit: str | None = Field(None, description="Resource limit that stopped it: cpu, memory, file_size, processes, disk, output.")
 
 
+ENV_MOUNT = "/opt/agentgym-env"  # where an isolating backend mounts a repository's environment
+
+
+class EnvMount(BaseModel):
+    """A built repository environment (a venv) that commands run with: read-only, its bin first on PATH."""
+
+    host: Path = Field(description="Host folder of the venv.")
+    binds: list[Path] = Field(default_factory=list, description="Host folders its python needs too (the base "
+                                                                "interpreter's prefix), visible read-only.")
+    has_pytest: bool = Field(False, description="pytest is installed in it (else the hidden test run adds the harness's).")
+
+
 class SandboxPaths(BaseModel):
     """Host paths a task sandbox is built from, and how commands inside see them."""
 
@@ -40,6 +52,8 @@ class SandboxPaths(BaseModel):
     readonly_root: bool = Field(False, description="work_root is a shared checkout, mounted read-only; only `writable` is not.")
     writable: dict[str, Path] = Field(default_factory=dict,
                                       description="With readonly_root: path inside the root -> host dir mounted writable there.")
+    env: EnvMount | None = Field(None, description="The repository's environment, mounted read-only "
+                                                   f"(at {ENV_MOUNT} under bwrap).")
 
     @field_validator("work_root", "tmp_dir", "home_dir")
     @classmethod

@@ -7,7 +7,8 @@ every command; used anyway when the sandbox's python3 cannot host the executor.
 
 Layout inside: read-only /usr (+ /bin, /lib* links) and a few /etc files, the working
 copy read-write at /workspace, the task's tmp at /tmp, a scratch HOME at /home/sandbox,
-the python3 interpreter prefix and `ro_binds` read-only at their host paths. No network.
+the python3 interpreter prefix and `ro_binds` read-only at their host paths, and the repository's
+environment, if it has one, read-only at /opt/agentgym-env (its bin first on PATH). No network.
 bwrap reads its options from an fd (--args), so the sandbox's /proc/1/cmdline names no
 host path. Per-task ceilings (memory, processes, disk) are set up by ceilings.py.
 
@@ -36,7 +37,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from evaluator.sandbox.base import ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
+from evaluator.sandbox.base import ENV_MOUNT, ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
 from evaluator.sandbox.bwrap_host import HOME, StagedEtc, UidLease, pool_ids, sandbox_ids
 from evaluator.sandbox import userns_filter
 from evaluator.sandbox.ceilings import Support, TaskCeilings, memfd
@@ -105,7 +106,11 @@ class BwrapSandbox:
         filter_on = support is not None and support.userns_filter and self._ids is not None
         self._seccomp = userns_filter.program() if filter_on else None
         path = f"{python_prefix}/bin:{SYSTEM_PATH}" if python_prefix else SYSTEM_PATH
+        if paths.env is not None:  # the repository's environment comes first: `python3`, `pytest` are its own
+            path = f"{ENV_MOUNT}/bin:{path}"
         self._env = scrub(env, home=HOME, tmp=TMP, path=path)
+        if paths.env is not None:
+            self._env["VIRTUAL_ENV"] = ENV_MOUNT
         self._head = self._static_args(paths, python_prefix, etc_dir.path)
         self._drop = self._drop_args()
         self._script = f"{ulimit_line(self._ceil.rlimits() if self._ceil else limits)}\n"
@@ -144,7 +149,10 @@ class BwrapSandbox:
             ("--bind", str(paths.tmp_dir), TMP),
             ("--bind", str(paths.home_dir), HOME),
         ]
+        if paths.env is not None:  # read-only: a task cannot change what the next one (or grading) runs with
+            mounts.append(("--ro-bind", str(paths.env.host), ENV_MOUNT))
         extra = ([python_prefix] if python_prefix else []) + list(paths.ro_binds)
+        extra += paths.env.binds if paths.env is not None else []
         mounts += [("--ro-bind", str(p), str(p)) for p in extra]
         made: set[str] = set()
         bound: list[str] = []

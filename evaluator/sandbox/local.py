@@ -66,6 +66,9 @@ class LocalSandbox:
         self._limits = limits
         self._id = uuid.uuid4().hex
         self._env = scrub(env, home=str(paths.home_dir), tmp=self.tmp)
+        if paths.env is not None:  # the repository's environment, at its host path (not read-only here)
+            self._env["PATH"] = f"{paths.env.host}/bin:{self._env['PATH']}"
+            self._env["VIRTUAL_ENV"] = str(paths.env.host)
         self._env[MARKER] = self._id
         self._live: set[int] = set()
         self._closed = False

@@ -6,7 +6,8 @@ Nothing here runs model-written code or model-controlled git on the host:
    hooks and config play no part);
 2. test (another fresh sandbox, the task's ceilings): the patch is applied to a pristine
    checkout, touched test and test-config files are put back, the hidden tests are copied in
-   over whatever is there, and pytest runs with `--junitxml` and the guard plugin;
+   over whatever is there, and pytest runs with `--junitxml` and the guard plugin (with the
+   repository's environment, read-only and its python first on PATH, when the repo has one);
 3. the host reads the patch, the JUnit XML and the guard record with O_NOFOLLOW and size caps.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from evaluator.results.change_records import ChangeResult, TestGroup, Workspace
 from evaluator.sandbox import SandboxBackend, SandboxPaths
+from evaluator.sandbox.base import EnvMount
 from evaluator.scoring import junit
 from evaluator.tasks.change_spec import ChangeSpec
 from evaluator.tasks.specs import Limits
@@ -32,9 +34,12 @@ CONFIG_NAMES = {"conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox
 TEST_GLOBS = ("test_*.py", "*_test.py", "*.pth")
 TEST_DIRS = {"tests", "test", "testing"}
 # python3 -I leaves the script's folder and the cwd off sys.path; put them back, then pytest's site.
+# With a repository environment that has its own pytest, the harness's site stays out (`site` None).
 _RUNNER = """import os, sys
 sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), os.getcwd()]
-sys.path.append({site!r})
+site = {site!r}
+if site:
+    sys.path.append(site)
 import pytest
 raise SystemExit(pytest.main(sys.argv[1:]))
 """
@@ -74,9 +79,11 @@ def _numstat(data: bytes | None) -> tuple[int, int]:
 
 
 class Grader:
-    def __init__(self, backend: SandboxBackend, mirror: Path, commit: str, change: ChangeSpec, limits: Limits) -> None:
+    def __init__(self, backend: SandboxBackend, mirror: Path, commit: str, change: ChangeSpec, limits: Limits,
+                 *, env: EnvMount | None = None) -> None:
         self.backend, self.mirror, self.commit, self.change = backend, mirror, commit, change
         self.limits = limits
+        self.env = env  # the repository's environment: the tests run with its python (first on PATH)
 
     async def grade(self, model_tree: Path, work: Path, workspace: Workspace) -> tuple[ChangeResult, bytes]:
         """The graded result and the patch bytes (for artifacts/<repo>/<task>/patch.diff)."""
@@ -142,7 +149,8 @@ class Grader:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(h.content or "", encoding="utf-8")
         (inp / "agentgym_guard.py").write_bytes(GUARD_SOURCE.read_bytes())
-        (inp / "run_pytest.py").write_text(_RUNNER.format(site=str(test_site())), encoding="utf-8")
+        site = None if self.env is not None and self.env.has_pytest else str(test_site())
+        (inp / "run_pytest.py").write_text(_RUNNER.format(site=site), encoding="utf-8")
 
     def _place_script(self, inp: str) -> str:
         """Apply the patch, put back the reset files, copy the hidden tests in (inside the sandbox)."""
@@ -162,7 +170,7 @@ class Grader:
         repo = top / "repo"
         checkout(self.mirror, self.commit, repo)
         paths = SandboxPaths(work_root=repo, tmp_dir=dirs["tmp"], home_dir=dirs["home"],
-                             ro_binds=[self.mirror, dirs["in"], test_site()])
+                             ro_binds=[self.mirror, dirs["in"], test_site()], env=self.env)
         timeout = float(self.change.test_timeout_s)
         limits = self.limits.model_copy(update={"cpu_seconds": max(self.limits.cpu_seconds, math.ceil(timeout))})
         box = self.backend.open(paths, limits=limits, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})

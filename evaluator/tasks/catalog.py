@@ -71,7 +71,11 @@ def load_repos(repos_dir: Path) -> dict[str, RepoSpec]:
         url = spec.url
         if "://" not in url and not url.startswith("git@") and not Path(url).is_absolute():
             url = str((repos_dir / url).resolve())  # relative local paths are relative to the repo file
-        repos[spec.id] = spec.model_copy(update={"url": url})
+        env = spec.env.resolved(path.parent) if spec.env else None
+        for f in env.files() if env else []:
+            if not f.is_file():
+                raise ConfigError(f"{path}: env file {f} does not exist (paths are relative to the repo file)")
+        repos[spec.id] = spec.model_copy(update={"url": url, "env": env})
     return repos
 
 

@@ -36,7 +36,7 @@ class ChangeValidator:
         change = job.task.change
         assert change is not None
         problems: list[str] = []
-        grader = Grader(self.backend, job.mirror, job.commit, change, job.task.limits or Limits())
+        grader = Grader(self.backend, job.mirror, job.commit, change, job.task.limits or Limits(), env=job.env)
         with tempfile.TemporaryDirectory(prefix="agentgym-validate-") as d:
             root = Path(d)
             runs = 0

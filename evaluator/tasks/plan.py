@@ -14,6 +14,7 @@ from evaluator.tasks.catalog import load_repos, load_tasks
 from evaluator.config.errors import ConfigError
 from evaluator.config.paths import PROMPTS_DIR
 from evaluator.config.settings import Selection
+from evaluator.sandbox.base import EnvMount
 from evaluator.tasks.specs import RepoSpec, TaskSpec
 from evaluator.tasks.clone_cache import SHA_RE, RepoCache, default_cache_dir
 
@@ -37,6 +38,7 @@ class Job(BaseModel):
     pristine: Path
     task_hash: str
     epoch: int = 0
+    env: EnvMount | None = None  # the repo's built environment (tasks/env_cache.py), set before tasks run
 
     @property
     def key(self) -> str:

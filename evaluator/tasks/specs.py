@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from evaluator.tasks.change_spec import ChangeSpec
+from evaluator.tasks.env_spec import EnvRecipe
 
 Difficulty = Literal["easy", "medium", "hard"]
 OutputType = Literal["int", "float", "str", "bool", "list", "json", "oracle_bool"]
@@ -29,6 +30,7 @@ class RepoSpec(Strict):
     ref: str = Field(description="Commit sha (built-in repos), tag or branch to check out.")
     initial_working_dir: str = Field(".", description="Where the agent starts, relative to the repo root.")
     description: str | None = None
+    env: EnvRecipe | None = Field(None, description="The Python environment its code and tests run in (docs/01).")
 
 
 class OracleCall(Strict):

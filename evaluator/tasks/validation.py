@@ -180,6 +180,9 @@ def validate(ns: argparse.Namespace) -> int:
     if any(job.task.kind == "change" for job in plan.jobs):
         backend = get_backend(ns.sandbox)
         backend.preflight()
+        from evaluator.tasks.env_cache import prepare_envs
+
+        prepare_envs(plan, quiet=False)  # the repos' environments, built once and cached, as a run does
         changes = ChangeValidator(backend)
     validator = Validator(oracles.FactCache((sel.cache_dir or default_cache_dir()) / "oracles"), changes)
     verdicts = [validator.check(job) for job in plan.jobs]
