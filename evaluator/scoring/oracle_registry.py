@@ -29,7 +29,8 @@ BUILTIN_MODULES = (
 
 # Second derivations of the built-in oracles: a separate package that never imports `oracles`.
 DERIVATION_MODULES = (
-    "derivations.files", "derivations.configs", "derivations.python_source", "derivations.python_semantics",
+    "derivations.files", "derivations.configs", "derivations.python_source", "derivations.import_graph",
+    "derivations.python_semantics",
 )
 
 
