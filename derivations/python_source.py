@@ -7,11 +7,9 @@ class hierarchy. Import graphs are in `import_graph.py`.
 """
 from __future__ import annotations
 
-import json
 import re
 import symtable
 import tempfile
-import tokenize
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,67 +18,8 @@ import networkx as nx
 import pyclbr
 
 from derivations.source_lines import (
-    Stmt, Tok, call_parts, compiles, dotted, inside, py_files, source, split_top, statements)
+    Stmt, Tok, call_parts, compiles, dotted, inside, literal, py_files, source, source_text, split_top, statements, literal_or_text)
 from evaluator.scoring.oracle_api import OracleError, second_derivation
-
-_LITERAL_OPS = frozenset("()[]{},:-")
-
-
-def _plain(value: Any) -> Any:
-    """A Python literal as JSON data: tuples and sets become lists (sets sorted by their JSON
-    text), dict keys strings (`1` -> "1", `None` -> "null")."""
-    if isinstance(value, dict):
-        return {k if isinstance(k, str) else json.dumps(k) if k is None or isinstance(k, (bool, int, float))
-                else str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((_plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-    return value
-
-
-def _literal(toks: list[Tok]) -> tuple[bool, Any]:
-    """(True, JSON value) when the tokens are only string, number, None/True/False, brackets,
-    commas, colons and unary minus: such text is evaluated with no names in scope, so nothing
-    runs; (False, None) for anything else (names, calls, f-strings, bytes, subscripts)."""
-    prev: Tok | None = None
-    for t in toks:
-        if t.type == tokenize.STRING:
-            ok = not set(re.match(r"[A-Za-z]*", t.string).group().lower()) & {"b", "f"}  # type: ignore[union-attr]
-        elif t.type == tokenize.NUMBER:
-            ok = not t.string.lower().endswith("j")
-        elif t.type == tokenize.NAME:
-            ok = t.string in ("None", "True", "False")
-        else:
-            ok = t.type == tokenize.OP and t.string in _LITERAL_OPS
-            if t.string in "([" and prev is not None and (prev.type in (tokenize.STRING, tokenize.NUMBER, tokenize.NAME)
-                                                          or prev.string in ")]}"):
-                ok = False  # a call or subscript
-            if t.string == "-" and prev is not None and prev.string not in "([{,:":
-                ok = False  # binary minus
-        if not ok:
-            return False, None
-        prev = t
-    try:
-        return True, _plain(eval(" ".join(t.string for t in toks), {"__builtins__": {}}, {}))  # noqa: S307
-    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
-        return False, None
-
-
-def _text(toks: list[Tok]) -> str:
-    """The source text of an expression (a dotted name without spaces)."""
-    name = dotted(toks)
-    if name is not None:
-        return name
-    if toks[0].start[0] == toks[-1].end[0]:
-        return toks[0].line[toks[0].start[1]:toks[-1].end[1]]
-    return " ".join(t.string for t in toks)
-
-
-def _value(toks: list[Tok]) -> Any:
-    ok, value = _literal(toks)
-    return value if ok else _text(toks)
-
 
 def _modules(repo_root: Path, root: str, exclude_dirs: list[str] | None, needle: str | None = None
              ) -> Iterator[tuple[str, list[Stmt]]]:
@@ -110,12 +49,12 @@ def _registered_as(call: tuple[list[list[Tok]], dict[str, list[Tok]]] | None, ow
     arg = None if call is None else call[1].get("name", call[0][0] if call[0] else None)
     if arg is None:
         return [own]
-    ok, value = _literal(arg)
+    ok, value = literal(arg)
     if ok and value is None:
         return [own]
     if ok and isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
-    return [value] if ok and isinstance(value, str) else [_text(arg)]
+    return [value] if ok and isinstance(value, str) else [source_text(arg)]
 
 
 @second_derivation("python_registered_classes", method="tokenize: @REG.register_module decorators and module-level REG.register_module calls read from the token stream")
@@ -197,7 +136,7 @@ def class_attribute_map(*, repo_root: Path, attr: str, root: str = ".", exclude_
             elif st.block is None and st.blocks and st.blocks[-1].kind == "class":
                 value = _assigned(st.toks, attr)
                 if value:
-                    values[st.blocks[-1]] = _value(value)
+                    values[st.blocks[-1]] = literal_or_text(value)
         for cls in classes:  # a name defined twice: the first class (in path, then source order) wins
             if cls in values:
                 out.setdefault(cls.name, values[cls])
@@ -220,7 +159,7 @@ def all_exports(*, repo_root: Path, path: str) -> list[str]:
             if not parts or parts[0] not in ("__all__.extend", "__all__.append") or parts[3] or len(parts[1]) != 1:
                 continue
             value, reset = parts[1][0], False
-        ok, items = _literal(value)
+        ok, items = literal(value)
         if ok and st.words[2:3] == ["append"]:
             items = [items]
         if (names is None and not reset) or not ok or not isinstance(items, list) or not all(isinstance(i, str) for i in items):

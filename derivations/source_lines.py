@@ -8,12 +8,14 @@ This module registers nothing; `python_source.py` and `import_graph.py` use it.
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 import tokenize
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from evaluator.scoring.oracle_api import OracleError
 
@@ -216,3 +218,62 @@ def call_parts(toks: list[Tok]) -> tuple[str | None, list[list[Tok]], dict[str, 
         elif part:
             args.append(part)
     return name, args, kwargs, toks[end + 1:]
+
+
+_LITERAL_OPS = frozenset("()[]{},:-")
+
+
+def _plain(value: Any) -> Any:
+    """A Python literal as JSON data: tuples and sets become lists (sets sorted by their JSON
+    text), dict keys strings (`1` -> "1", `None` -> "null")."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else json.dumps(k) if k is None or isinstance(k, (bool, int, float))
+                else str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    return value
+
+
+def literal(toks: list[Tok]) -> tuple[bool, Any]:
+    """(True, JSON value) when the tokens are only string, number, None/True/False, brackets,
+    commas, colons and unary minus: such text is evaluated with no names in scope, so nothing
+    runs; (False, None) for anything else (names, calls, f-strings, bytes, subscripts)."""
+    prev: Tok | None = None
+    for t in toks:
+        if t.type == tokenize.STRING:
+            ok = not set(re.match(r"[A-Za-z]*", t.string).group().lower()) & {"b", "f"}  # type: ignore[union-attr]
+        elif t.type == tokenize.NUMBER:
+            ok = not t.string.lower().endswith("j")
+        elif t.type == tokenize.NAME:
+            ok = t.string in ("None", "True", "False")
+        else:
+            ok = t.type == tokenize.OP and t.string in _LITERAL_OPS
+            if t.string in "([" and prev is not None and (prev.type in (tokenize.STRING, tokenize.NUMBER, tokenize.NAME)
+                                                          or prev.string in ")]}"):
+                ok = False  # a call or subscript
+            if t.string == "-" and prev is not None and prev.string not in "([{,:":
+                ok = False  # binary minus
+        if not ok:
+            return False, None
+        prev = t
+    try:
+        return True, _plain(eval(" ".join(t.string for t in toks), {"__builtins__": {}}, {}))  # noqa: S307
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return False, None
+
+
+def source_text(toks: list[Tok]) -> str:
+    """The source text of an expression (a dotted name without spaces)."""
+    name = dotted(toks)
+    if name is not None:
+        return name
+    if toks[0].start[0] == toks[-1].end[0]:
+        return toks[0].line[toks[0].start[1]:toks[-1].end[1]]
+    return " ".join(t.string for t in toks)
+
+
+def literal_or_text(toks: list[Tok]) -> Any:
+    ok, value = literal(toks)
+    return value if ok else source_text(toks)
