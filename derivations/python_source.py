@@ -18,8 +18,10 @@ import networkx as nx
 import pyclbr
 
 from derivations.source_lines import (
-    Stmt, Tok, call_parts, compiles, dotted, inside, literal, py_files, source, source_text, split_top, statements, literal_or_text)
+    Stmt, Tok, call_parts, compiles, dotted, inside, literal, literal_or_text, py_files, source, source_text, split_top,
+    statements)
 from evaluator.scoring.oracle_api import OracleError, second_derivation
+
 
 def _modules(repo_root: Path, root: str, exclude_dirs: list[str] | None, needle: str | None = None
              ) -> Iterator[tuple[str, list[Stmt]]]:
