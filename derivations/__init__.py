@@ -13,7 +13,9 @@ Modules, by the oracles they cover:
                        grep_*, repo_facts glob_files, images)
   configs.py           config-file and answer-file oracles (config_files, pip_requirements,
                        repo_facts ini/yaml/markdown, answer_checks)
-  python_source.py     python_code oracles about definitions, registries, classes and imports
+  python_source.py     python_code and repo_facts oracles about definitions, registries, classes
+  import_graph.py      python_code oracles about imports: import users and import cycles
+  source_lines.py      (no derivations) the token-stream reader python_source and import_graph use
   python_semantics.py  python_code oracles about values: defaults, parameters, constants,
                        configs, docstrings, pytest parameters; it runs code through
     _pytokens.py       (finds definitions/statements/calls with the tokenizer),

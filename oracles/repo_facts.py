@@ -9,11 +9,12 @@ from __future__ import annotations
 import ast
 import configparser
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from evaluator.scoring.oracle_api import OracleError, fact_oracle
 from oracles._common import glob_matcher, iter_files, relpath, resolve_path
-from oracles._pyast import decorator_name, dotted, iter_stmts, iter_trees, load_module, module_assignments, value_or_source
+from oracles._pyast import (
+    child_defs, decorator_name, dotted, iter_stmts, iter_trees, load_module, module_assignments, value_or_source)
 from oracles.config_files import load_yaml
 
 __all__ = [
@@ -71,6 +72,17 @@ def python_registered_functions(
     return sorted(found)
 
 
+def _outside_defs(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements at any depth except inside functions and classes: an import there binds a
+    local or a class attribute, not a name of the module."""
+    for stmt in body:
+        yield stmt
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                for sub in getattr(stmt, field, None) or []:
+                    yield from _outside_defs([sub] if isinstance(sub, ast.stmt) else sub.body)
+
+
 @fact_oracle()
 def python_imported_names(*, repo_root: Path, path: str, relative_only: bool = False) -> list[str]:
     """Names bound by the module-level `from X import a, b as c` statements of `path` (top level
@@ -80,7 +92,7 @@ def python_imported_names(*, repo_root: Path, path: str, relative_only: bool = F
     `__init__.py` re-exports when it has no `__all__`."""
     tree = load_module(repo_root, path)
     out: set[str] = set()
-    for node in iter_stmts(tree.body):
+    for node in _outside_defs(tree.body):
         if isinstance(node, ast.ImportFrom) and (node.level > 0 or not relative_only):
             out.update(a.asname or a.name for a in node.names if a.name != "*")
     return sorted(out)
@@ -166,7 +178,7 @@ def python_class_methods(*, repo_root: Path, path: str, class_name: str, prefix:
     if cls is None:
         raise OracleError(f"{path}: no top-level class {class_name!r}")
     out: list[str] = []
-    for node in iter_stmts(cls.body):
+    for node in child_defs(cls.body):  # not the functions nested in a method: they are no methods
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name not in out:
             if prefix is None or node.name.startswith(prefix):
                 out.append(node.name)

@@ -29,8 +29,8 @@ BUILTIN_MODULES = (
 
 # Second derivations of the built-in oracles: a separate package that never imports `oracles`.
 DERIVATION_MODULES = (
-    "derivations.files", "derivations.configs", "derivations.python_source", "derivations.python_semantics",
-    "derivations.cross_file", "derivations.cross_file_configs",
+    "derivations.files", "derivations.configs", "derivations.python_source", "derivations.import_graph",
+    "derivations.python_semantics", "derivations.cross_file", "derivations.cross_file_configs",
 )
 
 
@@ -47,7 +47,9 @@ def derivation_for(oracle: Oracle) -> Derivation | None:
         except ModuleNotFoundError as exc:
             if exc.name != module:  # a derivation module that exists but fails to import is a bug
                 raise
-    return DERIVATIONS.get(oracle.name)
+    # a task names a user's decorated oracle by dotted path, while it registers under its own name
+    dotted = f"{getattr(oracle.fn, '__module__', '')}:{getattr(oracle.fn, '__name__', '')}"
+    return DERIVATIONS.get(oracle.name) or DERIVATIONS.get(dotted)
 
 
 def resolve(ref: str) -> Oracle:
