@@ -74,9 +74,11 @@ def _numstat(data: bytes | None) -> tuple[int, int]:
 
 
 class Grader:
-    def __init__(self, backend: SandboxBackend, mirror: Path, commit: str, change: ChangeSpec, limits: Limits) -> None:
+    def __init__(self, backend: SandboxBackend, mirror: Path, commit: str, change: ChangeSpec, limits: Limits,
+                 injected: dict[str, str] | None = None) -> None:
         self.backend, self.mirror, self.commit, self.change = backend, mirror, commit, change
         self.limits = limits
+        self.injected = injected or {}  # an injected bug: the model's change is relative to this text
 
     async def grade(self, model_tree: Path, work: Path, workspace: Workspace) -> tuple[ChangeResult, bytes]:
         """The graded result and the patch bytes (for artifacts/<repo>/<task>/patch.diff)."""
@@ -112,12 +114,17 @@ class Grader:
         git_dir = dirs["tmp"] / "base.git"  # ours: objects borrowed from the mirror, index in /tmp
         subprocess.run(["git", "init", "-q", "--bare", str(git_dir)], check=True, capture_output=True)
         (git_dir / "objects" / "info" / "alternates").write_text(f"{self.mirror / 'objects'}\n")
+        base = self.commit
+        if self.injected:  # the tree the model started from: the pinned commit with the bug in
+            from evaluator.tasks.injection import injected_tree
+
+            base = injected_tree(git_dir, self.commit, self.injected, dirs["tmp"] / "base.index")
         paths = SandboxPaths(work_root=tree, tmp_dir=dirs["tmp"], home_dir=dirs["home"], ro_binds=[self.mirror])
         box = self.backend.open(paths, limits=self.limits, env={})
         t = box.tmp
         git = f"git -c core.autocrlf=false -c core.hooksPath=/dev/null -c core.fsmonitor=false --git-dir={t}/base.git --work-tree=."
-        diff = f"{git} diff --cached --no-renames --no-ext-diff --no-textconv --no-color {self.commit}"
-        script = (f"set -e; export GIT_INDEX_FILE={t}/model.index; {git} read-tree {self.commit}; {git} add -A -- .; "
+        diff = f"{git} diff --cached --no-renames --no-ext-diff --no-textconv --no-color {base}"
+        script = (f"set -e; export GIT_INDEX_FILE={t}/model.index; {git} read-tree {base}; {git} add -A -- .; "
                   f"{diff} --binary --full-index > {t}/patch.diff; {diff} --numstat > {t}/numstat; "
                   f"{diff} --name-only -z > {t}/names")
         # The outputs are read before close: the sandbox's /tmp may be a per-task tmpfs that goes
@@ -161,6 +168,10 @@ class Grader:
         self._stage_inputs(dirs["in"], patch, reset)
         repo = top / "repo"
         checkout(self.mirror, self.commit, repo)
+        if self.injected:
+            from evaluator.tasks.injection import write_files
+
+            write_files(repo, self.injected)
         paths = SandboxPaths(work_root=repo, tmp_dir=dirs["tmp"], home_dir=dirs["home"],
                              ro_binds=[self.mirror, dirs["in"], test_site()])
         timeout = float(self.change.test_timeout_s)
