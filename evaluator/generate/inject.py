@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evaluator.generate.inject_scan import Candidate, scan, test_files
-from evaluator.generate.output import dump_task
+import yaml
+
 from evaluator.generate.test_runs import TestRun, TestRunner
 from evaluator.tasks.change_spec import Injection
 from evaluator.tasks.clone_cache import checkout
@@ -28,6 +29,20 @@ from evaluator.tasks.injection import inject_source, write_files
 from evaluator.tasks.mutations import KINDS, MutationError
 
 MAX_LISTED = 8
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line text (the instruction) as a `|` block, readable in review; no anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_BlockDumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style="|" if "\n" in v else None))
+
+
+def dump_task(task: dict[str, Any]) -> str:
+    return yaml.dump(task, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
 
 
 @dataclass
@@ -133,7 +148,7 @@ def instruction(k: Kept) -> str:
                 "its docstring describes. The rest of the code and its tests must keep working.\n")
     listed = "".join(f"  - {n}\n" for n in k.fail_to_pass[:MAX_LISTED])
     more = f"  - ... and {len(k.fail_to_pass) - MAX_LISTED} more\n" if len(k.fail_to_pass) > MAX_LISTED else ""
-    first = "\n".join("    " + line for line in (k.first_failure or "(no message)").splitlines()[:6])
+    first = "\n".join(("    " + line).rstrip() for line in (k.first_failure or "(no message)").splitlines()[:6])
     return ("These tests of the repository fail:\n" + listed + more +
             f"\nThe first one fails with:\n\n{first}\n\n"
             "Find the cause in the source code and fix it there (the tests are right). "

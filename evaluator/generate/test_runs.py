@@ -15,7 +15,7 @@ from pathlib import Path
 
 from evaluator.sandbox import SandboxBackend, SandboxPaths
 from evaluator.scoring import junit
-from evaluator.scoring.hidden_tests import _RUNNER, GUARD_SOURCE, test_site
+from evaluator.scoring.hidden_tests import RUNNER_SOURCE, GUARD_SOURCE, test_site
 from evaluator.tasks.specs import Limits
 
 MESSAGE_CHARS = 400
@@ -67,7 +67,7 @@ class TestRunner:
         for d in dirs.values():
             d.mkdir(parents=True)
         (dirs["in"] / "agentgym_guard.py").write_bytes(GUARD_SOURCE.read_bytes())
-        (dirs["in"] / "run_pytest.py").write_text(_RUNNER.format(site=str(test_site())), encoding="utf-8")
+        (dirs["in"] / "run_pytest.py").write_text(RUNNER_SOURCE.format(site=str(test_site())), encoding="utf-8")
         paths = SandboxPaths(work_root=tree, tmp_dir=dirs["tmp"], home_dir=dirs["home"],
                              ro_binds=[self.mirror, dirs["in"], test_site()])
         limits = self.limits.model_copy(update={"cpu_seconds": max(self.limits.cpu_seconds, int(self.timeout_s) + 1)})

@@ -32,7 +32,7 @@ CONFIG_NAMES = {"conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox
 TEST_GLOBS = ("test_*.py", "*_test.py", "*.pth")
 TEST_DIRS = {"tests", "test", "testing"}
 # python3 -I leaves the script's folder and the cwd off sys.path; put them back, then pytest's site.
-_RUNNER = """import os, sys
+RUNNER_SOURCE = """import os, sys
 sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), os.getcwd()]
 sys.path.append({site!r})
 import pytest
@@ -149,7 +149,7 @@ class Grader:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(h.content or "", encoding="utf-8")
         (inp / "agentgym_guard.py").write_bytes(GUARD_SOURCE.read_bytes())
-        (inp / "run_pytest.py").write_text(_RUNNER.format(site=str(test_site())), encoding="utf-8")
+        (inp / "run_pytest.py").write_text(RUNNER_SOURCE.format(site=str(test_site())), encoding="utf-8")
 
     def _place_script(self, inp: str) -> str:
         """Apply the patch, put back the reset files, copy the hidden tests in (inside the sandbox)."""

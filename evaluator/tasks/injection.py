@@ -71,11 +71,6 @@ def resolve(change: ChangeSpec, mirror: Path, commit: str) -> tuple[ChangeSpec, 
     inj = change.inject
     if inj is None:
         return change, {}
-    from evaluator.scoring.hidden_tests import protected
-
-    if protected(inj.file, {h.path for h in change.hidden_tests}):
-        raise MutationError(f"{inj.file}: a test or test-configuration file cannot hold the injected bug "
-                            "(grading puts such files back)")
     original = read_at(mirror, commit, inj.file)
     injected = inject_source(original, inj)
     gold = GoldPatch(diff=unified_diff(inj.file, injected, original))

@@ -96,6 +96,9 @@ def _inject(task: TaskSpec, path: Path, mirror: Path, commit: str,
     """The task with its injected bug's gold patch computed; the injected files into `out`."""
     if task.change is None or task.change.inject is None:
         return task, path
+    if hidden_tests.protected(task.change.inject.file, {h.path for h in task.change.hidden_tests}):
+        raise ConfigError(f"{path}: field `change.inject`: {task.change.inject.file} is a test or test-configuration "
+                          "file, which grading puts back; inject the bug into the source")
     try:
         change, out[f"{task.repo}/{task.id}"] = injection.resolve(task.change, mirror, commit)
     except mutations.MutationError as exc:
