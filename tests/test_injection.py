@@ -179,6 +179,13 @@ def test_the_workspace_git_shows_no_trace_of_the_original(tmp_path: Path) -> Non
         assert "no-mirror" in rest  # the mirror, which holds the original, is not mounted
 
 
+def test_generate_change_refuses_bad_input_in_one_sentence(tmp_path: Path) -> None:
+    proc = run_cli("evaluator.generate", "--repo", "demo", "--kind", "change", "--tests", "no/such/dir",
+                   "--sandbox", "local", "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "no test files (test_*.py, *_test.py) under no/such/dir" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
 # --- generate -> validate -> run ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:

@@ -95,6 +95,9 @@ class Generator:
         if self.baseline.note:
             raise MutationError(f"the selected tests do not run on the pristine checkout: {self.baseline.note}")
         passing = self.baseline.passed()
+        if not passing:
+            raise MutationError("none of the selected tests passes on the pristine checkout (are the repository's "
+                                "dependencies on PATH? see --sandbox local)")
         self.progress(f"baseline: {len(passing)} of {len(self.baseline.outcomes)} tests pass "
                       f"({self.baseline.seconds:.1f} s)")
         used: set[str] = set()
@@ -148,7 +151,9 @@ def instruction(k: Kept) -> str:
                 "its docstring describes. The rest of the code and its tests must keep working.\n")
     listed = "".join(f"  - {n}\n" for n in k.fail_to_pass[:MAX_LISTED])
     more = f"  - ... and {len(k.fail_to_pass) - MAX_LISTED} more\n" if len(k.fail_to_pass) > MAX_LISTED else ""
-    first = "\n".join(("    " + line).rstrip() for line in (k.first_failure or "(no message)").splitlines()[:6])
+    lines = [ln.rstrip() for ln in (k.first_failure or "(no message)").splitlines()
+             if ln.strip() and "Use -v to get more diff" not in ln]  # pytest's hint is about its console
+    first = "\n".join("    " + ln for ln in lines[:6])
     return ("These tests of the repository fail:\n" + listed + more +
             f"\nThe first one fails with:\n\n{first}\n\n"
             "Find the cause in the source code and fix it there (the tests are right). "
