@@ -160,7 +160,8 @@ def test_the_workspace_git_shows_no_trace_of_the_original(tmp_path: Path) -> Non
     box = backend.open(paths, limits=Limits(), env=env)
     script = ("git status --porcelain; echo ===; git rev-list --all --count; echo ===; git log --all -p; echo ===; "
               "git diff HEAD; echo ===; git cat-file --batch-all-objects --batch-check='%(objectname)'; echo ===; "
-              f"ls .git/objects/info; git --git-dir={job.mirror} log -1 >/dev/null 2>&1 || echo no-mirror")
+              f"ls .git/objects/info; git --git-dir={job.mirror} log -1 >/dev/null 2>&1 || echo no-mirror; echo ===; "
+              f"git fsck --no-dangling 2>&1; echo ===; echo '# edit' >> {rel}; git diff --stat")
 
     async def go() -> Any:
         try:
@@ -169,7 +170,8 @@ def test_the_workspace_git_shows_no_trace_of_the_original(tmp_path: Path) -> Non
             await box.close()
 
     done = asyncio.run(go())
-    status, commits, log, diff, objects, rest = done.stdout.split("===\n")
+    status, commits, log, diff, objects, rest, fsck, edited = done.stdout.split("===\n")
+    assert fsck == "" and f"{rel} | 1 +" in edited  # a complete repository; the model's own edit shows
     assert status == "" and commits.strip() == "1" and diff == "", done.stdout[:2000]
     changed = [line for line in original.splitlines() if line not in job.injected[rel].splitlines()]
     assert changed and not any(line in log for line in changed)  # the bug's line only as injected

@@ -68,7 +68,7 @@ def prepare_change(job: Job, work: Path) -> tuple[SandboxPaths, Workspace, dict[
     checkout(job.mirror, job.commit, paths.work_root)
     if job.injected:
         write_files(paths.work_root, job.injected)
-        reinit_git(paths.work_root)
+        reinit_git(paths.work_root, job.mirror, sorted(job.injected))
     for d in (paths.tmp_dir, paths.home_dir):
         d.mkdir(parents=True, exist_ok=True)
     env = {"PYTHONPATH": str(site), **job.task.env}  # the task may point elsewhere
