@@ -27,6 +27,7 @@ from evaluator.scoring import score as scoring
 from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.clone_cache import checkout
 from evaluator.tasks.env_cache import command_env
+from evaluator.tasks.injection import reinit_git, write_files
 from evaluator.tasks.plan import Job
 from evaluator.tasks.specs import Limits
 
@@ -62,9 +63,15 @@ def prepare_change(job: Job, work: Path) -> tuple[SandboxPaths, Workspace, dict[
         shutil.rmtree(work)  # a half-done attempt from a killed run
     work.mkdir(parents=True)
     binds, env = command_env(job.env, job.task.env)
+    # An injected bug: the copy gets a fresh .git of its own, so the mirror (which holds the
+    # original source) is not mounted at all.
+    mirror = [] if job.injected else [job.mirror]
     paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home",
-                         ro_binds=[job.mirror, *binds], env=job.env)
+                         ro_binds=[*mirror, *binds], env=job.env)
     checkout(job.mirror, job.commit, paths.work_root)
+    if job.injected:
+        write_files(paths.work_root, job.injected)
+        reinit_git(paths.work_root, job.mirror, sorted(job.injected))
     for d in (paths.tmp_dir, paths.home_dir):
         d.mkdir(parents=True, exist_ok=True)
     return paths, "copy", env
@@ -103,7 +110,7 @@ async def run_change(runner: Runner, job: Job, work: Path, stream: TranscriptStr
         outcome = await loop.run(system, user.render(task=task, commit=job.commit))
     finally:
         await sandbox.close()
-    grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits, env=job.env)
+    grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits, job.injected, env=job.env)
     change, patch = await grader.grade(paths.work_root, work / "grade", workspace)
     stream({"role": "harness", "name": "patch", "content": _patch_text(patch)})
     result = _result(runner, job, outcome, tools, change)

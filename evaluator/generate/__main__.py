@@ -5,6 +5,7 @@ Examples:
   python -m evaluator.generate --repo mmengine --peers opencompass,internlm --out tasks/l1-generated/mmengine
   python -m evaluator.generate --repo demo --review                 # print for a human check, write nothing
   python -m evaluator.generate --repo demo --ref v0.2 --out DIR     # re-pin: report survived/changed/... ids
+  python -m evaluator.generate --repo demo --kind change --max-tasks 5   # change tasks by bug injection
 
 Exit codes: 0 tasks written (or reviewed); 1 no candidate survived the checks; 2 usage or config error.
 """
@@ -50,6 +51,14 @@ def parser() -> argparse.ArgumentParser:
                    "tasks of a template per file, at most a third one-pipeline): for the original AgentGym easy tasks "
                    "(default: rules on).")
     p.add_argument("--cache-dir", type=Path, help="Clone and oracle cache (default: $AGENTGYM_CACHE or ~/.cache/agentgym).")
+    p.add_argument("--kind", choices=["answer", "change"], default="answer",
+                   help="`answer` (L1 questions, default) or `change` (L2 tasks by bug injection).")
+    g = p.add_argument_group("--kind change")
+    g.add_argument("--tests", default="tests", help="Comma-separated test files or folders to run (default: tests).")
+    g.add_argument("--task-set", default="l2", help="Tasks go to tasks/<task set>/<repo>/ unless --out (default l2).")
+    g.add_argument("--sandbox", default="bwrap", help="Backend that runs the tests (bwrap or local; default bwrap).")
+    g.add_argument("--max-trials", type=int, default=200, help="Most mutations to try (default 200).")
+    g.add_argument("--test-timeout", type=float, default=600, help="Limit of one test run, seconds (default 600).")
     return p
 
 
@@ -77,6 +86,10 @@ def review(accepted: list[Any]) -> None:
 def run(ns: argparse.Namespace) -> int:
     if ns.max_tasks < 1:
         raise ConfigError("--max-tasks must be at least 1")
+    if ns.kind == "change":
+        from evaluator.generate.inject_cli import run_change
+
+        return run_change(ns)
     templates = pick_templates(ns.templates)
     repos = load_repos(ns.repos_config)
     if ns.repo not in repos:

@@ -35,7 +35,7 @@ TEST_GLOBS = ("test_*.py", "*_test.py", "*.pth")
 TEST_DIRS = {"tests", "test", "testing"}
 # python3 -I leaves the script's folder and the cwd off sys.path; put them back, then pytest's site.
 # With a repository environment that has its own pytest, the harness's site stays out (`site` None).
-_RUNNER = """import os, sys
+RUNNER_SOURCE = """import os, sys
 sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), os.getcwd()]
 site = {site!r}
 if site:
@@ -80,9 +80,10 @@ def _numstat(data: bytes | None) -> tuple[int, int]:
 
 class Grader:
     def __init__(self, backend: SandboxBackend, mirror: Path, commit: str, change: ChangeSpec, limits: Limits,
-                 *, env: EnvMount | None = None) -> None:
+                 injected: dict[str, str] | None = None, *, env: EnvMount | None = None) -> None:
         self.backend, self.mirror, self.commit, self.change = backend, mirror, commit, change
         self.limits = limits
+        self.injected = injected or {}  # an injected bug: the model's change is relative to this text
         self.env = env  # the repository's environment: the tests run with its python (first on PATH)
 
     async def grade(self, model_tree: Path, work: Path, workspace: Workspace) -> tuple[ChangeResult, bytes]:
@@ -119,12 +120,17 @@ class Grader:
         git_dir = dirs["tmp"] / "base.git"  # ours: objects borrowed from the mirror, index in /tmp
         subprocess.run(["git", "init", "-q", "--bare", str(git_dir)], check=True, capture_output=True)
         (git_dir / "objects" / "info" / "alternates").write_text(f"{self.mirror / 'objects'}\n")
+        base = self.commit
+        if self.injected:  # the tree the model started from: the pinned commit with the bug in
+            from evaluator.tasks.injection import injected_tree
+
+            base = injected_tree(git_dir, self.commit, self.injected, dirs["tmp"] / "base.index")
         paths = SandboxPaths(work_root=tree, tmp_dir=dirs["tmp"], home_dir=dirs["home"], ro_binds=[self.mirror])
         box = self.backend.open(paths, limits=self.limits, env={})
         t = box.tmp
         git = f"git -c core.autocrlf=false -c core.hooksPath=/dev/null -c core.fsmonitor=false --git-dir={t}/base.git --work-tree=."
-        diff = f"{git} diff --cached --no-renames --no-ext-diff --no-textconv --no-color {self.commit}"
-        script = (f"set -e; export GIT_INDEX_FILE={t}/model.index; {git} read-tree {self.commit}; {git} add -A -- .; "
+        diff = f"{git} diff --cached --no-renames --no-ext-diff --no-textconv --no-color {base}"
+        script = (f"set -e; export GIT_INDEX_FILE={t}/model.index; {git} read-tree {base}; {git} add -A -- .; "
                   f"{diff} --binary --full-index > {t}/patch.diff; {diff} --numstat > {t}/numstat; "
                   f"{diff} --name-only -z > {t}/names")
         # The outputs are read before close: the sandbox's /tmp may be a per-task tmpfs that goes
@@ -150,7 +156,7 @@ class Grader:
             dest.write_text(h.content or "", encoding="utf-8")
         (inp / "agentgym_guard.py").write_bytes(GUARD_SOURCE.read_bytes())
         site = None if self.env is not None and self.env.has_pytest else str(test_site())
-        (inp / "run_pytest.py").write_text(_RUNNER.format(site=site), encoding="utf-8")
+        (inp / "run_pytest.py").write_text(RUNNER_SOURCE.format(site=site), encoding="utf-8")
 
     def _place_script(self, inp: str) -> str:
         """Apply the patch, put back the reset files, copy the hidden tests in (inside the sandbox)."""
@@ -169,6 +175,10 @@ class Grader:
         self._stage_inputs(dirs["in"], patch, reset)
         repo = top / "repo"
         checkout(self.mirror, self.commit, repo)
+        if self.injected:
+            from evaluator.tasks.injection import write_files
+
+            write_files(repo, self.injected)
         paths = SandboxPaths(work_root=repo, tmp_dir=dirs["tmp"], home_dir=dirs["home"],
                              ro_binds=[self.mirror, dirs["in"], test_site()], env=self.env)
         timeout = float(self.change.test_timeout_s)

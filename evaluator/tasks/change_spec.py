@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -60,6 +61,25 @@ class GoldPatch(_Strict):
         return self
 
 
+class Injection(_Strict):
+    """A bug the harness puts into the working copy before the model starts (a recipe, not a diff:
+    it carries no line of the repository). See evaluator/tasks/injection.py."""
+
+    file: str = Field(description="The Python file to mutate, relative to the repository root.")
+    function: str = Field(description="Qualified name of the function in that file (`Class.method`, `outer.inner`).")
+    mutation: Literal["compare_op", "arith_op", "off_by_one", "drop_branch", "swap_args", "wrong_default",
+                      "remove_body"] = Field(description="What kind of edit.")
+    occurrence: int = Field(0, ge=0, description="Which candidate of that kind in the function, in source order (0 = first).")
+    source_sha256: str = Field(pattern=r"^[0-9a-f]{16,64}$",
+                               description="sha256 (hex prefix) of the function's source lines at the pinned commit; "
+                                           "a mismatch means the recipe is stale.")
+
+    @field_validator("file")
+    @classmethod
+    def _inside(cls, v: str) -> str:
+        return _repo_relative(v)
+
+
 class ChangeSpec(_Strict):
     """What grades a change task."""
 
@@ -69,6 +89,8 @@ class ChangeSpec(_Strict):
     pass_to_pass: list[str] = Field(default_factory=list, description="pytest node ids that pass before and must still pass.")
     test_timeout_s: float = Field(300, gt=0, description="Wall-clock limit of the whole hidden test run.")
     gold_patch: GoldPatch | None = None
+    inject: Injection | None = Field(None, description="A bug injected into the working copy; the gold patch is then "
+                                                      "computed (its reverse), never written in the task.")
 
     @field_validator("fail_to_pass", "pass_to_pass")
     @classmethod
@@ -85,6 +107,8 @@ class ChangeSpec(_Strict):
         both = sorted(set(self.fail_to_pass) & set(self.pass_to_pass))
         if both:
             raise ValueError(f"in both fail_to_pass and pass_to_pass: {', '.join(both)}")
+        if self.inject is not None and self.gold_patch is not None:
+            raise ValueError("an injected task's gold patch is computed from `inject`: leave out `gold_patch`")
         return self
 
 

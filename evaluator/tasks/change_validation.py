@@ -18,6 +18,7 @@ from evaluator.sandbox import SandboxBackend
 from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.clone_cache import checkout
 from evaluator.tasks.gaming import Attempt, attempts
+from evaluator.tasks.injection import write_files
 from evaluator.tasks.plan import Job
 from evaluator.tasks.specs import Limits
 
@@ -36,7 +37,7 @@ class ChangeValidator:
         change = job.task.change
         assert change is not None
         problems: list[str] = []
-        grader = Grader(self.backend, job.mirror, job.commit, change, job.task.limits or Limits(), env=job.env)
+        grader = Grader(self.backend, job.mirror, job.commit, change, job.task.limits or Limits(), job.injected, env=job.env)
         with tempfile.TemporaryDirectory(prefix="agentgym-validate-") as d:
             root = Path(d)
             runs = 0
@@ -48,6 +49,7 @@ class ChangeValidator:
                 if tree.exists():
                     shutil.rmtree(tree)
                 checkout(job.mirror, job.commit, tree)
+                write_files(tree, job.injected)  # an injected bug goes in before any edit, as in a run
                 if edit is not None:
                     edit(tree)
                 return (await grader.grade(tree, root / "grade", "copy"))[0]

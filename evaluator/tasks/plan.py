@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from evaluator.scoring import comparators, hidden_tests, junit
 from evaluator.scoring import oracle_registry as oracles
+from evaluator.tasks import injection, mutations
 from evaluator.tasks.catalog import load_repos, load_tasks
 from evaluator.config.errors import ConfigError
 from evaluator.config.paths import PROMPTS_DIR
@@ -39,6 +40,7 @@ class Job(BaseModel):
     task_hash: str
     epoch: int = 0
     env: EnvMount | None = None  # the repo's built environment (tasks/env_cache.py), set before tasks run
+    injected: dict[str, str] = {}  # path -> text with the task's injected bug (tasks/injection.py)
 
     @property
     def key(self) -> str:
@@ -77,6 +79,8 @@ def task_hash(task: TaskSpec, path: Path, commit: str, prompt_hash: str, weights
         parts.append(task.change.model_dump_json())
         parts += [p.read_bytes() for p in sorted(PROMPTS_DIR.glob("*_change_*"))]
         parts += [inspect.getsource(m) for m in (hidden_tests, junit)] + [hidden_tests.GUARD_SOURCE.read_bytes()]
+        if task.change.inject is not None:  # how the recipe turns into an edit
+            parts += [inspect.getsource(m) for m in (injection, mutations)]
     for out in task.outputs:
         for call in [out.oracle, *out.distractors]:
             parts.append(oracles.resolve(call.fn).source_hash)
@@ -87,6 +91,21 @@ def task_hash(task: TaskSpec, path: Path, commit: str, prompt_hash: str, weights
 def shard_of(index: int, n: int) -> int:
     """1-based shard of the index-th task in (repo, id) order: round-robin, so sizes differ by at most one."""
     return index % n + 1
+
+
+def _inject(task: TaskSpec, path: Path, mirror: Path, commit: str,
+            out: dict[str, dict[str, str]]) -> tuple[TaskSpec, Path]:
+    """The task with its injected bug's gold patch computed; the injected files into `out`."""
+    if task.change is None or task.change.inject is None:
+        return task, path
+    if hidden_tests.protected(task.change.inject.file, {h.path for h in task.change.hidden_tests}):
+        raise ConfigError(f"{path}: field `change.inject`: {task.change.inject.file} is a test or test-configuration "
+                          "file, which grading puts back; inject the bug into the source")
+    try:
+        change, out[f"{task.repo}/{task.id}"] = injection.resolve(task.change, mirror, commit)
+    except mutations.MutationError as exc:
+        raise ConfigError(f"{path}: field `change.inject`: {exc}") from None
+    return task.model_copy(update={"change": change}), path
 
 
 def build_plan(sel: Selection, *, epochs: int, prompt_version: str, weights: Path,
@@ -128,8 +147,12 @@ def build_plan(sel: Selection, *, epochs: int, prompt_version: str, weights: Pat
     hashes = {t.id: task_hash(t, p, pins[t.repo].commit, prompt_hash, weights_bytes) for t, p in tasks}
     if shard:
         tasks = [tp for i, tp in enumerate(tasks) if shard_of(i, shard[1]) == shard[0]]
+    injected: dict[str, dict[str, str]] = {}
+    if clone:
+        tasks = [_inject(t, p, places[t.repo][0], pins[t.repo].commit, injected) for t, p in tasks]
     jobs = [Job(task=t, task_path=p, repo=repos[t.repo], commit=pins[t.repo].commit, mirror=places[t.repo][0],
-                pristine=places[t.repo][1], task_hash=hashes[t.id], epoch=e)
+                pristine=places[t.repo][1], task_hash=hashes[t.id], epoch=e,
+                injected=injected.get(f"{t.repo}/{t.id}", {}))
             for t, p in tasks for e in range(epochs)]
     set_hash = _sha(*(f"{k}:{v}" for k, v in sorted(hashes.items())))[:16]
     return Plan(jobs=jobs, repos=pins, task_hashes=hashes, task_set_hash=set_hash, prompt_hash=prompt_hash,
