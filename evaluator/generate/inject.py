@@ -193,13 +193,14 @@ def write(out_dir: Path, repo: str, kept: list[Kept]) -> list[Path]:
 
 
 def generate_change(*, backend: Any, mirror: Path, commit: str, root: Path, repo: str, selection: list[str],
-                    out_dir: Path, max_tasks: int, max_trials: int, seed: int, timeout_s: float) -> Outcome:
+                    out_dir: Path, max_tasks: int, max_trials: int, seed: int, timeout_s: float,
+                    env: Any = None) -> Outcome:
     tests = test_files(root, selection)
     if not tests:
         raise MutationError(f"no test files (test_*.py, *_test.py) under {', '.join(selection)}")
     progress = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="agentgym-inject-") as d:
-        gen = Generator(TestRunner(backend, mirror, timeout_s), mirror, commit, root, Path(d), progress)
+        gen = Generator(TestRunner(backend, mirror, timeout_s, env=env), mirror, commit, root, Path(d), progress)
         res = gen.run(tests, max_tasks, max_trials, seed)
     res.kept.sort(key=lambda k: k.candidate.key)
     write(out_dir, repo, res.kept)

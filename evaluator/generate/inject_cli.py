@@ -35,10 +35,16 @@ def run_change(ns: argparse.Namespace) -> int:
     commit = cache.resolve(spec, mirror)
     root = cache.pristine(spec, mirror, commit)
     out_dir = ns.out or PROJECT_ROOT / "tasks" / ns.task_set / spec.id
+    env = None
+    if spec.env is not None:  # the repo's own test dependencies, as the tasks will be graded with
+        from evaluator.tasks.env_cache import ensure_envs
+
+        built = ensure_envs(ns.cache_dir or default_cache_dir(), {spec.id: (commit, spec.env)}, quiet=False)
+        env = built[spec.id].mount()
     try:
         res = generate_change(backend=backend, mirror=mirror, commit=commit, root=root, repo=spec.id,
                               selection=selection, out_dir=out_dir, max_tasks=ns.max_tasks,
-                              max_trials=ns.max_trials, seed=ns.seed, timeout_s=ns.test_timeout)
+                              max_trials=ns.max_trials, seed=ns.seed, timeout_s=ns.test_timeout, env=env)
     except MutationError as exc:
         raise ConfigError(str(exc)) from None
     kept = Counter(k.candidate.kind for k in res.kept)

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluator.sandbox import SandboxBackend, SandboxPaths
+from evaluator.sandbox import EnvMount, SandboxBackend, SandboxPaths
 from evaluator.scoring import junit
 from evaluator.scoring.hidden_tests import RUNNER_SOURCE, GUARD_SOURCE, test_site
 from evaluator.tasks.specs import Limits
@@ -53,9 +53,11 @@ def _messages(xml: bytes | None) -> dict[tuple[str, str], str]:
 
 
 class TestRunner:
-    def __init__(self, backend: SandboxBackend, mirror: Path, timeout_s: float, limits: Limits | None = None) -> None:
+    def __init__(self, backend: SandboxBackend, mirror: Path, timeout_s: float, limits: Limits | None = None,
+                 env: EnvMount | None = None) -> None:
         self.backend, self.mirror, self.timeout_s = backend, mirror, timeout_s
         self.limits = limits or Limits()
+        self.env = env  # the repository's environment: the tests run with its python, as when graded
 
     def run(self, tree: Path, files: list[str], work: Path) -> TestRun:
         return asyncio.run(self._run(tree, files, work))
@@ -67,9 +69,10 @@ class TestRunner:
         for d in dirs.values():
             d.mkdir(parents=True)
         (dirs["in"] / "agentgym_guard.py").write_bytes(GUARD_SOURCE.read_bytes())
-        (dirs["in"] / "run_pytest.py").write_text(RUNNER_SOURCE.format(site=str(test_site())), encoding="utf-8")
+        site = None if self.env is not None and self.env.has_pytest else str(test_site())
+        (dirs["in"] / "run_pytest.py").write_text(RUNNER_SOURCE.format(site=site), encoding="utf-8")
         paths = SandboxPaths(work_root=tree, tmp_dir=dirs["tmp"], home_dir=dirs["home"],
-                             ro_binds=[self.mirror, dirs["in"], test_site()])
+                             ro_binds=[self.mirror, dirs["in"], test_site()], env=self.env)
         limits = self.limits.model_copy(update={"cpu_seconds": max(self.limits.cpu_seconds, int(self.timeout_s) + 1)})
         box = self.backend.open(paths, limits=limits, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
         inp, tmp = str(dirs["in"]), box.tmp
