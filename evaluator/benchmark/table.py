@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 
-SETUP_LABELS = {"shared_readonly": "shared read-only checkout", "full_copy": "full working copy"}
+SETUP_LABELS = {"shared_readonly": "shared read-only checkout", "full_copy": "full working copy",
+                "injected_copy": "change task with an injected bug (copy + fresh git)"}
 BELOW_NOISE = "n/a (below noise: run more --tasks)"
 
 

@@ -137,9 +137,12 @@ def harness(base: Path, url: str, sandbox: str, concurrency: int, *extra: str) -
 
 def setup_time(base: Path, files: int, sandbox: str, n: int) -> dict[str, float]:
     """Mean seconds to make one task's working copy and open + close its sandbox: the shared
-    read-only checkout most tasks get, and the full copy for tasks that may write elsewhere."""
+    read-only checkout most tasks get, the full copy for tasks that may write elsewhere (change
+    tasks included), and the copy of a change task with an injected bug (one file rewritten, the
+    copy's git re-initialised as one fresh commit)."""
     from evaluator.tasks.specs import RepoSpec
     from evaluator.tasks.clone_cache import RepoCache, checkout
+    from evaluator.tasks.injection import reinit_git, write_files
 
     commit = make_repo(base / "big", files)
     spec = RepoSpec(id="big", url=str(base / "big"), ref=commit)
@@ -148,14 +151,18 @@ def setup_time(base: Path, files: int, sandbox: str, n: int) -> dict[str, float]
     backend = get_backend(sandbox)  # type: ignore[arg-type]
     cache.shared_base("big", mirror, commit, "eval_artifacts")  # made once per commit, then reused
     out: dict[str, float] = {}
-    for mode in (["shared_readonly"] if backend.readonly_root else []) + ["full_copy"]:
+    for mode in (["shared_readonly"] if backend.readonly_root else []) + ["full_copy", "injected_copy"]:
         t0 = time.perf_counter()
         for i in range(n):
             w = base / f"setup-{mode}-{i}"
-            common = dict(tmp_dir=w / "tmp", home_dir=w / "home", ro_binds=[mirror])
-            if mode == "full_copy":
+            # an injected copy has its own fresh .git: the mirror is not mounted (execution/change_trial.py)
+            common = dict(tmp_dir=w / "tmp", home_dir=w / "home", ro_binds=[] if mode == "injected_copy" else [mirror])
+            if mode in ("full_copy", "injected_copy"):
                 paths = SandboxPaths(work_root=w / "repo", **common)
                 checkout(mirror, commit, paths.work_root)
+                if mode == "injected_copy":
+                    write_files(paths.work_root, {"pkg0/mod0.py": "def f0(x=1):\n    return x\n"})
+                    reinit_git(paths.work_root, mirror, ["pkg0/mod0.py"])
             else:
                 root = cache.shared_base("big", mirror, commit, "eval_artifacts")
                 (w / "answer" / "eval_artifacts").mkdir(parents=True)
