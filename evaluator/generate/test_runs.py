@@ -13,7 +13,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluator.sandbox import EnvMount, SandboxBackend, SandboxPaths
+from evaluator.sandbox import SandboxBackend, SandboxPaths
+from evaluator.sandbox.base import EnvMount
 from evaluator.scoring import junit
 from evaluator.scoring.hidden_tests import RUNNER_SOURCE, GUARD_SOURCE, test_site
 from evaluator.tasks.specs import Limits
