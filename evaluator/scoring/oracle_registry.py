@@ -42,11 +42,7 @@ def load_builtins() -> None:
 def derivation_for(oracle: Oracle) -> Derivation | None:
     """The registered second derivation of `oracle`, if any."""
     for module in DERIVATION_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a derivation module that exists but fails to import is a bug
-                raise
+        importlib.import_module(module)
     # a task names a user's decorated oracle by dotted path, while it registers under its own name
     dotted = f"{getattr(oracle.fn, '__module__', '')}:{getattr(oracle.fn, '__name__', '')}"
     return DERIVATIONS.get(oracle.name) or DERIVATIONS.get(dotted)
