@@ -29,6 +29,8 @@ from evaluator.tasks.env_cache import BuiltEnv, EnvBuildError, ensure_env, reloc
 from evaluator.tasks.env_spec import EnvRecipe
 from evaluator.tasks.specs import Limits
 
+pytestmark = pytest.mark.slow  # end to end (venv builds, bwrap): CI runs it after the fast tier (`pytest -m slow`)
+
 PROBE = 'VERSION = "1.2.3"\n\ndef main():\n    print("probe", VERSION)\n'
 
 
