@@ -5,9 +5,9 @@ empty answer (builtin/nop) fails; every distractor differs from the truth and fa
 superset answer fails; each mutation of the expected answer that exceeds the comparator's
 tolerance fails; the answer is not trivial; an answer decided by a tie-break (the oracle's
 `ties` lists several) needs a tie rule in the instruction and a comparator that accepts every
-tied answer (evaluator/tasks/ties.py); per repository, at most a third of the tasks labelled
-`one_pipeline` are one-pipeline (evaluator/tasks/pipeline_share.py); a second derivation of every oracle's answer, sharing no
-code with the oracle (`derivations/`), passes the task's comparator
+tied answer (evaluator/tasks/ties.py); per repository, at most a third of the labelled tasks are
+one-pipeline (evaluator/tasks/pipeline_share.py); a second derivation of every oracle's answer,
+sharing no code with the oracle (`derivations/`), passes the task's comparator
 (evaluator/tasks/second_derivation.py).
 
 Exit codes: 0 every task is valid; 1 some task is too weak or broken (listed); 2 usage or config error.
