@@ -260,7 +260,7 @@ from evaluator.tasks.clone_cache import RepoCache, checkout
 from evaluator.tasks.gaming import attempts
 from evaluator.tasks.specs import Limits
 import os
-root, base = Path(sys.argv[1]), Path(sys.argv[2])
+base, root = Path(sys.argv[1]), Path(sys.argv[2])
 backend = get_backend("bwrap")
 backend.preflight()
 cache = RepoCache(base / "cache")
@@ -284,32 +284,10 @@ print(json.dumps(out))
 
 def test_grading_as_an_unprivileged_evaluator() -> None:
     """The evaluator as uid 65534 (bwrap in a user namespace): gold resolves, a conftest hook does not."""
-    import os
-    import subprocess
-    import sys
-    import tempfile
+    from test_sandbox_redteam_unit import as_nobody
 
-    if os.geteuid() != 0:
-        pytest.skip("needs root to start the evaluator as another user (already unprivileged here)")
-    for tool in ("bwrap", "setpriv"):
-        if shutil.which(tool) is None:
-            (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(f"{tool} missing")
-    prefix = Path(sys.base_prefix).resolve()
-    site = hidden_tests.test_site()
-    base = Path(tempfile.mkdtemp(prefix="agentgym-unpriv-l2-"))
+    done, base = as_nobody(UNPRIVILEGED_GRADE, str(ROOT), path=(hidden_tests.test_site(),), timeout=300)
     try:
-        os.chown(base, 65534, 65534)
-        outer = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/root", "--die-with-parent"]
-        for keep in (prefix, ROOT, site):
-            if str(keep).startswith("/root/"):
-                parts = keep.parts[1:-1]
-                for i in range(1, len(parts)):
-                    outer += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
-                outer += ["--ro-bind", str(keep), str(keep)]
-        env = {"PATH": f"{prefix}/bin:/usr/bin:/bin", "HOME": str(base), "PYTHONPATH": f"{ROOT}:{site}", "LANG": "C.UTF-8"}
-        cmd = outer + ["--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                       f"{prefix}/bin/python3", "-c", UNPRIVILEGED_GRADE, str(ROOT), str(base)]
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd="/")
         assert done.returncode == 0, done.stderr[-3000:]
         out = json.loads(done.stdout.strip().splitlines()[-1])
         assert out["uid"] == 65534

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -249,30 +248,11 @@ print(json.dumps({"uid": os.geteuid(), "out": done.stdout, "err": done.stderr, "
 
 def test_an_unprivileged_evaluator_builds_and_mounts_the_env(tmp_path: Path) -> None:
     """As uid 65534 (bwrap in a user namespace): the env builds, imports, and stays read-only."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to start the evaluator as another user (already unprivileged here)")
-    for tool in ("bwrap", "setpriv"):
-        if shutil.which(tool) is None:
-            (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(f"{tool} missing")
-    prefix = Path(sys.base_prefix).resolve()
-    site = hidden_tests.test_site()
-    base = Path(tempfile.mkdtemp(prefix="agentgym-unpriv-env-"))
+    from test_sandbox_redteam_unit import as_nobody
+
+    done, base = as_nobody(UNPRIVILEGED, ENV_PROBE, path=(hidden_tests.test_site(),), env={"PIP_CONFIG_FILE": "/dev/null"},
+                           prepare=lambda base: make_wheel(base / "wheels"), timeout=300)
     try:
-        make_wheel(base / "wheels")
-        for p in (base, base / "wheels", *(base / "wheels").iterdir()):
-            os.chown(p, 65534, 65534)
-        outer = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/root", "--die-with-parent"]
-        for keep in (prefix, ROOT, site):
-            if str(keep).startswith("/root/"):
-                parts = keep.parts[1:-1]
-                for i in range(1, len(parts)):
-                    outer += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
-                outer += ["--ro-bind", str(keep), str(keep)]
-        env = {"PATH": f"{prefix}/bin:/usr/bin:/bin", "HOME": str(base), "PYTHONPATH": f"{ROOT}:{site}",
-               "LANG": "C.UTF-8", "PIP_CONFIG_FILE": "/dev/null"}
-        cmd = outer + ["--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                       f"{prefix}/bin/python3", "-c", UNPRIVILEGED, str(base), ENV_PROBE]
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd="/")
         assert done.returncode == 0, done.stderr[-3000:]
         out = json.loads(done.stdout.strip().splitlines()[-1])
         assert out["uid"] == 65534 and not out["written"], out

@@ -18,7 +18,7 @@ import tempfile
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -255,9 +255,12 @@ UNPRIVILEGED_SCRIPT = textwrap.dedent(
 )
 
 
-def as_nobody(script: str, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """Run `script` (python, with this repo importable) as uid 65534, with a fresh dir it owns
-    as argv[1]; skips when that cannot be arranged here (fails under CI=true)."""
+def as_nobody(script: str, *args: str, path: tuple[Path, ...] = (), env: dict[str, str] | None = None,
+              prepare: Callable[[Path], None] | None = None,
+              timeout: float = 120) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run `script` (python, with this repo and `path` importable) as uid 65534, with a fresh dir
+    it owns as argv[1] (`prepare(dir)` fills it first); skips when that cannot be arranged here
+    (fails under CI=true)."""
     if os.geteuid() != 0:
         pytest.skip("needs root to start the evaluator as another user (already unprivileged here)")
     bwrap_backend()  # skip/fail consistently when bwrap itself is missing
@@ -266,22 +269,25 @@ def as_nobody(script: str, *args: str) -> tuple[subprocess.CompletedProcess[str]
             (pytest.fail if IN_CI else pytest.skip)(f"{tool} missing")
     prefix = Path(sys.base_prefix).resolve()
     base = Path(tempfile.mkdtemp(prefix="agentgym-unpriv-"))
-    os.chown(base, 65534, 65534)
+    if prepare is not None:
+        prepare(base)
+    for p in [base, *base.rglob("*")]:
+        os.chown(p, 65534, 65534, follow_symlinks=False)
     base.chmod(0o700)
     # The interpreter (and maybe this repo) may live under /root, which uid 65534 cannot
     # traverse: show the evaluator a view where /root holds only what it needs.
     outer = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/root", "--die-with-parent"]
-    for keep in (prefix, REPO):
+    for keep in (prefix, REPO, *path):
         if str(keep).startswith("/root/"):
             parts = keep.parts[1:-1]
             for i in range(1, len(parts)):
                 outer += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
             outer += ["--ro-bind", str(keep), str(keep)]
-    env = {"PATH": f"{prefix}/bin:/usr/bin:/bin", "HOME": str(base), "PYTHONPATH": str(REPO),
-           "OPENAI_API_KEY": "sk-planted-unpriv", "LANG": "C.UTF-8"}
+    env = {"PATH": f"{prefix}/bin:/usr/bin:/bin", "HOME": str(base), "PYTHONPATH": os.pathsep.join(map(str, (REPO, *path))),
+           "OPENAI_API_KEY": "sk-planted-unpriv", "LANG": "C.UTF-8", **(env or {})}
     cmd = outer + ["--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                    f"{prefix}/bin/python3", "-c", script, str(base), *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, cwd="/")
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd="/")
     return done, base
 
 

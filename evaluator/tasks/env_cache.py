@@ -9,7 +9,6 @@ read-only (at /opt/agentgym-env under bwrap); its console scripts are rewritten 
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
