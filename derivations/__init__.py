@@ -9,8 +9,9 @@ implementation (regular expressions and text where the oracle walks an AST, an A
 reads text, `inspect` on an import-free stub, ...).
 
 Modules, by the oracles they cover:
-  files.py             file-tree, text-search and image oracles (oracles/original, python_text
-                       grep_*, repo_facts glob_files, images)
+  files.py             file-tree and text-search oracles (oracles/original, python_text grep_*,
+                       repo_facts glob_files)
+  images.py            image oracles (oracles/images): header bytes, Pillow's raw pixel bytes
   configs.py           config-file and answer-file oracles (config_files, pip_requirements,
                        repo_facts ini/yaml/markdown, answer_checks)
   python_source.py     python_code and repo_facts oracles about definitions, registries, classes

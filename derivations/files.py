@@ -233,6 +233,3 @@ def grep_count(*, repo_root: Path, pattern: str, glob: str = "**/*.py", regex: b
 def grep_files(*, repo_root: Path, pattern: str, glob: str = "**/*.py", regex: bool = False,
                exclude_dirs: list[str] | None = None) -> list[str]:
     return sorted(rel for rel, n in _grep(repo_root, pattern, glob, regex, exclude_dirs).items() if n)
-
-
-from derivations import images  # noqa: E402,F401 - registers the image derivations

@@ -29,7 +29,7 @@ BUILTIN_MODULES = (
 
 # Second derivations of the built-in oracles: a separate package that never imports `oracles`.
 DERIVATION_MODULES = (
-    "derivations.files", "derivations.configs", "derivations.python_source", "derivations.import_graph",
+    "derivations.files", "derivations.images", "derivations.configs", "derivations.python_source", "derivations.import_graph",
     "derivations.python_semantics", "derivations.cross_file", "derivations.cross_file_configs",
 )
 
