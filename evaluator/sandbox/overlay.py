@@ -1,0 +1,140 @@
+"""The overlay working copy of change tasks: is it available here, and mounting it for one sandbox.
+
+The file tools (agent/toolbox.py) act on the host copy of the working copy, and grading's `git
+diff` reads it, so the merged view must exist at a host path while a sandbox is open: the host
+mounts the overlay at `SandboxPaths.work_root` (root only, like the scratch tmpfs of ceilings.py,
+and journalled the same way so a killed run's mounts are swept). An overlay mounted inside the
+sandbox only (bubblewrap >= 0.9's --overlay, or a mount in a user namespace) would be invisible to
+the file tools; so without root, change tasks get a copy.
+
+AGENTGYM_WORKSPACE picks: `auto` (default: overlay where it works, else copy), `copy`, `overlay`
+(an error at preflight where it cannot work).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from evaluator.sandbox.base import Overlay, SandboxUnavailable
+from evaluator.sandbox.ceilings import _mount, _note, _umount
+
+WORKSPACE_VAR = "AGENTGYM_WORKSPACE"
+WorkspaceChoice = Literal["auto", "copy", "overlay"]
+OPAQUE = "trusted.overlay.opaque"  # a lower layer's dir with this hides the same dir of the layers below
+_BAD_CHARS = (",", ":", "\\")  # separators in overlay's mount options: such paths are not mounted
+_PROBED: list[str | None] = []  # the one probe's answer: None (works) or why not
+
+
+def workspace_choice() -> WorkspaceChoice:
+    value = os.environ.get(WORKSPACE_VAR, "auto")
+    if value not in ("auto", "copy", "overlay"):
+        raise SandboxUnavailable(f"{WORKSPACE_VAR} must be `auto`, `copy` or `overlay`, not {value!r}.")
+    return value  # type: ignore[return-value]
+
+
+def unavailable() -> str | None:
+    """Why the host cannot mount overlays here (None: it can); probed once per process."""
+    if not _PROBED:
+        _PROBED.append(_probe())
+    return _PROBED[0]
+
+
+def check_choice(overlay_backend: bool) -> None:
+    """Preflight: a bad AGENTGYM_WORKSPACE, or `overlay` where it cannot be, is a usage error."""
+    if workspace_choice() != "overlay":
+        return
+    why = unavailable() if overlay_backend else "this sandbox backend has no overlay working copy"
+    if why:
+        raise SandboxUnavailable(f"{WORKSPACE_VAR}=overlay, but {why}; use `auto` or `copy`.")
+
+
+def wanted(overlay_backend: bool) -> bool:
+    """Whether change tasks get an overlay (else a copy)."""
+    return overlay_backend and workspace_choice() != "copy" and unavailable() is None
+
+
+def _probe() -> str | None:
+    if os.geteuid() != 0:
+        return "mounting an overlay the file tools can see needs root"
+    top = Path(tempfile.mkdtemp(prefix="agentgym-ovl-probe-"))
+    try:
+        for d in ("low", "high", "up", "wk", "m", "low/d", "high/d"):
+            (top / d).mkdir()
+        (top / "low" / "d" / "hidden").write_text("x")
+        os.setxattr(top / "high" / "d", OPAQUE, b"y")
+        ov = Overlay(lowers=[top / "high", top / "low"], upper=top / "up", work=top / "wk")
+        mount(ov, top / "m")
+        try:
+            (top / "m" / "new").write_text("y")
+            if (top / "m" / "d" / "hidden").exists():
+                return "overlayfs here ignores opaque directories"
+        finally:
+            unmount(top / "m")
+        return None
+    except OSError as exc:
+        return f"overlayfs cannot be mounted here ({exc.strerror or exc})"
+    finally:
+        remove_tree(top)
+
+
+def options(ov: Overlay) -> str:
+    paths = [*ov.lowers, ov.upper, ov.work]
+    if any(c in str(p) for p in paths for c in _BAD_CHARS):
+        raise OSError(0, "a layer's path holds `,` `:` or `\\`")
+    return f"lowerdir={':'.join(map(str, ov.lowers))},upperdir={ov.upper},workdir={ov.work}"
+
+
+def mount(ov: Overlay, at: Path) -> None:
+    """Mount `ov` at the host path `at` (journalled, so a killed evaluator's mount is swept)."""
+    data = options(ov)
+    _note("+", at)
+    try:
+        _mount("overlay", at, "overlay", 0, data)
+    except OSError:
+        _note("-", at)
+        raise
+
+
+def unmount(at: Path) -> None:
+    _umount(at)
+    _note("-", at)
+
+
+def open_up(tree: Path) -> None:
+    """World-writable modes on a lower layer (dirs 0777, files +rw), kept in a 0700 folder only
+    root enters: through the overlay the sandbox uid (any leased one) may change every file, the
+    change lands in the task's upper dir, and no other host user can reach the layer itself."""
+    for dirpath, dirnames, filenames in os.walk(tree):
+        os.chmod(dirpath, 0o777)
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            if stat.S_ISREG(st.st_mode):
+                os.chmod(p, stat.S_IMODE(st.st_mode) | 0o666)
+
+
+def remove_tree(top: Path) -> None:
+    """rmtree that also removes what overlayfs left in its work dir (dirs of mode 000, which an
+    unprivileged owner cannot enter until it gives itself the permission back)."""
+    def fix(_func: object, path: str, _exc: object) -> None:
+        parent = os.path.dirname(path)
+        for p in (parent, path):
+            try:
+                if not os.path.islink(p):
+                    os.chmod(p, 0o700)
+            except OSError:
+                pass
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+    if top.exists() or top.is_symlink():
+        shutil.rmtree(top, onerror=fix)

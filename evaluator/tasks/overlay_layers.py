@@ -1,0 +1,81 @@
+"""The read-only lower layers of a change task's overlay working copy, built once into the cache.
+
+- base: one checkout per (repo, commit), like the pristine one but with world-writable modes
+  (sandbox/overlay.py `open_up`: the leased sandbox uid must be able to change any file through
+  the overlay, and it does not own the cache's files); its `.git` borrows the mirror's objects
+  exactly as a copy's does.
+- injected: one per (repo, commit, injected files): the mutated files and a fresh `.git` holding
+  one commit of the injected tree (tasks/injection.py `reinit_git`), that `.git` marked opaque so
+  the base's mirror-linked `.git` below it is not visible at all.
+
+Layers live under `<cache>/overlay/` (mode 0700: only root, who mounts them, enters), are built
+in a temp dir and renamed into place under a file lock, as the environments of env_cache.py are.
+Nothing ever writes into a layer after that: a task's changes land in its own upper dir.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from evaluator.results.atomic import file_lock
+from evaluator.sandbox.overlay import OPAQUE, open_up, remove_tree
+from evaluator.tasks.clone_cache import checkout
+from evaluator.tasks.injection import reinit_git, write_files
+
+
+def layers(cache_root: Path, repo_id: str, mirror: Path, commit: str, injected: dict[str, str]) -> list[Path]:
+    """The lower layers for a task, topmost first."""
+    base = _once(cache_root, f"{repo_id}-{commit}", lambda tmp: _build_base(mirror, commit, tmp))
+    if not injected:
+        return [base]
+    key = hashlib.sha256(json.dumps(injected, sort_keys=True).encode()).hexdigest()[:16]
+    top = _once(cache_root, f"{repo_id}-{commit}-inj-{key}", lambda tmp: _build_injected(mirror, commit, injected, tmp))
+    return [top, base]
+
+
+def _root(cache_root: Path) -> Path:
+    root = cache_root / "overlay"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(root, 0o700)  # the layers' files are world-writable: nobody else may reach them
+    return root
+
+
+def _once(cache_root: Path, name: str, build) -> Path:  # type: ignore[no-untyped-def]
+    root = _root(cache_root)
+    dest = root / name
+    if dest.is_dir():
+        return dest
+    with file_lock(cache_root / "locks" / f"overlay-{name}.lock"):
+        if dest.is_dir():
+            return dest
+        for stale in root.glob(f".build-{name}-*"):  # a killed build of this layer (we hold its lock)
+            remove_tree(stale)
+        tmp = Path(tempfile.mkdtemp(prefix=f".build-{name}-", dir=root))
+        try:
+            build(tmp)
+            open_up(tmp / "layer")
+            os.rename(tmp / "layer", dest)  # atomic: the layer appears whole or not at all
+        finally:
+            remove_tree(tmp)
+    return dest
+
+
+def _build_base(mirror: Path, commit: str, tmp: Path) -> None:
+    checkout(mirror, commit, tmp / "layer")
+
+
+def _build_injected(mirror: Path, commit: str, injected: dict[str, str], tmp: Path) -> None:
+    full, layer = tmp / "full", tmp / "layer"
+    checkout(mirror, commit, full)
+    write_files(full, injected)
+    reinit_git(full, mirror, sorted(injected))
+    layer.mkdir()
+    os.rename(full / ".git", layer / ".git")
+    os.setxattr(layer / ".git", OPAQUE, b"y")
+    for rel in injected:
+        (layer / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(full / rel, layer / rel)
