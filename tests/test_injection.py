@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, load_results, only_run_dir, run_cli, sandbox_flag
+from test_change_overlay import overlay_backend
 from evaluator.config.settings import Selection
 from evaluator.execution.change_trial import prepare_change
 from evaluator.sandbox import get_backend
@@ -141,17 +141,6 @@ def test_a_task_with_both_a_recipe_and_a_gold_patch_is_refused(tmp_path: Path) -
     proc = run_cli("evaluator.validate", "--repos", "demo", "--task-set", "l2", "--tasks-dir", str(tmp_path / "tasks"),
                    "--cache-dir", str(tmp_path / "cache"), "--sandbox", "local")
     assert proc.returncode == 2 and "leave out `gold_patch`" in proc.stderr, proc.stderr
-
-
-def overlay_backend() -> Any:
-    """The bwrap backend when it mounts overlay working copies here (root); skip, or fail under CI=true."""
-    backend = get_backend(sandbox_flag())
-    if not getattr(backend, "overlay_workspace", lambda: False)():
-        from evaluator.sandbox.overlay import unavailable
-
-        why = unavailable() if sandbox_flag() == "bwrap" else "the local backend has no overlay"
-        (pytest.fail if os.environ.get("CI") == "true" and os.geteuid() == 0 else pytest.skip)(f"no overlay: {why}")
-    return backend
 
 
 @pytest.mark.parametrize("workspace", ["copy", "overlay"])
