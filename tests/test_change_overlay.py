@@ -23,7 +23,6 @@ from evaluator.sandbox import overlay as ovl
 from evaluator.sandbox.base import Overlay
 from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.gaming import attempts
-from evaluator.tasks.overlay_layers import layers
 from evaluator.tasks.plan import Job, build_plan
 from evaluator.tasks.specs import Limits, ReadLimits
 from evaluator.tasks.validation import WEIGHTS_FILE

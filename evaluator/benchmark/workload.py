@@ -3,7 +3,6 @@ of the harness and of the floor. The command is `python -m evaluator.bench` (eva
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing
 import os
@@ -20,8 +19,7 @@ import yaml
 from pydantic import BaseModel
 
 from evaluator.config.paths import CHECKOUT as PROJECT_ROOT
-from evaluator.sandbox import SandboxPaths, get_backend
-from evaluator.tasks.specs import Limits
+from evaluator.sandbox import get_backend
 
 COMMANDS = ["ls -la", "cat README.md", "grep -c bench README.md", "wc -l README.md", "head -n 3 README.md"]
 
@@ -135,46 +133,6 @@ def harness(base: Path, url: str, sandbox: str, concurrency: int, *extra: str) -
             "--max-inflight", str(max(concurrency, 8)), "--quiet", *extra]
 
 
-def setup_time(base: Path, files: int, sandbox: str, n: int) -> dict[str, float]:
-    """Mean seconds to make one task's working copy and open + close its sandbox: the shared
-    read-only checkout most tasks get, the full copy for tasks that may write elsewhere (change
-    tasks included), and the copy of a change task with an injected bug (one file rewritten, the
-    copy's git re-initialised as one fresh commit)."""
-    from evaluator.tasks.specs import RepoSpec
-    from evaluator.tasks.clone_cache import RepoCache, checkout
-    from evaluator.tasks.injection import reinit_git, write_files
-
-    commit = make_repo(base / "big", files)
-    spec = RepoSpec(id="big", url=str(base / "big"), ref=commit)
-    cache = RepoCache(base / "setup-cache")
-    mirror = cache.mirror(spec)
-    backend = get_backend(sandbox)  # type: ignore[arg-type]
-    cache.shared_base("big", mirror, commit, "eval_artifacts")  # made once per commit, then reused
-    out: dict[str, float] = {}
-    for mode in (["shared_readonly"] if backend.readonly_root else []) + ["full_copy", "injected_copy"]:
-        t0 = time.perf_counter()
-        for i in range(n):
-            w = base / f"setup-{mode}-{i}"
-            # an injected copy has its own fresh .git: the mirror is not mounted (execution/change_trial.py)
-            common = dict(tmp_dir=w / "tmp", home_dir=w / "home", ro_binds=[] if mode == "injected_copy" else [mirror])
-            if mode in ("full_copy", "injected_copy"):
-                paths = SandboxPaths(work_root=w / "repo", **common)
-                checkout(mirror, commit, paths.work_root)
-                if mode == "injected_copy":
-                    write_files(paths.work_root, {"pkg0/mod0.py": "def f0(x=1):\n    return x\n"})
-                    reinit_git(paths.work_root, mirror, ["pkg0/mod0.py"])
-            else:
-                root = cache.shared_base("big", mirror, commit, "eval_artifacts")
-                (w / "answer" / "eval_artifacts").mkdir(parents=True)
-                paths = SandboxPaths(work_root=root, readonly_root=True,
-                                     writable={"eval_artifacts": w / "answer" / "eval_artifacts"}, **common)
-            paths.tmp_dir.mkdir(parents=True)
-            paths.home_dir.mkdir()
-            asyncio.run(backend.open(paths, limits=Limits(), env={}).close())
-        out[mode] = round((time.perf_counter() - t0) / n, 4)
-    return out
-
-
 def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
     from evaluator.benchmark.spawn import measure_spawn
 
@@ -229,6 +187,8 @@ def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
         out["ratio_wall_harness_to_floor"] = round(h.wall_s / floor.wall_s, 2)
         ratios = [a.wall_s / b.wall_s for a, b in zip(runs["h"], runs["f"])]
         out["ratio_wall_harness_to_floor_range"] = [round(min(ratios), 2), round(max(ratios), 2)]
+        from evaluator.benchmark.setup_time import setup_time
+
         out["setup_s_per_task"] = {"files": ns.setup_files, "seconds": setup_time(base, ns.setup_files, ns.sandbox, 3)}
         out["latency_scaling"] = scaling(base, ns)
     return out

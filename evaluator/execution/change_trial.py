@@ -25,7 +25,7 @@ from evaluator.readback.host_reads import ArtifactCopy
 from evaluator.results.rundir import TranscriptStream
 from evaluator.sandbox import SandboxPaths
 from evaluator.sandbox.base import Overlay
-from evaluator.sandbox.overlay import remove_tree
+from evaluator.sandbox.overlay import mountable, remove_tree
 from evaluator.scoring import score as scoring
 from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.clone_cache import checkout
@@ -74,6 +74,7 @@ def prepare_change(job: Job, work: Path, layer_cache: Path | None = None
     if layer_cache is not None:
         lowers = layers(layer_cache, job.task.repo, job.mirror, job.commit, job.injected)
         overlay = Overlay(lowers=lowers, upper=work / "upper", work=work / "ovl-work")
+        overlay = overlay if mountable(overlay) else None  # a `,` or `:` in a path: a copy
     paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home",
                          ro_binds=[*mirror, *binds], env=job.env, overlay=overlay)
     if overlay is not None:

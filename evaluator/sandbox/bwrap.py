@@ -457,9 +457,11 @@ class BwrapBackend:
         return self._toolset
 
     def settings(self) -> dict[str, Any]:
-        """How this backend runs, for run.json: the mode and the uid pool (from the environment)."""
+        """How this backend runs, for run.json: the mode, the uid pool (from the environment) and
+        what change tasks' working copies are (each result says it again, as made)."""
         ids = pool_ids()
-        return {"mode": self.mode, "uid_pool": {"first": ids[0][0], "size": len(ids)} if ids else None}
+        return {"mode": self.mode, "uid_pool": {"first": ids[0][0], "size": len(ids)} if ids else None,
+                "workspace": "overlay" if self.overlay_workspace() else "copy"}
 
     def _scratch_run(self, command: str) -> subprocess.CompletedProcess[str]:
         """Run one command in a throwaway sandbox (for preflight and toolset)."""
