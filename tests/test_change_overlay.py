@@ -170,3 +170,52 @@ def test_an_unprivileged_evaluator_falls_back_to_the_copy_and_says_so() -> None:
         assert len(out["forced"][1].splitlines()) == 1 and "Traceback" not in out["forced"][1]
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_where_the_overlay_cannot_be_mounted_the_task_gets_a_copy_and_says_so(tmp_path: Path) -> None:
+    """The run folder on an overlayfs (as in a container), or a `:` in its path: overlayfs refuses,
+    so the task's working copy is a copy, recorded as one, and nothing stays mounted."""
+    overlay_backend()
+    jobs = demo_jobs(tmp_path)
+    job = jobs["demo_change_002"]
+    stacked = tmp_path / "stacked"
+    for d in ("low", "up", "wk", "m"):
+        (stacked / d).mkdir(parents=True)
+    ovl.mount(Overlay(lowers=[stacked / "low"], upper=stacked / "up", work=stacked / "wk"), stacked / "m")
+    try:
+        for work in (stacked / "m" / "work", tmp_path / "odd:name" / "work"):
+            paths, made, _ = prepare_change(job, work, tmp_path / "cache")
+            assert made == "copy" and paths.overlay is None, work
+            assert (paths.work_root / "README.md").is_file() and not os.path.ismount(paths.work_root)
+            assert not (work / "upper").exists() and not (work / "ovl-work").exists()
+    finally:
+        ovl.unmount(stacked / "m")
+    paths, made, _ = prepare_change(job, tmp_path / "plain" / "work", tmp_path / "cache")
+    assert made == "overlay" and not os.path.ismount(paths.work_root)  # the same job, where it can be
+
+
+UNPRIVILEGED_REMOVE = """
+import os, sys
+from pathlib import Path
+from evaluator.sandbox.overlay import remove_tree
+base = Path(sys.argv[1])
+top = base / "ovl-work"
+(top / "work" / "inner").mkdir(parents=True)
+(top / "work" / "inner" / "f").write_text("x")
+os.chmod(top / "work" / "inner", 0)
+os.chmod(top / "work", 0)
+remove_tree(top)
+print(os.geteuid(), top.exists())
+"""
+
+
+def test_an_unprivileged_owner_removes_dirs_of_mode_000() -> None:
+    """What overlayfs leaves in its work dir (dirs of mode 000) goes with the task as uid 65534 too."""
+    from test_sandbox_redteam_unit import as_nobody
+
+    done, base = as_nobody(UNPRIVILEGED_REMOVE)
+    try:
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.split() == ["65534", "False"], done.stdout
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

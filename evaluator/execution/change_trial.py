@@ -25,6 +25,7 @@ from evaluator.readback.host_reads import ArtifactCopy
 from evaluator.results.rundir import TranscriptStream
 from evaluator.sandbox import SandboxPaths
 from evaluator.sandbox.base import Overlay
+from evaluator.sandbox import overlay as ovl
 from evaluator.sandbox.overlay import mountable, remove_tree
 from evaluator.scoring import score as scoring
 from evaluator.scoring.hidden_tests import Grader
@@ -70,17 +71,10 @@ def prepare_change(job: Job, work: Path, layer_cache: Path | None = None
     # An injected bug: the working copy gets a fresh .git of its own, so the mirror (which holds
     # the original source) is not mounted at all.
     mirror = [] if job.injected else [job.mirror]
-    overlay = None
-    if layer_cache is not None:
-        lowers = layers(layer_cache, job.task.repo, job.mirror, job.commit, job.injected)
-        overlay = Overlay(lowers=lowers, upper=work / "upper", work=work / "ovl-work")
-        overlay = overlay if mountable(overlay) else None  # a `,` or `:` in a path: a copy
+    overlay = _overlay(job, work, layer_cache) if layer_cache is not None else None
     paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home",
                          ro_binds=[*mirror, *binds], env=job.env, overlay=overlay)
-    if overlay is not None:
-        for d in (paths.work_root, overlay.upper, overlay.work):
-            d.mkdir(mode=0o755)
-    else:
+    if overlay is None:
         checkout(job.mirror, job.commit, paths.work_root)
         if job.injected:
             write_files(paths.work_root, job.injected)
@@ -88,6 +82,25 @@ def prepare_change(job: Job, work: Path, layer_cache: Path | None = None
     for d in (paths.tmp_dir, paths.home_dir):
         d.mkdir(parents=True, exist_ok=True)
     return paths, "overlay" if overlay else "copy", env
+
+
+def _overlay(job: Job, work: Path, cache: Path) -> Overlay | None:
+    """The task's overlay, mounted once and unmounted to be sure it can be here (the probe tried
+    /tmp; the run folder or the cache may be on a filesystem overlayfs refuses); None: a copy."""
+    try:
+        lowers = layers(cache, job.task.repo, job.mirror, job.commit, job.injected)
+        overlay = Overlay(lowers=lowers, upper=work / "upper", work=work / "ovl-work")
+        if not mountable(overlay):  # a `,` or `:` in a path
+            return None
+        for d in (work / "repo", overlay.upper, overlay.work):
+            d.mkdir(mode=0o755)
+        ovl.mount(overlay, work / "repo")
+        ovl.unmount(work / "repo")
+        return overlay
+    except OSError:
+        for d in ("repo", "upper", "ovl-work"):
+            remove_tree(work / d)
+        return None
 
 
 def layer_cache(runner: Runner) -> Path | None:

@@ -141,23 +141,23 @@ def open_up(tree: Path) -> None:
 
 
 def remove_tree(top: Path) -> None:
-    """rmtree that also removes what overlayfs left in its work dir (dirs of mode 000, which an
-    unprivileged owner cannot enter until it gives itself the permission back)."""
-    def fix(_func: object, path: str, _exc: object) -> None:
-        parent = os.path.dirname(path)
-        for p in (parent, path):
-            try:
-                if not os.path.islink(p):
-                    os.chmod(p, 0o700)
-            except OSError:
-                pass
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-
+    """rmtree that also removes what overlayfs left in its work dir: dirs of mode 000, which even
+    their owner cannot list or empty until it gives itself the permissions back (top-down first)."""
+    if not top.is_symlink() and top.is_dir():
+        _enterable(top)
     if top.exists() or top.is_symlink():
-        shutil.rmtree(top, onerror=fix)
+        shutil.rmtree(top) if not top.is_symlink() else top.unlink()
+
+
+def _enterable(path: Path) -> None:
+    try:
+        os.chmod(path, 0o700)
+    except OSError:
+        pass  # not ours: rmtree says so if it matters
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            _enterable(Path(entry.path))
