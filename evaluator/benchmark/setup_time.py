@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.sandbox import SandboxPaths, get_backend
-from evaluator.sandbox.base import Overlay
 from evaluator.tasks.specs import Limits
 
 INJECTED = {"pkg0/mod0.py": "def f0(x=1):\n    return x\n"}  # one file rewritten, as a recipe does
@@ -67,7 +66,7 @@ def _prepare(mode: str, w: Path, cache: Any, mirror: Path, commit: str) -> Sandb
     """What execution/change_trial.py prepare_change (or trial.py for the read-only mode) does."""
     from evaluator.tasks.clone_cache import checkout
     from evaluator.tasks.injection import reinit_git, write_files
-    from evaluator.tasks.overlay_layers import layers
+    from evaluator.tasks.overlay_layers import task_overlay
 
     injected = mode.startswith("injected")
     # an injected bug's working copy has its own fresh .git: the mirror is not mounted
@@ -79,11 +78,10 @@ def _prepare(mode: str, w: Path, cache: Any, mirror: Path, commit: str) -> Sandb
             write_files(paths.work_root, INJECTED)
             reinit_git(paths.work_root, mirror, sorted(INJECTED))
     elif mode in ("overlay", "injected_overlay"):
-        lowers = layers(cache.root, "big", mirror, commit, INJECTED if injected else {})
-        ov = Overlay(lowers=lowers, upper=w / "upper", work=w / "ovl-work")
+        w.mkdir(parents=True)
+        ov = task_overlay(cache.root, "big", mirror, commit, INJECTED if injected else {}, w)
+        assert ov is not None, "the overlay could not be mounted in the benchmark's folder"
         paths = SandboxPaths(work_root=w / "repo", overlay=ov, **common)
-        for d in (paths.work_root, ov.upper, ov.work):
-            d.mkdir(parents=True, mode=0o755)
     else:
         root = cache.shared_base("big", mirror, commit, "eval_artifacts")
         (w / "answer" / "eval_artifacts").mkdir(parents=True)

@@ -24,15 +24,13 @@ from evaluator.results.records import FailureReason, Metrics, TaskResult
 from evaluator.readback.host_reads import ArtifactCopy
 from evaluator.results.rundir import TranscriptStream
 from evaluator.sandbox import SandboxPaths
-from evaluator.sandbox.base import Overlay
-from evaluator.sandbox import overlay as ovl
-from evaluator.sandbox.overlay import mountable, remove_tree
+from evaluator.sandbox.overlay import remove_tree
 from evaluator.scoring import score as scoring
 from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.clone_cache import checkout
 from evaluator.tasks.env_cache import command_env
 from evaluator.tasks.injection import reinit_git, write_files
-from evaluator.tasks.overlay_layers import layers
+from evaluator.tasks.overlay_layers import task_overlay
 from evaluator.tasks.plan import Job
 from evaluator.tasks.specs import Limits
 
@@ -71,7 +69,9 @@ def prepare_change(job: Job, work: Path, layer_cache: Path | None = None
     # An injected bug: the working copy gets a fresh .git of its own, so the mirror (which holds
     # the original source) is not mounted at all.
     mirror = [] if job.injected else [job.mirror]
-    overlay = _overlay(job, work, layer_cache) if layer_cache is not None else None
+    overlay = None
+    if layer_cache is not None:
+        overlay = task_overlay(layer_cache, job.task.repo, job.mirror, job.commit, job.injected, work)
     paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home",
                          ro_binds=[*mirror, *binds], env=job.env, overlay=overlay)
     if overlay is None:
@@ -82,25 +82,6 @@ def prepare_change(job: Job, work: Path, layer_cache: Path | None = None
     for d in (paths.tmp_dir, paths.home_dir):
         d.mkdir(parents=True, exist_ok=True)
     return paths, "overlay" if overlay else "copy", env
-
-
-def _overlay(job: Job, work: Path, cache: Path) -> Overlay | None:
-    """The task's overlay, mounted once and unmounted to be sure it can be here (the probe tried
-    /tmp; the run folder or the cache may be on a filesystem overlayfs refuses); None: a copy."""
-    try:
-        lowers = layers(cache, job.task.repo, job.mirror, job.commit, job.injected)
-        overlay = Overlay(lowers=lowers, upper=work / "upper", work=work / "ovl-work")
-        if not mountable(overlay):  # a `,` or `:` in a path
-            return None
-        for d in (work / "repo", overlay.upper, overlay.work):
-            d.mkdir(mode=0o755)
-        ovl.mount(overlay, work / "repo")
-        ovl.unmount(work / "repo")
-        return overlay
-    except OSError:
-        for d in ("repo", "upper", "ovl-work"):
-            remove_tree(work / d)
-        return None
 
 
 def layer_cache(runner: Runner) -> Path | None:

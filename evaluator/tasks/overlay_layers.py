@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 from evaluator.results.atomic import file_lock
+from evaluator.sandbox import overlay as ovl
+from evaluator.sandbox.base import Overlay
 from evaluator.sandbox.overlay import OPAQUE, open_up, remove_tree
 from evaluator.tasks.clone_cache import checkout
 from evaluator.tasks.injection import reinit_git, write_files
@@ -35,6 +37,35 @@ def layers(cache_root: Path, repo_id: str, mirror: Path, commit: str, injected: 
     key = hashlib.sha256(json.dumps(injected, sort_keys=True).encode()).hexdigest()[:16]
     top = _once(cache_root, f"{repo_id}-{commit}-inj-{key}", lambda tmp: _build_injected(mirror, commit, injected, tmp))
     return [top, base]
+
+
+_MOUNTED_ON: set[tuple[int, int]] = set()  # (run folder's, cache's) filesystems an overlay was mounted on
+
+
+def task_overlay(cache_root: Path, repo_id: str, mirror: Path, commit: str, injected: dict[str, str],
+                 work: Path) -> Overlay | None:
+    """One task's overlay: the cached layers, and `work`/upper and `work`/ovl-work made empty, with
+    `work`/repo its mount point. The first overlay on each pair of filesystems (the run folder's,
+    the cache's) is mounted once and unmounted, to be sure it can be (the probe tried /tmp; either
+    may be on a filesystem overlayfs refuses, such as an overlayfs in a container); None: the task
+    gets a copy."""
+    try:
+        overlay = Overlay(lowers=layers(cache_root, repo_id, mirror, commit, injected), upper=work / "upper",
+                          work=work / "ovl-work")
+        if not ovl.mountable(overlay):  # a `,` or `:` in a path
+            return None
+        for d in (work / "repo", overlay.upper, overlay.work):
+            d.mkdir(mode=0o755)
+        devices = (os.stat(work).st_dev, os.stat(cache_root).st_dev)
+        if devices not in _MOUNTED_ON:
+            ovl.mount(overlay, work / "repo")
+            ovl.unmount(work / "repo")
+            _MOUNTED_ON.add(devices)
+        return overlay
+    except OSError:
+        for name in ("repo", "upper", "ovl-work"):
+            remove_tree(work / name)
+        return None
 
 
 def _root(cache_root: Path) -> Path:
