@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from evaluator.results.atomic import file_lock
 from evaluator.sandbox import overlay as ovl
@@ -75,7 +76,7 @@ def _root(cache_root: Path) -> Path:
     return root
 
 
-def _once(cache_root: Path, name: str, build) -> Path:  # type: ignore[no-untyped-def]
+def _once(cache_root: Path, name: str, build: Callable[[Path], None]) -> Path:
     root = _root(cache_root)
     dest = root / name
     if dest.is_dir():
