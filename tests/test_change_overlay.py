@@ -100,10 +100,12 @@ HOSTILE = ("mkdir -p eval_artifacts && echo kept > eval_artifacts/note.txt && mk
            "ln -s /etc eval_artifacts/etc && rm README.md && chmod 000 eval_artifacts/note.txt; echo done")
 
 
-def test_what_a_model_leaves_in_the_upper_dir_is_read_safely(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["resident", "per-command"])
+def test_what_a_model_leaves_in_the_upper_dir_is_read_safely(tmp_path: Path, mode: str) -> None:
     """A FIFO, links out of the workspace, a big file and a deletion (a whiteout) in the upper dir:
-    the host copies only the small regular file, blocks on nothing, and the layers stay as they were."""
-    backend = overlay_backend()
+    the host copies only the small regular file, blocks on nothing, and the layers stay as they were
+    (in both bwrap modes: one sandbox per task, or one per command)."""
+    backend = type(overlay_backend())(mode)
     job = demo_jobs(tmp_path)["demo_change_002"]
     paths, made, env = prepare_change(job, tmp_path / "work", tmp_path / "cache")
     assert made == "overlay" and paths.overlay is not None
