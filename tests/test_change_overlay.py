@@ -221,3 +221,21 @@ def test_an_unprivileged_owner_removes_dirs_of_mode_000() -> None:
         assert done.stdout.split() == ["65534", "False"], done.stdout
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_layer_is_built_once_and_only_its_own_killed_build_is_cleared(tmp_path: Path) -> None:
+    from evaluator.tasks.overlay_layers import layers
+
+    job = demo_jobs(tmp_path)["demo_change_002"]
+    root = tmp_path / "cache" / "overlay"
+    root.mkdir(parents=True)
+    mine = root / f".build-demo-{job.commit}.killed"
+    other = root / f".build-demo-{job.commit}-inj-0123456789abcdef.running"  # another layer's, under its own lock
+    mine.mkdir()
+    other.mkdir()
+    [base] = layers(tmp_path / "cache", "demo", job.mirror, job.commit, {})
+    assert base == root / f"demo-{job.commit}" and not mine.exists() and other.exists()
+    assert root.stat().st_mode & 0o777 == 0o700  # the layers are world-writable: nobody else may enter
+    assert (base / "README.md").stat().st_mode & 0o666 == 0o666 and (base / ".git").is_dir()
+    inode = base.stat().st_ino
+    assert layers(tmp_path / "cache", "demo", job.mirror, job.commit, {}) == [base] and base.stat().st_ino == inode

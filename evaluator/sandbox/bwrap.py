@@ -318,7 +318,6 @@ class BwrapSandbox:
             await asyncio.to_thread(self._ceil.close)
         self._lease.release()
 
-
     def _give_back(self) -> None:
         """Unmount the overlay (its processes are gone), then hand the dirs back, so host-side
         git/oracles (running as root) see their own files."""

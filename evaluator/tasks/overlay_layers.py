@@ -84,9 +84,11 @@ def _once(cache_root: Path, name: str, build: Callable[[Path], None]) -> Path:
     with file_lock(cache_root / "locks" / f"overlay-{name}.lock"):
         if dest.is_dir():
             return dest
-        for stale in root.glob(f".build-{name}-*"):  # a killed build of this layer (we hold its lock)
+        # A killed build of this layer (we hold its lock); the `.` keeps another layer's name that
+        # starts with this one (`<repo>-<commit>-inj-…`) out of the glob.
+        for stale in root.glob(f".build-{name}.*"):
             remove_tree(stale)
-        tmp = Path(tempfile.mkdtemp(prefix=f".build-{name}-", dir=root))
+        tmp = Path(tempfile.mkdtemp(prefix=f".build-{name}.", dir=root))
         try:
             build(tmp)
             open_up(tmp / "layer")
