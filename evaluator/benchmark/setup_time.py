@@ -28,7 +28,7 @@ def setup_time(base: Path, files: int, sandbox: str, n: int) -> dict[str, float]
     (empty upper and work dirs; the mount is made when the sandbox opens) and the same with an
     injected bug. The overlay's layers are built once per commit (and per injected bug): that
     one-time cost is given apart (`*_layer_build`), the per-task rows use the built layers."""
-    from evaluator.benchmark.workload import make_repo
+    from evaluator.benchmark.repo import make_repo
     from evaluator.tasks.clone_cache import RepoCache
     from evaluator.tasks.specs import RepoSpec
 

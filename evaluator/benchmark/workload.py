@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from evaluator.benchmark.repo import make_repo
+from evaluator.benchmark.setup_time import setup_time
 from evaluator.config.paths import CHECKOUT as PROJECT_ROOT
 from evaluator.sandbox import get_backend
 
@@ -91,25 +93,6 @@ def _median(ms: list[Measured]) -> Measured:
     return Measured(wall_s=round(statistics.median(m.wall_s for m in ms), 3),
                     cpu_s=round(statistics.median(m.cpu_s for m in ms), 3),
                     peak_rss_mb=max(m.peak_rss_mb for m in ms))
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@b"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def make_repo(path: Path, files: int) -> str:
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    (path / "README.md").write_text("# bench\nA repository for the AgentGym benchmark.\n")
-    for i in range(files - 1):
-        d = path / f"pkg{i % 50}"
-        d.mkdir(exist_ok=True)
-        (d / f"mod{i}.py").write_text(f"def f{i}(x={i}):\n    return x\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "bench")
-    return git(path, "rev-parse", "HEAD")
 
 
 def make_suite(base: Path, tasks: int, files: int) -> tuple[Path, Path]:
@@ -187,8 +170,6 @@ def run_bench(ns: argparse.Namespace) -> dict[str, Any]:
         out["ratio_wall_harness_to_floor"] = round(h.wall_s / floor.wall_s, 2)
         ratios = [a.wall_s / b.wall_s for a, b in zip(runs["h"], runs["f"])]
         out["ratio_wall_harness_to_floor_range"] = [round(min(ratios), 2), round(max(ratios), 2)]
-        from evaluator.benchmark.setup_time import setup_time
-
         out["setup_s_per_task"] = {"files": ns.setup_files, "seconds": setup_time(base, ns.setup_files, ns.sandbox, 3)}
         out["latency_scaling"] = scaling(base, ns)
     return out

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from evaluator.sandbox.base import Overlay, SandboxUnavailable
-from evaluator.sandbox.ceilings import _mount, _note, _umount
+from evaluator.sandbox.ceilings import host_mount, host_umount, journal_mount
 
 WORKSPACE_VAR = "AGENTGYM_WORKSPACE"
 WorkspaceChoice = Literal["auto", "copy", "overlay"]
@@ -114,17 +114,17 @@ def mount(ov: Overlay, at: Path, *, volatile: bool | None = None) -> None:
     if volatile:
         remove_tree(ov.work / "work" / "incompat")
     data = options(ov, volatile)
-    _note("+", at)
+    journal_mount("+", at)
     try:
-        _mount("overlay", at, "overlay", 0, data)
+        host_mount("overlay", at, "overlay", 0, data)
     except OSError:
-        _note("-", at)
+        journal_mount("-", at)
         raise
 
 
 def unmount(at: Path) -> None:
-    _umount(at)
-    _note("-", at)
+    host_umount(at)
+    journal_mount("-", at)
 
 
 def open_up(tree: Path) -> None:
