@@ -176,10 +176,10 @@ def test_gold_patch_result_records_every_test_and_the_patch(demo_place: dict[str
 
 
 # --- end to end -----------------------------------------------------------------------------------
-def run_l2(tmp_path: Path, model: str) -> Path:
+def run_l2(tmp_path: Path, model: str, env: dict[str, str] | None = None) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     proc = run_cli("evaluator.run", *L2_ARGS, "--model", model, "--cache-dir", str(tmp_path / "cache"),
-                   "--sandbox", sandbox_flag(), "--quiet", cwd=tmp_path)
+                   "--sandbox", sandbox_flag(), "--quiet", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     return only_run_dir(tmp_path / "runs")
 
@@ -190,8 +190,9 @@ def test_oracle_resolves_every_demo_change_task_and_nop_none(tmp_path: Path) -> 
     results = load_results(run, "demo")
     assert len(results) >= 8 and all(r["success"] and r["score"] == 100 for r in results.values()), \
         {k: (r["failure_reason"], r["change"]["note"]) for k, r in results.items()}
+    made = "overlay" if getattr(get_backend(sandbox_flag()), "overlay_workspace", lambda: False)() else "copy"
     for task_id, r in results.items():
-        assert r["kind"] == "change" and r["change"]["workspace"] == "copy"
+        assert r["kind"] == "change" and r["change"]["workspace"] == made
         patch = (run / "artifacts" / "demo" / task_id / "patch.diff").read_text()
         assert patch.startswith("diff --git") and r["change"]["patch_bytes"] == len(patch.encode())
     lines = [json.loads(x)["message"] for x in (run / "transcripts" / "demo.jsonl").read_text().splitlines()]
@@ -199,6 +200,7 @@ def test_oracle_resolves_every_demo_change_task_and_nop_none(tmp_path: Path) -> 
     nop = load_results(run_l2(tmp_path / "nop", "builtin/nop"), "demo")
     assert len(nop) == len(results) and not any(r["success"] for r in nop.values())
     assert {r["failure_reason"] for r in nop.values()} == {"no_change"} and all(r["score"] == 0 for r in nop.values())
+    assert {r["change"]["workspace"] for r in nop.values()} == {made}
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, load_results, only_run_dir, run_cli, sandbox_flag
+from test_change_overlay import overlay_backend
 from evaluator.config.settings import Selection
 from evaluator.execution.change_trial import prepare_change
 from evaluator.sandbox import get_backend
@@ -142,8 +143,10 @@ def test_a_task_with_both_a_recipe_and_a_gold_patch_is_refused(tmp_path: Path) -
     assert proc.returncode == 2 and "leave out `gold_patch`" in proc.stderr, proc.stderr
 
 
-def test_the_workspace_git_shows_no_trace_of_the_original(tmp_path: Path) -> None:
-    """In the sandbox: clean status, one commit, the bug in HEAD, the original blob nowhere, no mirror."""
+@pytest.mark.parametrize("workspace", ["copy", "overlay"])
+def test_the_workspace_git_shows_no_trace_of_the_original(tmp_path: Path, workspace: str) -> None:
+    """In the sandbox: clean status, one commit, the bug in HEAD, the original blob nowhere, no mirror;
+    for the overlay also with the pristine checkout's own (mirror-linked) .git under it."""
     write_injected(tmp_path / "tasks", tmp_path / "cache")
     plan = build_plan(Selection(repos=["demo"], task_set="l2", tasks_dir=tmp_path / "tasks",
                                 repos_config=ROOT / "repos", cache_dir=tmp_path / "cache"),
@@ -152,11 +155,12 @@ def test_the_workspace_git_shows_no_trace_of_the_original(tmp_path: Path) -> Non
     rel = "tinytrain/metrics/accuracy.py"
     original = read_at(job.mirror, job.commit, rel)
     assert job.injected[rel] != original and "not in" in job.injected[rel]
-    paths, _, env = prepare_change(job, tmp_path / "work")
-    assert job.mirror not in paths.ro_binds
+    backend = overlay_backend() if workspace == "overlay" else get_backend(sandbox_flag())
+    layers = tmp_path / "cache" if workspace == "overlay" else None
+    paths, made, env = prepare_change(job, tmp_path / "work", layers)
+    assert made == workspace and job.mirror not in paths.ro_binds
     original_blob = subprocess.run(["git", "hash-object", "--stdin"], input=original.encode(), capture_output=True,
                                    check=True).stdout.decode().strip()
-    backend = get_backend(sandbox_flag())
     box = backend.open(paths, limits=Limits(), env=env)
     script = ("git status --porcelain; echo ===; git rev-list --all --count; echo ===; git log --all -p; echo ===; "
               "git diff HEAD; echo ===; git cat-file --batch-all-objects --batch-check='%(objectname)'; echo ===; "

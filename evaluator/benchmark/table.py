@@ -5,7 +5,11 @@ from typing import Any
 
 
 SETUP_LABELS = {"shared_readonly": "shared read-only checkout", "full_copy": "full working copy",
-                "injected_copy": "change task with an injected bug (copy + fresh git)"}
+                "injected_copy": "change task with an injected bug (copy + fresh git)",
+                "overlay": "change task, overlay working copy (layers built)",
+                "injected_overlay": "change task with an injected bug, overlay (layers built)",
+                "overlay_layer_build": "overlay's base layer, built once per commit",
+                "injected_layer_build": "injected-bug layer, built once per bug"}
 BELOW_NOISE = "n/a (below noise: run more --tasks)"
 
 

@@ -3,7 +3,6 @@ of the harness and of the floor. The command is `python -m evaluator.bench` (eva
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing
 import os
@@ -19,9 +18,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from evaluator.benchmark.repo import make_repo
+from evaluator.benchmark.setup_time import setup_time
 from evaluator.config.paths import CHECKOUT as PROJECT_ROOT
-from evaluator.sandbox import SandboxPaths, get_backend
-from evaluator.tasks.specs import Limits
+from evaluator.sandbox import get_backend
 
 COMMANDS = ["ls -la", "cat README.md", "grep -c bench README.md", "wc -l README.md", "head -n 3 README.md"]
 
@@ -95,25 +95,6 @@ def _median(ms: list[Measured]) -> Measured:
                     peak_rss_mb=max(m.peak_rss_mb for m in ms))
 
 
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@b"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def make_repo(path: Path, files: int) -> str:
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    (path / "README.md").write_text("# bench\nA repository for the AgentGym benchmark.\n")
-    for i in range(files - 1):
-        d = path / f"pkg{i % 50}"
-        d.mkdir(exist_ok=True)
-        (d / f"mod{i}.py").write_text(f"def f{i}(x={i}):\n    return x\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "bench")
-    return git(path, "rev-parse", "HEAD")
-
-
 def make_suite(base: Path, tasks: int, files: int) -> tuple[Path, Path]:
     commit = make_repo(base / "repo", files)
     repos, tdir = base / "repos", base / "tasks" / "l1" / "bench"
@@ -133,46 +114,6 @@ def harness(base: Path, url: str, sandbox: str, concurrency: int, *extra: str) -
             str(base / "tasks"), "--cache-dir", str(base / "cache"), "--runs-root", str(base / "runs"),
             "--model", "bench", "--base-url", url, "--sandbox", sandbox, "--concurrency", str(concurrency),
             "--max-inflight", str(max(concurrency, 8)), "--quiet", *extra]
-
-
-def setup_time(base: Path, files: int, sandbox: str, n: int) -> dict[str, float]:
-    """Mean seconds to make one task's working copy and open + close its sandbox: the shared
-    read-only checkout most tasks get, the full copy for tasks that may write elsewhere (change
-    tasks included), and the copy of a change task with an injected bug (one file rewritten, the
-    copy's git re-initialised as one fresh commit)."""
-    from evaluator.tasks.specs import RepoSpec
-    from evaluator.tasks.clone_cache import RepoCache, checkout
-    from evaluator.tasks.injection import reinit_git, write_files
-
-    commit = make_repo(base / "big", files)
-    spec = RepoSpec(id="big", url=str(base / "big"), ref=commit)
-    cache = RepoCache(base / "setup-cache")
-    mirror = cache.mirror(spec)
-    backend = get_backend(sandbox)  # type: ignore[arg-type]
-    cache.shared_base("big", mirror, commit, "eval_artifacts")  # made once per commit, then reused
-    out: dict[str, float] = {}
-    for mode in (["shared_readonly"] if backend.readonly_root else []) + ["full_copy", "injected_copy"]:
-        t0 = time.perf_counter()
-        for i in range(n):
-            w = base / f"setup-{mode}-{i}"
-            # an injected copy has its own fresh .git: the mirror is not mounted (execution/change_trial.py)
-            common = dict(tmp_dir=w / "tmp", home_dir=w / "home", ro_binds=[] if mode == "injected_copy" else [mirror])
-            if mode in ("full_copy", "injected_copy"):
-                paths = SandboxPaths(work_root=w / "repo", **common)
-                checkout(mirror, commit, paths.work_root)
-                if mode == "injected_copy":
-                    write_files(paths.work_root, {"pkg0/mod0.py": "def f0(x=1):\n    return x\n"})
-                    reinit_git(paths.work_root, mirror, ["pkg0/mod0.py"])
-            else:
-                root = cache.shared_base("big", mirror, commit, "eval_artifacts")
-                (w / "answer" / "eval_artifacts").mkdir(parents=True)
-                paths = SandboxPaths(work_root=root, readonly_root=True,
-                                     writable={"eval_artifacts": w / "answer" / "eval_artifacts"}, **common)
-            paths.tmp_dir.mkdir(parents=True)
-            paths.home_dir.mkdir()
-            asyncio.run(backend.open(paths, limits=Limits(), env={}).close())
-        out[mode] = round((time.perf_counter() - t0) / n, 4)
-    return out
 
 
 def run_bench(ns: argparse.Namespace) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """One change task (L2) trial: a writable working copy -> the agent loop -> hidden tests in fresh sandboxes.
 
-The working copy is a full copy (`git clone --shared`, objects borrowed from the cache). An overlay
-on the shared read-only checkout (bubblewrap >= 0.9's --overlay-src) would make set-up near-free,
-but the file tools read and write the working copy from the host, which cannot see an overlay's
-merged view; so copy it is for now, and the result records which was used.
+The working copy is an overlay where the backend can mount one (sandbox/overlay.py: bwrap, as
+root): read-only lower layers built once per commit (and per injected bug) in the cache
+(tasks/overlay_layers.py), and per task only an empty upper and work dir, which the backend
+mounts at the working copy's host path while a sandbox is open. Elsewhere it is a full copy
+(`git clone --shared`, objects borrowed from the cache). The result records which was used.
 """
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ from evaluator.results.records import FailureReason, Metrics, TaskResult
 from evaluator.readback.host_reads import ArtifactCopy
 from evaluator.results.rundir import TranscriptStream
 from evaluator.sandbox import SandboxPaths
+from evaluator.sandbox.overlay import remove_tree
 from evaluator.scoring import score as scoring
 from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.clone_cache import checkout
 from evaluator.tasks.env_cache import command_env
 from evaluator.tasks.injection import reinit_git, write_files
+from evaluator.tasks.overlay_layers import task_overlay
 from evaluator.tasks.plan import Job
 from evaluator.tasks.specs import Limits
 
@@ -41,6 +44,7 @@ class Runner(Protocol):
     backend: Any
     run: Any
     cache: Any
+    plan_cache: Path
     weights: scoring.Weights
 
     def base_fields(self, job: Job) -> dict[str, Any]: ...
@@ -54,27 +58,37 @@ def change_prompts(version: str) -> tuple[str, Template]:
     return system, Template(user, keep_trailing_newline=True)
 
 
-def prepare_change(job: Job, work: Path) -> tuple[SandboxPaths, Workspace, dict[str, str]]:
+def prepare_change(job: Job, work: Path, layer_cache: Path | None = None
+                   ) -> tuple[SandboxPaths, Workspace, dict[str, str]]:
     """A private writable working copy at the pinned commit; pytest importable inside the sandbox (the
-    repository environment's, or the harness's when the repo has none)."""
-    import shutil
-
-    if work.exists():
-        shutil.rmtree(work)  # a half-done attempt from a killed run
+    repository environment's, or the harness's when the repo has none). With `layer_cache` (the
+    backend mounts overlays) an overlay on the cached layers, else a copy."""
+    remove_tree(work)  # a half-done attempt from a killed run
     work.mkdir(parents=True)
     binds, env = command_env(job.env, job.task.env)
-    # An injected bug: the copy gets a fresh .git of its own, so the mirror (which holds the
-    # original source) is not mounted at all.
+    # An injected bug: the working copy gets a fresh .git of its own, so the mirror (which holds
+    # the original source) is not mounted at all.
     mirror = [] if job.injected else [job.mirror]
+    overlay = None
+    if layer_cache is not None:
+        overlay = task_overlay(layer_cache, job.task.repo, job.mirror, job.commit, job.injected, work)
     paths = SandboxPaths(work_root=work / "repo", tmp_dir=work / "tmp", home_dir=work / "home",
-                         ro_binds=[*mirror, *binds], env=job.env)
-    checkout(job.mirror, job.commit, paths.work_root)
-    if job.injected:
-        write_files(paths.work_root, job.injected)
-        reinit_git(paths.work_root, job.mirror, sorted(job.injected))
+                         ro_binds=[*mirror, *binds], env=job.env, overlay=overlay)
+    if overlay is None:
+        checkout(job.mirror, job.commit, paths.work_root)
+        if job.injected:
+            write_files(paths.work_root, job.injected)
+            reinit_git(paths.work_root, job.mirror, sorted(job.injected))
     for d in (paths.tmp_dir, paths.home_dir):
         d.mkdir(parents=True, exist_ok=True)
-    return paths, "copy", env
+    return paths, "overlay" if overlay else "copy", env
+
+
+def layer_cache(runner: Runner) -> Path | None:
+    """The cache the overlay's layers live in, when the backend mounts overlays (a user backend
+    without `overlay_workspace` gets a copy)."""
+    wants = getattr(runner.backend, "overlay_workspace", None)
+    return runner.plan_cache if wants is not None and wants() else None
 
 
 def change_failure(success: bool, stop: str, change: ChangeResult) -> FailureReason | None:
@@ -94,7 +108,17 @@ def change_partial(change: ChangeResult, w: scoring.Weights) -> float:
 async def run_change(runner: Runner, job: Job, work: Path, stream: TranscriptStream) -> TaskResult:
     task = job.task
     assert task.change is not None
-    paths, workspace, env = await asyncio.to_thread(prepare_change, job, work)
+    paths, workspace, env = await asyncio.to_thread(prepare_change, job, work, layer_cache(runner))
+    try:
+        return await _trial(runner, job, work, stream, paths, workspace, env)
+    finally:
+        if paths.overlay is not None:  # overlayfs's own dirs in it may have mode 000
+            await asyncio.to_thread(remove_tree, paths.overlay.work)
+
+
+async def _trial(runner: Runner, job: Job, work: Path, stream: TranscriptStream, paths: SandboxPaths,
+                 workspace: Workspace, env: dict[str, str]) -> TaskResult:
+    task = job.task
     system, user = change_prompts(runner.cfg.prompt_version)
     ctx = TaskContext(task=task, repo_root=job.pristine, commit=job.commit, cache=runner.cache)
     limits = task.limits or Limits()
@@ -111,10 +135,13 @@ async def run_change(runner: Runner, job: Job, work: Path, stream: TranscriptStr
     finally:
         await sandbox.close()
     grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits, job.injected, env=job.env)
-    change, patch = await grader.grade(paths.work_root, work / "grade", workspace)
+    change, patch = await grader.grade(paths.work_root, work / "grade", workspace, overlay=paths.overlay)
     stream({"role": "harness", "name": "patch", "content": _patch_text(patch)})
     result = _result(runner, job, outcome, tools, change)
-    copied = await asyncio.to_thread(_save, runner, job, paths.work_root, patch)
+    # With an overlay the merged view is gone once its sandboxes closed: the model's own files
+    # (its eval_artifacts/ included) are in the upper dir, read back through host_reads as always.
+    tree = paths.overlay.upper if paths.overlay is not None else paths.work_root
+    copied = await asyncio.to_thread(_save, runner, job, tree, patch)
     return result.model_copy(update={"artifacts_left_out": copied.left_out, "artifacts_left_out_unlisted": copied.unlisted})
 
 

@@ -42,6 +42,15 @@ class EnvMount(BaseModel):
     has_pytest: bool = Field(False, description="pytest is installed in it (else the hidden test run adds the harness's).")
 
 
+class Overlay(BaseModel):
+    """A writable working copy as an overlay: read-only `lowers` (topmost first), the task's own
+    empty `upper` and `work` dirs. The backend mounts it at `work_root` while a sandbox is open."""
+
+    lowers: list[Path] = Field(description="Read-only layers, topmost first (never written).")
+    upper: Path = Field(description="Host dir that receives everything the model changes (whiteouts included).")
+    work: Path = Field(description="overlayfs's scratch dir, on the same filesystem as `upper`.")
+
+
 class SandboxPaths(BaseModel):
     """Host paths a task sandbox is built from, and how commands inside see them."""
 
@@ -52,6 +61,8 @@ class SandboxPaths(BaseModel):
     readonly_root: bool = Field(False, description="work_root is a shared checkout, mounted read-only; only `writable` is not.")
     writable: dict[str, Path] = Field(default_factory=dict,
                                       description="With readonly_root: path inside the root -> host dir mounted writable there.")
+    overlay: Overlay | None = Field(None, description="Mount this overlay at work_root while the sandbox is open "
+                                                      "(only for a backend whose overlay_workspace() said yes).")
     env: EnvMount | None = Field(None, description="The repository's environment, mounted read-only "
                                                    f"(at {ENV_MOUNT} under bwrap).")
 

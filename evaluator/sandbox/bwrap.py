@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from evaluator.sandbox.base import ENV_MOUNT, ExecResult, SandboxName, SandboxPaths, SandboxUnavailable
 from evaluator.sandbox.bwrap_host import HOME, StagedEtc, UidLease, pool_ids, sandbox_ids
-from evaluator.sandbox import userns_filter
+from evaluator.sandbox import overlay as ovl, userns_filter
 from evaluator.sandbox.ceilings import Support, TaskCeilings, memfd
 from evaluator.sandbox.env import scrub
 from evaluator.sandbox.local import parse_toolset, toolset_script
@@ -94,13 +94,18 @@ class BwrapSandbox:
         self._owners: list[tuple[Path, int, int]] = []
         self._tmp_host = paths.tmp_dir
         self._ceil: TaskCeilings | None = None
+        self._overlay_at: Path | None = None
         try:
             # Before the chown below: the scratch tmpfs is what gets handed to the sandbox uid.
             self._ceil = TaskCeilings(support, paths, limits) if support else None
             self._own_dirs(paths)
+            if paths.overlay is not None:  # after the chown: its upper dir is changed only while unmounted
+                ovl.mount(paths.overlay, paths.work_root)
+                self._overlay_at = paths.work_root
         except BaseException:
             if self._ceil is not None:  # no mount or cgroup may outlive a sandbox that never opened
                 self._ceil.close()
+            self._give_back()
             self._lease.release()
             raise
         filter_on = support is not None and support.userns_filter and self._ids is not None
@@ -122,7 +127,10 @@ class BwrapSandbox:
         """As root: hand the sandbox uid the dirs it must write (given back on close)."""
         if self._ids is not None:
             mine = [paths.tmp_dir, paths.home_dir, *paths.writable.values()]
-            for p in mine if paths.readonly_root else [paths.work_root, *mine]:
+            # An overlay's files are the lower layers' (world-writable) plus its upper dir: only the
+            # latter is handed over; a chown through the merged view would copy every file up.
+            top = paths.overlay.upper if paths.overlay is not None else paths.work_root
+            for p in mine if paths.readonly_root else [top, *mine]:
                 st = p.stat()
                 self._owners.append((p, st.st_uid, st.st_gid))
                 _chown_tree(p, *self._ids)
@@ -303,15 +311,23 @@ class BwrapSandbox:
             await self._executor.close()
         for pgid in list(self._live):
             kill_group(pgid)
-        # Hand the dirs back, so host-side git/oracles (running as root) see their own files.
-        for p, uid, gid in self._owners:
-            if p.exists():
-                _chown_tree(p, uid, gid)
+        self._give_back()
         if self._ceil is not None:
             # After the kills above (a cgroup must be empty to go, and its last processes may take
             # some ms to exit); in a thread, as it waits for them and copies the answer folder.
             await asyncio.to_thread(self._ceil.close)
         self._lease.release()
+
+    def _give_back(self) -> None:
+        """Unmount the overlay (its processes are gone), then hand the dirs back, so host-side
+        git/oracles (running as root) see their own files."""
+        if self._overlay_at is not None:
+            ovl.unmount(self._overlay_at)
+            self._overlay_at = None
+        for p, uid, gid in self._owners:
+            if p.exists():
+                _chown_tree(p, uid, gid)
+        self._owners = []
 
 
 def _close_all(fds: list[int]) -> None:
@@ -417,6 +433,11 @@ class BwrapBackend:
         if done.returncode != 0:
             why = (done.stderr.strip().splitlines() or ["no error message"])[-1]
             raise SandboxUnavailable(f"bwrap cannot create a sandbox here ({why}); {FIX}")
+        ovl.check_choice(overlay_backend=True)
+
+    def overlay_workspace(self) -> bool:
+        """Change tasks get an overlay working copy (SandboxPaths.overlay), not a copy."""
+        return ovl.wanted(overlay_backend=True)
 
     def open(self, paths: SandboxPaths, *, limits: Limits, env: dict[str, str]) -> BwrapSandbox:
         if self._resident is None:
@@ -435,9 +456,11 @@ class BwrapBackend:
         return self._toolset
 
     def settings(self) -> dict[str, Any]:
-        """How this backend runs, for run.json: the mode and the uid pool (from the environment)."""
+        """How this backend runs, for run.json: the mode, the uid pool (from the environment) and
+        what change tasks' working copies are (each result says it again, as made)."""
         ids = pool_ids()
-        return {"mode": self.mode, "uid_pool": {"first": ids[0][0], "size": len(ids)} if ids else None}
+        return {"mode": self.mode, "uid_pool": {"first": ids[0][0], "size": len(ids)} if ids else None,
+                "workspace": "overlay" if self.overlay_workspace() else "copy"}
 
     def _scratch_run(self, command: str) -> subprocess.CompletedProcess[str]:
         """Run one command in a throwaway sandbox (for preflight and toolset)."""

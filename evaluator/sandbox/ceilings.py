@@ -150,6 +150,10 @@ def sweep_mounts() -> None:
         journal.unlink(missing_ok=True)
 
 
+# The overlay working copy (overlay.py) is mounted by the host the same way, in the same journal.
+host_mount, host_umount, journal_mount = _mount, _umount, _note
+
+
 def _can_mount() -> bool:
     d = Path(tempfile.mkdtemp(prefix="agentgym-probe-"))
     try:

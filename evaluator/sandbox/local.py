@@ -134,6 +134,12 @@ class LocalBackend:
     def preflight(self) -> None:
         if shutil.which("bash") is None:
             raise SandboxUnavailable("bash is not on PATH; install bash (`apt-get install bash`).")
+        from evaluator.sandbox.overlay import check_choice
+
+        check_choice(overlay_backend=False)
+
+    def overlay_workspace(self) -> bool:
+        return False  # no mounts: change tasks get a copy
 
     def open(self, paths: SandboxPaths, *, limits: Limits, env: dict[str, str]) -> LocalSandbox:
         return LocalSandbox(paths, limits=limits, env=env)

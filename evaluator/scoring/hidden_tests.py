@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from evaluator.results.change_records import ChangeResult, TestGroup, Workspace
 from evaluator.sandbox import SandboxBackend, SandboxPaths
-from evaluator.sandbox.base import EnvMount
+from evaluator.sandbox.base import EnvMount, Overlay
 from evaluator.scoring import junit
 from evaluator.tasks.change_spec import ChangeSpec
 from evaluator.tasks.specs import Limits
@@ -86,10 +86,12 @@ class Grader:
         self.injected = injected or {}  # an injected bug: the model's change is relative to this text
         self.env = env  # the repository's environment: the tests run with its python (first on PATH)
 
-    async def grade(self, model_tree: Path, work: Path, workspace: Workspace) -> tuple[ChangeResult, bytes]:
-        """The graded result and the patch bytes (for artifacts/<repo>/<task>/patch.diff)."""
+    async def grade(self, model_tree: Path, work: Path, workspace: Workspace, *,
+                    overlay: Overlay | None = None) -> tuple[ChangeResult, bytes]:
+        """The graded result and the patch bytes (for artifacts/<repo>/<task>/patch.diff).
+        `overlay`: the working copy is this overlay, mounted at `model_tree` by the backend."""
         result = ChangeResult(workspace=workspace)
-        patch, names, numstat = await self._extract(model_tree, work / "extract")
+        patch, names, numstat = await self._extract(model_tree, work / "extract", overlay)
         if patch is None:
             result.note = f"the change is larger than {MAX_PATCH_BYTES} bytes (or git could not stage it)"
             return self._tally(result, self.groups()), b""
@@ -115,7 +117,8 @@ class Grader:
             d.mkdir(parents=True)
         return dirs
 
-    async def _extract(self, tree: Path, top: Path) -> tuple[bytes | None, bytes | None, bytes | None]:
+    async def _extract(self, tree: Path, top: Path,
+                       overlay: Overlay | None) -> tuple[bytes | None, bytes | None, bytes | None]:
         dirs = self._sandbox_dirs(top)
         git_dir = dirs["tmp"] / "base.git"  # ours: objects borrowed from the mirror, index in /tmp
         subprocess.run(["git", "init", "-q", "--bare", str(git_dir)], check=True, capture_output=True)
@@ -125,7 +128,8 @@ class Grader:
             from evaluator.tasks.injection import injected_tree
 
             base = injected_tree(git_dir, self.commit, self.injected, dirs["tmp"] / "base.index")
-        paths = SandboxPaths(work_root=tree, tmp_dir=dirs["tmp"], home_dir=dirs["home"], ro_binds=[self.mirror])
+        paths = SandboxPaths(work_root=tree, tmp_dir=dirs["tmp"], home_dir=dirs["home"], ro_binds=[self.mirror],
+                             overlay=overlay)
         box = self.backend.open(paths, limits=self.limits, env={})
         t = box.tmp
         git = f"git -c core.autocrlf=false -c core.hooksPath=/dev/null -c core.fsmonitor=false --git-dir={t}/base.git --work-tree=."
