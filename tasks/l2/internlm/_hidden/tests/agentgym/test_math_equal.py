@@ -85,6 +85,13 @@ def test_math_equal_process_compares_last_two():
     assert si.math_equal_process((0, "0.5", r"\frac{1}{2}")) is True
     assert si.math_equal_process(("x", "y", "0.5", "50")) is True
     assert si.math_equal_process((1, "2", "3")) is False
+    assert si.math_equal_process((2, "[1,2]", "1,2")) is True
+    assert si.math_equal_process((3, "1,2", "[1,2]")) is False
+
+
+def test_math_equal_is_not_symmetric_for_brackets():
+    assert si.math_equal("[1,2]", "1,2") is True
+    assert si.math_equal("1,2", "[1,2]") is False
 
 
 @pytest.mark.parametrize("a, b", [

@@ -162,3 +162,24 @@ def test_clear_history():
     it.history.extend(["a", "b"])
     it.clear_history()
     assert it.history == []
+
+
+def test_run_default_time_limit(monkeypatch):
+    limits = []
+
+    class Timeout:
+        def __init__(self, seconds):
+            limits.append(seconds)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(pal, "Timeout", Timeout)
+    it = _interface()
+    it.generate = lambda prompt: ["def solution():", "    return 1"]
+    assert it.run("p") == 1
+    assert it.run("p", time_out=3) == 1
+    assert limits == [100, 3]
