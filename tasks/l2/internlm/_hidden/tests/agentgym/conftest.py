@@ -21,13 +21,15 @@ reading streamlit's session state or a model config replace that one attribute o
 test with a small fake through `monkeypatch`, as a unit test would.
 
 The repository root (two folders up from this file) is put on `sys.path`, so InternLM's
-folders import as namespace packages (`import agent.streaming_inference`).
+folders import as namespace packages (`import agent.streaming_inference`). String parameters get
+test ids without whitespace, because AgentGym's task files list node ids, which may not contain any.
 """
 from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
 import inspect
+import re
 import sys
 import types
 from pathlib import Path
@@ -124,3 +126,9 @@ _install()
 
 def pytest_collection_finish(session) -> None:
     _state["strict"] = True
+
+
+def pytest_make_parametrize_id(config, val, argname):
+    if isinstance(val, str) and val.strip():
+        return re.sub(r"\s", "_", val)
+    return None
