@@ -13,7 +13,7 @@ Modules, by the oracles they cover:
                        repo_facts glob_files)
   images.py            image oracles (oracles/images): header bytes, Pillow's raw pixel bytes
   configs.py           config-file and answer-file oracles (config_files, pip_requirements,
-                       repo_facts ini/yaml/markdown, answer_checks)
+                       repo_facts ini/yaml, markdown_tables, answer_checks)
   python_source.py     python_code and repo_facts oracles about definitions, registries, classes
   import_graph.py      python_code oracles about imports: import users and import cycles
   source_lines.py      (no derivations) the token-stream reader python_source and import_graph use

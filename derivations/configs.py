@@ -1,7 +1,7 @@
 """Second derivations (see derivations/__init__.py): configs.
 
-Config-file oracles (oracles/config_files.py, pip_requirements.py, the ini/yaml/markdown ones of
-repo_facts.py) and the answer-file checkers (answer_checks.py), each computed a second way: YAML
+Config-file oracles (oracles/config_files.py, pip_requirements.py, the ini/yaml ones of
+repo_facts.py, markdown_tables.py) and the answer-file checkers (answer_checks.py), each computed a second way: YAML
 from libyaml's event stream (`configs_yaml`), TOML with tomlkit instead of tomllib, requirement
 names by a separate pip-rules line parser (`configs_pip`), setup.py by running it with a
 recording `setup()` (`configs_setup`), INI, Markdown tables and query paths by separate parsers

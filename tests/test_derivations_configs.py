@@ -14,7 +14,7 @@ import pytest
 from derivations import configs as second
 from evaluator.scoring import oracle_registry as oracles
 from evaluator.scoring.oracle_api import OracleError
-from oracles import answer_checks, config_files, repo_facts
+from oracles import answer_checks, config_files, markdown_tables, repo_facts
 
 
 def _repo(root: Path, files: dict[str, str]) -> Path:
@@ -317,7 +317,7 @@ def test_markdown_tables(tmp_path: Path) -> None:
     _agree("markdown_table_column", ["**71.6**", "`62.0`", "*50*"], repo_root=repo, path="card.md", column="Score",
            strip_emphasis=False)
     _agree("markdown_table_column", ["[a](x)", "", "d"], repo_root=repo, path="card.md", column="Link")
-    for fn in (second.markdown_table_row_count, repo_facts.markdown_table_row_count):
+    for fn in (second.markdown_table_row_count, markdown_tables.markdown_table_row_count):
         with pytest.raises(OracleError):
             fn(repo_root=repo, path="card.md", table=2)
 

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from evaluator.scoring.oracle_registry import OracleError, registered
+from oracles.markdown_tables import markdown_table_column, markdown_table_row_count
 from oracles.repo_facts import (
     glob_files,
     ini_value,
-    markdown_table_column,
-    markdown_table_row_count,
     python_call_assignments,
     python_class_attribute_map,
     python_class_methods,

@@ -7,11 +7,9 @@ import random
 import pytest
 
 from evaluator.reporting.stats import (
-    McNemarResult,
     PairedDelta,
     bootstrap_mean_ci,
     cluster_bootstrap_rate_ci,
-    compare_success,
     mcnemar_exact,
     mean_and_stderr,
     mdd_text,
@@ -20,9 +18,9 @@ from evaluator.reporting.stats import (
     pass_at_k,
     pass_hat_k,
     percentile,
-    verdict,
     wilson_interval,
 )
+from evaluator.reporting.verdicts import McNemarResult, compare_success, verdict
 
 
 # --- pins ---------------------------------------------------------------------------------
@@ -311,7 +309,7 @@ def test_significance_is_strictly_below_alpha() -> None:
 
 
 def test_fmt_p_edges() -> None:
-    from evaluator.reporting.stats import fmt_p
+    from evaluator.reporting.verdicts import fmt_p
 
     assert fmt_p(0.0001) == "0.0001" and fmt_p(0.00009) == "<0.0001" and fmt_p(0.5) == "0.5" and fmt_p(1.0) == "1.0"
 

@@ -45,10 +45,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -56,82 +53,11 @@ import sys
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field
 
-BUILTIN = {"builtin/oracle", "builtin/nop"}
-STATUS_WINDOW = "status"
-DEFAULT_KEY_VAR = "OPENAI_API_KEY"
-
-
-class UsageError(Exception):
-    """Reported as one sentence on stderr, exit 2."""
-
-
-def slug(model_id: str) -> str:
-    # Same rule as evaluator.execution.session.new_run_dir; tmux window names also must not contain '.' or ':'.
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", model_id).strip("_") or "model"
-
-
-# --- config ----------------------------------------------------------------------------------
-
-class ModelEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    model_id: str = Field(min_length=1)
-    api_key: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-                                description="Name of the environment variable holding the key.")
-    base_url: str | None = None
-    temperature: float | None = None
-    max_output_tokens: int | None = Field(None, gt=0)
-    include_reasoning_content: bool = False
-
-
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    session_name: str = Field("agentgym", pattern=r"^[A-Za-z0-9_-]+$")
-    repo_root: Path = Path(".")
-    runs_root: Path = Path("runs")
-    repos: list[str] | None = None
-    task_set: str = "l1"
-    dry_run: bool = False
-    extra_args: list[str] = Field(default_factory=list)
-    models: list[ModelEntry] = Field(min_length=1)
-
-    @field_validator("repos", mode="before")
-    @classmethod
-    def _csv(cls, v: object) -> object:
-        return [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
-
-    @model_validator(mode="after")
-    def _unique(self) -> Config:
-        slugs = [slug(m.model_id) for m in self.models]
-        dupes = sorted({s for s in slugs if slugs.count(s) > 1})
-        if dupes:
-            raise ValueError(f"model ids must differ after slugging (they name windows and run folders): {', '.join(dupes)}")
-        if STATUS_WINDOW in slugs:
-            raise ValueError(f"a model may not be called {STATUS_WINDOW!r}")
-        return self
-
-    def resolved(self) -> Config:
-        return self.model_copy(update={"repo_root": self.repo_root.expanduser().resolve(),
-                                       "runs_root": self.runs_root.expanduser().resolve()})
-
-
-def load_config(path: Path) -> Config:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read config {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"config {path} is not valid JSON: {exc}") from None
-    try:
-        return Config.model_validate(data).resolved()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise UsageError(f"config {path}: {where}: {err['msg']}") from None
-
+from tmux_eval_config import (BUILTIN, DEFAULT_KEY_VAR, EXIT_FILE, STATUS_WINDOW, Config, ModelEntry, UsageError,
+                              load_config, slug)
+from tmux_eval_status import status_loop
 
 # --- plan: the tmux commands -----------------------------------------------------------------
 
@@ -167,7 +93,6 @@ def eval_command(cfg: Config, m: ModelEntry) -> list[str]:
     return cmd + ["--runs-root", str(cfg.runs_root / slug(m.model_id)), "--quiet", *cfg.extra_args]
 
 
-EXIT_FILE = "window-exit-status"
 
 
 def shell_line(cfg: Config, argv: list[str], exit_file: Path | None = None) -> str:
@@ -281,109 +206,6 @@ def launch(cfg: Config, steps: list[Step], tmux: list[str], kill_existing: bool)
 
 
 # --- status window ---------------------------------------------------------------------------
-
-class RunProgress(BaseModel):
-    run_dir: Path | None = None
-    done: int = 0
-    total: int = 0
-    passed: int = 0
-    complete: bool = False
-    partial_reason: str | None = None
-
-
-def find_run(root: Path, since: int) -> Path | None:
-    """The newest run in root started at or after `since` (run.json started_at has 1 s resolution)."""
-    best: tuple[str, Path] | None = None
-    for meta in root.glob("*/run.json"):
-        try:
-            started = json.loads(meta.read_text(encoding="utf-8")).get("started_at", "")
-            when = dt.datetime.fromisoformat(started).timestamp()
-        except (OSError, ValueError, TypeError, AttributeError):
-            continue
-        if when >= since and (best is None or started > best[0]):
-            best = (started, meta.parent)
-    return best[1] if best else None
-
-
-def progress(root: Path, since: int) -> RunProgress:
-    run = find_run(root, since)
-    if run is None:
-        return RunProgress()
-    out = RunProgress(run_dir=run)
-    try:
-        man = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
-        out.done, out.total = len(man.get("done", [])), int(man.get("total", 0))
-        out.complete, out.partial_reason = bool(man.get("complete")), man.get("partial_reason")
-    except (OSError, ValueError, TypeError):
-        pass
-    for trial in (run / "trials").glob("*/*/epoch-*.json"):
-        try:
-            out.passed += bool(json.loads(trial.read_text(encoding="utf-8")).get("success"))
-        except (OSError, ValueError):
-            continue
-    return out
-
-
-def window_state(cfg: Config, window: str, dead: bool | None) -> int | None | str:
-    """None while the model's window runs, else the evaluator's exit status (-1: the window died
-    without writing one, e.g. its shell was killed); "missing" if the window is gone."""
-    try:
-        return int((cfg.runs_root / window / EXIT_FILE).read_text().strip())
-    except (OSError, ValueError):
-        pass
-    if dead is None:
-        return "missing"
-    # The shell writes the file before it exits and holds the pane's pty until then, so a dead
-    # pane without the file did not get that far.
-    return -1 if dead else None
-
-
-def dead_panes(session: str) -> dict[str, bool]:
-    """window name -> whether its pane has exited (via $TMUX: the status window's own server)."""
-    r = subprocess.run(["tmux", "list-windows", "-t", f"={session}:", "-F", "#{window_name}\t#{pane_dead}"],
-                       capture_output=True, text=True)
-    return {name: dead == "1" for name, _, dead in (line.partition("\t") for line in r.stdout.splitlines())}
-
-
-def render(cfg: Config, rows: list[tuple[ModelEntry, RunProgress, int | None | str]]) -> str:
-    lines = [f"AgentGym parallel eval · session {cfg.session_name} · {time.strftime('%H:%M:%S')}", "",
-             f"{'model':<32} {'state':<10} {'done':>9} {'pass rate':>10}  run"]
-    for m, p, state in rows:
-        st = "running" if state is None else ("missing" if state == "missing" else f"exit {state}")
-        if state is not None and p.partial_reason:
-            st += " (partial)"
-        rate = f"{100 * p.passed / p.done:.1f}%" if p.done else "-"
-        run = p.run_dir.name if p.run_dir else ("(dry run)" if cfg.dry_run else "-")
-        lines.append(f"{m.model_id:<32} {st:<10} {f'{p.done}/{p.total}':>9} {rate:>10}  {run}")
-    return "\n".join(lines)
-
-
-VERDICT = {0: "no candidate is significantly worse than the baseline",
-           1: "REGRESSION: at least one candidate is significantly worse than the baseline",
-           2: "compare failed (usage or input error)"}
-
-
-def status_loop(cfg: Config, since: int, interval: float = 2.0) -> int:
-    while True:
-        dead = dead_panes(cfg.session_name)
-        rows = [(m, progress(cfg.runs_root / slug(m.model_id), since),
-                 window_state(cfg, slug(m.model_id), dead.get(slug(m.model_id)))) for m in cfg.models]
-        print("\033[H\033[2J" + render(cfg, rows), flush=True)
-        if all(state is not None for _, _, state in rows):
-            break
-        time.sleep(interval)
-    runs = [p.run_dir for _, p, _ in rows if p.run_dir is not None and (p.run_dir / "run.json").exists()]
-    print()
-    if len(runs) < 2:
-        print("all model windows have exited; fewer than two runs to compare.", flush=True)
-        return 0
-    out = cfg.runs_root / "compare"
-    cmd = [sys.executable, "-m", "evaluator.compare", *map(str, runs), "--out", str(out)]
-    print("$ " + shlex.join(cmd), flush=True)
-    rc = subprocess.run(cmd, cwd=cfg.repo_root).returncode
-    print(f"\ncompare exit {rc}: {VERDICT.get(rc, 'unexpected exit status')}", flush=True)
-    return 0
-
 
 # --- CLI -------------------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from evaluator.reporting import plots
 from evaluator.results.atomic import write_text_atomic
 from evaluator.comparison.leaderboard import ModelRow, fmt_cost, fmt_pct
 from evaluator.comparison.regression import Comparison
-from evaluator.reporting.stats import fmt_p, mdd_text
+from evaluator.reporting.stats import mdd_text
+from evaluator.reporting.verdicts import fmt_p
 from evaluator.reporting.textsafe import md
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,

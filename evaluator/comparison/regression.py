@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from evaluator.reporting import stats
+from evaluator.reporting import stats, verdicts
 from evaluator.comparison.inputs import LoadedRun, Overlap
 from evaluator.results.records import TaskResult
 
@@ -30,9 +30,9 @@ class Comparison(BaseModel):
     candidate: str
     tasks: int
     dropped: int
-    mcnemar: stats.McNemarResult
+    mcnemar: verdicts.McNemarResult
     score: stats.PairedDelta
-    verdict: stats.Verdict
+    verdict: verdicts.Verdict
     pass_to_fail: list[TaskOutcome]
     fail_to_pass: list[TaskOutcome]
     top_movers: list[TaskOutcome]  # largest |score delta| first, unchanged tasks left out
@@ -61,13 +61,13 @@ def outcomes(baseline: LoadedRun, candidate: LoadedRun, tasks: list[str]) -> lis
 def compare(baseline: LoadedRun, candidate: LoadedRun, ov: Overlap, *, alpha: float = 0.05,
             seed: int = 0) -> Comparison:
     rows = outcomes(baseline, candidate, ov.shared)
-    mc = stats.compare_success([r.baseline_success for r in rows], [r.candidate_success for r in rows], alpha=alpha)
+    mc = verdicts.compare_success([r.baseline_success for r in rows], [r.candidate_success for r in rows], alpha=alpha)
     delta = stats.paired_bootstrap_delta([r.baseline_score for r in rows], [r.candidate_score for r in rows],
                                          confidence=1 - alpha, seed=seed)
     movers = sorted((r for r in rows if r.delta != 0), key=lambda r: (-abs(r.delta), r.task_id))[:TOP_MOVERS]
     return Comparison(
         baseline=baseline.label, candidate=candidate.label, tasks=len(rows), dropped=ov.dropped,
-        mcnemar=mc, score=delta, verdict=stats.verdict(baseline.label, candidate.label, mc, delta, alpha),
+        mcnemar=mc, score=delta, verdict=verdicts.verdict(baseline.label, candidate.label, mc, delta, alpha),
         pass_to_fail=[r for r in rows if r.baseline_success and not r.candidate_success],
         fail_to_pass=[r for r in rows if r.candidate_success and not r.baseline_success],
         top_movers=movers,

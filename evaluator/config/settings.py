@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, SecretStr
 from evaluator.config.errors import ConfigError
 from evaluator.config.model_options import model_options_from, redact_headers
 from evaluator.config.paths import REPOS_DIR, TASKS_DIR, WEIGHTS_FILE
-from evaluator.models.endpoint import OPENAI_URL, needs_key
+from evaluator.models.endpoint import OPENAI_URL, EndpointKnobs, needs_key
 
 PROMPT_VERSION = "v1"
 
@@ -30,18 +30,9 @@ class Selection(BaseModel):
     cache_dir: Path | None = None
 
 
-class RunConfig(BaseModel):
+class RunConfig(EndpointKnobs):
     selection: Selection
-    model: str
-    base_url: str = OPENAI_URL
     api_key: SecretStr | None = None
-    temperature: float | None = 0.0
-    max_output_tokens: int = 4096
-    include_reasoning_content: bool = False
-    extra_body: dict[str, Any] = Field(default_factory=dict)
-    request_timeout_s: float = 300.0
-    max_attempts: int = 10
-    max_inflight: int = 16
     concurrency: int = 4
     epochs: int = 1
     sandbox: str = Field("bwrap", description="A registered backend (bwrap, local) or a dotted path package.module:Backend.")
@@ -58,8 +49,6 @@ class RunConfig(BaseModel):
     prompt_version: str = PROMPT_VERSION
     api: Literal["chat", "responses"] = "chat"
     tool_format: Literal["native", "text"] = "native"
-    reasoning_effort: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict, description="--header; credential values redacted in run.json.")
     vision: bool = Field(False, description="The model is shown images (--vision or its preset).")
     preset: str | None = Field(None, description="The model presets entry that filled defaults (exact id or pattern).")
     context_window: int | None = Field(None, description="From the preset: tokens the model accepts (informational).")

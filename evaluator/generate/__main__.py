@@ -59,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--sandbox", default="bwrap", help="Backend that runs the tests (bwrap or local; default bwrap).")
     g.add_argument("--max-trials", type=int, default=200, help="Most mutations to try (default 200).")
     g.add_argument("--test-timeout", type=float, default=600, help="Limit of one test run, seconds (default 600).")
+    g.add_argument("--hidden-tests", type=Path, default=None, help="Folder of test files of your own, laid out as "
+                   "repository paths: written into every test run and listed in each task's hidden_tests (default: none).")
     return p
 
 

@@ -10,6 +10,7 @@ removed body, the function to implement from its docstring), never the mutation.
 """
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import sys
@@ -76,20 +77,25 @@ def order(cands: list[Candidate], seed: int) -> list[Candidate]:
 
 class Generator:
     def __init__(self, runner: TestRunner, mirror: Path, commit: str, root: Path, work: Path,
-                 progress: Callable[[str], None]) -> None:
+                 progress: Callable[[str], None], hidden: dict[str, str] | None = None) -> None:
         self.runner, self.mirror, self.commit, self.root, self.work = runner, mirror, commit, root, work
         self.progress = progress
+        self.hidden = hidden or {}  # test files of our own, copied in for every run as grading will
         self.baseline: TestRun | None = None
 
-    def _tree(self, files: dict[str, str]) -> Path:
-        tree = self.work / "tree"
+    def _tree(self, files: dict[str, str], name: str = "tree") -> Path:
+        tree = self.work / name
         if tree.exists():
             shutil.rmtree(tree)
         checkout(self.mirror, self.commit, tree)
-        write_files(tree, files)
+        write_files(tree, {**self.hidden, **files})
         return tree
 
-    def run(self, tests: list[str], max_tasks: int, max_trials: int, seed: int) -> Outcome:
+    def scan_root(self) -> Path:
+        """The pinned checkout with the hidden tests in: what the coverage scan reads."""
+        return self.root if not self.hidden else self._tree({}, "scan")
+
+    def run(self, tests: list[str], max_tasks: int, max_trials: int, seed: int, scan_root: Path | None = None) -> Outcome:
         out = Outcome()
         self.baseline = self.runner.run(self._tree({}), tests, self.work / "run")
         if self.baseline.note:
@@ -101,7 +107,7 @@ class Generator:
         self.progress(f"baseline: {len(passing)} of {len(self.baseline.outcomes)} tests pass "
                       f"({self.baseline.seconds:.1f} s)")
         used: set[str] = set()
-        cands = [c for c in order(scan(self.root, tests), seed)
+        cands = [c for c in order(scan(scan_root or self.root, tests, frozenset(self.hidden)), seed)
                  if any(n.split("::")[0] in c.tests for n in passing)]
         for cand in cands:
             if len(out.kept) >= max_tasks or sum(out.tried.values()) >= max_trials:
@@ -160,7 +166,8 @@ def instruction(k: Kept) -> str:
             "Every other test must keep passing.\n")
 
 
-def task_dict(task_id: str, repo: str, k: Kept) -> dict[str, Any]:
+def task_dict(task_id: str, repo: str, k: Kept, hidden: dict[str, str] | None = None) -> dict[str, Any]:
+    """`hidden` maps each hidden test's repository path to its file, relative to the task's folder."""
     c = k.candidate
     top = c.file.split("/")[0] + "/" if "/" in c.file else c.file
     recipe = recipe_of(c).model_dump()
@@ -172,13 +179,14 @@ def task_dict(task_id: str, repo: str, k: Kept) -> dict[str, Any]:
         "instruction": instruction(k),
         "command_policy": {"write_paths_allowed": [top, "/tmp/"]},
         "max_commands": 30, "timeout_seconds": 900,
-        "change": {"inject": recipe, "fail_to_pass": k.fail_to_pass, "pass_to_pass": k.pass_to_pass,
+        "change": {**({"hidden_tests": [{"path": p, "source": s} for p, s in sorted(hidden.items())]} if hidden else {}),
+                   "inject": recipe, "fail_to_pass": k.fail_to_pass, "pass_to_pass": k.pass_to_pass,
                    "test_timeout_s": max(120, int(k.seconds * 5) + 30)},
         "tags": ["l2", "injected"],
     }
 
 
-def write(out_dir: Path, repo: str, kept: list[Kept]) -> list[Path]:
+def write(out_dir: Path, repo: str, kept: list[Kept], hidden: dict[str, str] | None = None) -> list[Path]:
     """`<repo>_inj_NNN.yaml` per task; earlier generated files of this repo there are replaced."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob(f"{repo}_inj_*.yaml"):
@@ -187,21 +195,42 @@ def write(out_dir: Path, repo: str, kept: list[Kept]) -> list[Path]:
     for i, k in enumerate(kept, 1):
         task_id = f"{repo}_inj_{i:03d}"
         path = out_dir / f"{task_id}.yaml"
-        path.write_text(dump_task(task_dict(task_id, repo, k)), encoding="utf-8")
+        path.write_text(dump_task(task_dict(task_id, repo, k, hidden)), encoding="utf-8")
         paths.append(path)
     return paths
 
 
 def generate_change(*, backend: Any, mirror: Path, commit: str, root: Path, repo: str, selection: list[str],
                     out_dir: Path, max_tasks: int, max_trials: int, seed: int, timeout_s: float,
-                    env: Any = None) -> Outcome:
-    tests = test_files(root, selection)
-    if not tests:
-        raise MutationError(f"no test files (test_*.py, *_test.py) under {', '.join(selection)}")
+                    env: Any = None, hidden_dir: Path | None = None) -> Outcome:
+    hidden = read_hidden(hidden_dir) if hidden_dir else {}
     progress = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="agentgym-inject-") as d:
-        gen = Generator(TestRunner(backend, mirror, timeout_s, env=env), mirror, commit, root, Path(d), progress)
-        res = gen.run(tests, max_tasks, max_trials, seed)
+        gen = Generator(TestRunner(backend, mirror, timeout_s, env=env), mirror, commit, root, Path(d), progress, hidden)
+        scan_root = gen.scan_root()
+        tests = test_files(scan_root, selection)
+        if not tests:
+            raise MutationError(f"no test files (test_*.py, *_test.py) under {', '.join(selection)}")
+        res = gen.run(tests, max_tasks, max_trials, seed, scan_root)
     res.kept.sort(key=lambda k: k.candidate.key)
-    write(out_dir, repo, res.kept)
+    sources = {rel: os.path.relpath(hidden_dir.resolve() / rel, out_dir.resolve()) for rel in hidden} if hidden_dir else {}
+    write(out_dir, repo, res.kept, sources)
     return res
+
+
+def read_hidden(folder: Path) -> dict[str, str]:
+    """Every file under `folder` by its repository path (the folder mirrors the repository's layout)."""
+    folder = folder.resolve()
+    if not folder.is_dir():
+        raise MutationError(f"--hidden-tests {folder}: not a folder")
+    out: dict[str, str] = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_symlink() or "__pycache__" in p.parts or not p.is_file():
+            continue
+        try:
+            out[p.relative_to(folder).as_posix()] = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MutationError(f"--hidden-tests: {p} is not readable UTF-8 text ({exc})") from None
+    if not out:
+        raise MutationError(f"--hidden-tests {folder}: the folder holds no file")
+    return out

@@ -6,7 +6,7 @@ from collections import Counter
 
 from evaluator.config.errors import ConfigError
 from evaluator.config.paths import CHECKOUT as PROJECT_ROOT
-from evaluator.generate.inject import generate_change
+from evaluator.generate.inject import generate_change, read_hidden
 from evaluator.sandbox import SandboxUnavailable, get_backend
 from evaluator.tasks.catalog import load_repos
 from evaluator.tasks.clone_cache import RepoCache, default_cache_dir
@@ -30,11 +30,19 @@ def run_change(ns: argparse.Namespace) -> int:
     except SandboxUnavailable as exc:
         raise ConfigError(f"sandbox {ns.sandbox!r}: {exc}") from None
     spec = repos[ns.repo]
+    out_dir = ns.out or PROJECT_ROOT / "tasks" / ns.task_set / spec.id
+    if ns.hidden_tests is not None and not ns.hidden_tests.resolve().is_relative_to(out_dir.resolve()):
+        raise ConfigError(f"--hidden-tests {ns.hidden_tests} must be a folder inside the output folder {out_dir} "
+                          "(each task names its hidden tests relative to its own file)")
+    if ns.hidden_tests is not None:
+        try:
+            read_hidden(ns.hidden_tests)  # before any clone or build: a bad folder is a usage error
+        except MutationError as exc:
+            raise ConfigError(str(exc)) from None
     cache = RepoCache(ns.cache_dir or default_cache_dir())
     mirror = cache.mirror(spec)
     commit = cache.resolve(spec, mirror)
     root = cache.pristine(spec, mirror, commit)
-    out_dir = ns.out or PROJECT_ROOT / "tasks" / ns.task_set / spec.id
     env = None
     if spec.env is not None:  # the repo's own test dependencies, as the tasks will be graded with
         from evaluator.tasks.env_cache import ensure_envs
@@ -44,7 +52,8 @@ def run_change(ns: argparse.Namespace) -> int:
     try:
         res = generate_change(backend=backend, mirror=mirror, commit=commit, root=root, repo=spec.id,
                               selection=selection, out_dir=out_dir, max_tasks=ns.max_tasks,
-                              max_trials=ns.max_trials, seed=ns.seed, timeout_s=ns.test_timeout, env=env)
+                              max_trials=ns.max_trials, seed=ns.seed, timeout_s=ns.test_timeout, env=env,
+                              hidden_dir=ns.hidden_tests)
     except MutationError as exc:
         raise ConfigError(str(exc)) from None
     kept = Counter(k.candidate.kind for k in res.kept)

@@ -66,27 +66,28 @@ def _imports(text: str) -> set[str]:
     return out
 
 
-def source_files(root: Path, packages: set[str]) -> list[str]:
-    """Python files of the imported top-level packages that are not tests or test configuration."""
+def source_files(root: Path, packages: set[str], hidden: frozenset[str] = frozenset()) -> list[str]:
+    """Python files of the imported top-level packages that are not tests, test configuration or hidden
+    tests. A folder without `__init__.py` counts too: scripts imported as a namespace package."""
     out = []
     for top in sorted(packages):
         base = root / top
-        if not base.is_dir() or not (base / "__init__.py").exists():
+        if not base.is_dir() or top in SKIP_DIRS:
             continue
         for p in sorted(base.rglob("*.py")):
             rel = p.relative_to(root).as_posix()
-            if not (set(rel.split("/")) & SKIP_DIRS) and not protected(rel, set()):
+            if not (set(rel.split("/")) & SKIP_DIRS) and not protected(rel, set(hidden)):
                 out.append(rel)
     return out
 
 
-def scan(root: Path, tests: list[str]) -> list[Candidate]:
+def scan(root: Path, tests: list[str], hidden: frozenset[str] = frozenset()) -> list[Candidate]:
     """Every mutation candidate in a function some selected test file covers, in a stable order."""
     texts = {t: (root / t).read_text(encoding="utf-8", errors="replace") for t in tests}
     imports = {t: _imports(x) for t, x in texts.items()}
     tops = {m.split(".")[0] for names in imports.values() for m in names}
     out: list[Candidate] = []
-    for rel in source_files(root, tops):
+    for rel in source_files(root, tops, hidden):
         module = _module_name(rel)
         package = module.rsplit(".", 1)[0] if not rel.endswith("__init__.py") else module
         users = [t for t in tests if module in imports[t] or package in imports[t]]

@@ -18,7 +18,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from evaluator.models import ModelError, ModelReply, PreflightError, TaskContext
 from evaluator.models.images import lift_tool_images
-from evaluator.models.endpoint import OPENAI_URL, needs_key, normalize_base_url
+from evaluator.models.endpoint import EndpointKnobs, needs_key, normalize_base_url
 from evaluator.models.retry_notes import retry_line, unreachable
 from evaluator.reporting.textsafe import clean, escape_surrogates
 
@@ -26,20 +26,9 @@ _SLOTS: dict[str, asyncio.Semaphore] = {}  # in-flight cap per endpoint, shared 
 _MESSAGE_KEYS = ("role", "content", "tool_calls", "reasoning_content")  # what a reply keeps
 
 
-class EndpointConfig(BaseModel):
-    model: str
-    base_url: str = OPENAI_URL
+class EndpointConfig(EndpointKnobs):
     api_key: str | None = Field(None, repr=False)
-    temperature: float | None = 0.0
-    max_output_tokens: int = 4096
-    include_reasoning_content: bool = False
-    extra_body: dict[str, Any] = Field(default_factory=dict)
-    request_timeout_s: float = 300.0
-    max_attempts: int = 10
-    max_inflight: int = 16
     backoff_max_s: float = 60.0
-    reasoning_effort: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict, repr=False)
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -24,7 +24,7 @@ from evaluator.scoring.oracle_api import (  # noqa: F401 - re-exported
 
 BUILTIN_MODULES = (
     "oracles.original", "oracles.answer_checks", "oracles.python_code", "oracles.config_files", "oracles.repo_facts",
-    "oracles.images", "oracles.cross_file", "oracles.cross_file_configs",
+    "oracles.markdown_tables", "oracles.images", "oracles.cross_file", "oracles.cross_file_configs",
 )
 
 # Second derivations of the built-in oracles: a separate package that never imports `oracles`.

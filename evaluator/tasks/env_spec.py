@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -52,7 +53,12 @@ class EnvRecipe(BaseModel):
                                        "constraints_file": local(self.constraints_file), "find_links": links})
 
     def files(self) -> list[Path]:
-        return [Path(p) for p in (self.requirements_file, self.constraints_file) if p]
+        """The recipe's files and every file they pull in with -r/-c (pip's nesting), each once."""
+        out: list[Path] = []
+        for p in (self.requirements_file, self.constraints_file):
+            if p:
+                _with_includes(Path(p), out)
+        return out
 
     def recipe_hash(self, python_id: str) -> str:
         """sha256 of what decides the env: the interpreter, every field, the files' bytes and what the
@@ -60,8 +66,26 @@ class EnvRecipe(BaseModel):
         h = hashlib.sha256()
         h.update(json.dumps({"build": BUILD_VERSION, "python": python_id, **self.model_dump()}, sort_keys=True).encode())
         for path in self.files():
-            h.update(b"\0" + path.read_bytes())
+            h.update(b"\0" + (path.read_bytes() if path.is_file() else b"(missing)"))
         for link in self.find_links:
             if "://" not in link and os.path.isdir(link):
                 h.update(b"\0" + "\n".join(sorted(os.listdir(link))).encode())
         return h.hexdigest()
+
+
+_INCLUDE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s+|=)(\S+)")
+
+
+def _with_includes(path: Path, out: list[Path]) -> None:
+    """`path`, then the files its -r/-c lines name (relative to it), depth first; a cycle stops."""
+    if path in out:
+        return
+    out.append(path)
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return  # hashed as missing; pip names the file when the build runs
+    for line in lines:
+        m = _INCLUDE.match(line)
+        if m and "://" not in m.group(1):
+            _with_includes((path.parent / m.group(1)).resolve(), out)

@@ -80,6 +80,7 @@ def resolve(change: ChangeSpec, mirror: Path, commit: str) -> tuple[ChangeSpec, 
 def write_files(tree: Path, files: dict[str, str]) -> None:
     """Harness-computed text into a harness-made checkout (before any model or test code runs there)."""
     for rel, text in files.items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)  # hidden tests may add folders
         (tree / rel).write_bytes(text.encode("utf-8"))
 
 

@@ -1,0 +1,84 @@
+"""`generate --kind change --hidden-tests DIR`: bug injection graded by test files of our own (for
+repositories whose own tests cannot run in the sandbox, e.g. InternLM's scripts): the files take part
+in every generator run, the tasks list them as hidden tests, and validation grades with them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import run_cli, sandbox_flag
+
+HIDDEN_TEST = '''from tinytrain.metrics.accuracy import TopKAccuracy
+
+
+def test_topk_counts_a_hit_within_k(ranked):
+    m = TopKAccuracy(k=2)
+    m.process(ranked, ["b", "z"])
+    assert m.compute() == {"top2": 0.5}
+
+
+def test_topk_empty_is_zero():
+    assert TopKAccuracy(k=3).compute() == {"top3": 0.0}
+
+
+def test_topk_k_one_is_exact_match(ranked):
+    m = TopKAccuracy(k=1)
+    m.process(ranked, ["a", "q"])
+    assert m.compute() == {"top1": 1.0}
+'''
+HIDDEN_CONFTEST = '''import pytest
+
+
+@pytest.fixture
+def ranked():
+    return [["a", "b", "c"], ["q", "r", "z"]]
+'''
+
+
+def hidden_folder(out: Path) -> Path:
+    folder = out / "_hidden"
+    (folder / "tests" / "ours").mkdir(parents=True)
+    (folder / "tests" / "ours" / "test_topk_ours.py").write_text(HIDDEN_TEST)
+    (folder / "tests" / "ours" / "conftest.py").write_text(HIDDEN_CONFTEST)
+    return folder
+
+
+@pytest.mark.slow
+def test_hidden_tests_drive_generation_and_grading(tmp_path: Path) -> None:
+    out = tmp_path / "tasks" / "l2" / "demo"
+    folder = hidden_folder(out)
+    proc = run_cli("evaluator.generate", "--repo", "demo", "--kind", "change", "--tests", "tests/ours",
+                   "--hidden-tests", str(folder), "--max-tasks", "2", "--seed", "0", "--sandbox", sandbox_flag(),
+                   "--cache-dir", str(tmp_path / "cache"), "--out", str(out), timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tasks = [yaml.safe_load(p.read_text()) for p in sorted(out.glob("demo_inj_*.yaml"))]
+    assert tasks
+    for t in tasks:
+        change = t["change"]
+        assert change["hidden_tests"] == [
+            {"path": "tests/ours/conftest.py", "source": "_hidden/tests/ours/conftest.py"},
+            {"path": "tests/ours/test_topk_ours.py", "source": "_hidden/tests/ours/test_topk_ours.py"}]
+        assert change["inject"]["file"] == "tinytrain/metrics/accuracy.py"  # what only our tests cover
+        assert all(n.startswith("tests/ours/test_topk_ours.py::") for n in change["fail_to_pass"])
+    proc = run_cli("evaluator.validate", "--repos", "demo", "--task-set", "l2", "--tasks-dir", str(tmp_path / "tasks"),
+                   "--cache-dir", str(tmp_path / "cache"), "--sandbox", sandbox_flag(), timeout=900)
+    assert proc.returncode == 0 and f"{len(tasks)}/{len(tasks)} tasks valid" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_hidden_tests_outside_the_output_folder_is_a_usage_error(tmp_path: Path) -> None:
+    folder = hidden_folder(tmp_path / "elsewhere")
+    proc = run_cli("evaluator.generate", "--repo", "demo", "--kind", "change", "--hidden-tests", str(folder),
+                   "--sandbox", "local", "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "must be a folder inside the output folder" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
+
+
+def test_an_empty_hidden_folder_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "out" / "_hidden").mkdir(parents=True)
+    proc = run_cli("evaluator.generate", "--repo", "demo", "--kind", "change", "--hidden-tests",
+                   str(tmp_path / "out" / "_hidden"), "--sandbox", "local", "--cache-dir", str(tmp_path / "cache"),
+                   "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "holds no file" in proc.stderr, proc.stderr
+    assert not (tmp_path / "cache").exists()
