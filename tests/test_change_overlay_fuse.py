@@ -58,7 +58,7 @@ for mode in ("resident", "per-command"):  # the sandbox reads (README) and write
     backend = BwrapBackend(mode)
     backend.preflight()
     paths, made, env = prepare_change(demo["demo_change_002"], base / f"w-{mode}", base / "cache")
-    done = run(backend, paths, env, "id -u; head -1 README.md; " + hostile)
+    done = run(backend, paths, env, "id -u; head -1 README.md; " + hostile + "; grep ' /workspace ' /proc/self/mountinfo")
     up, low = paths.overlay.upper, paths.overlay.lowers[-1]
     wo = os.lstat(up / "README.md")
     copied = host_reads.copy_artifacts(up, "eval_artifacts", base / f"out-{mode}", ReadLimits(), lambda s: s,
@@ -128,8 +128,10 @@ def test_an_unprivileged_evaluator_works_through_fuse_overlayfs() -> None:
         need_fuse(out)
         for mode in ("resident", "per-command"):
             r = out[mode]
-            assert r["made"] == "overlay" and r["stdout"].splitlines()[0] == "65534", r
-            assert r["stdout"].splitlines()[1].startswith("#") and r["stdout"].strip().endswith("done"), r
+            uid, readme, done, mountinfo = r["stdout"].splitlines()
+            assert r["made"] == "overlay" and uid == "65534" and readme.startswith("#") and done == "done", r
+            # what the sandbox sees of the mount: fuse-overlayfs, no host path of a layer or the upper dir
+            assert " - fuse.fuse-overlayfs " in mountinfo and "agentgym-unpriv" not in mountinfo, mountinfo
             assert r["ours"] == [] and r["empty"], r  # unmounted at close; the mount point is an empty dir again
             assert r["whiteout"] == [True, 0], r  # fuse-overlayfs records a deletion as overlayfs does
             assert r["lower"] == [True, "0o644"], r  # the shared layer: untouched, and not opened up
