@@ -116,7 +116,7 @@ _FORGET: list[Path] = []  # the journal _forget is registered for (once per proc
 def _note(sign: str, path: Path) -> None:
     folder = _journal()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if os.geteuid() and folder.parent.lstat().st_uid != os.geteuid():  # another's, in a shared /tmp: no mount
+    if not _ours(folder):  # another user's, in a shared /tmp: no mount then
         raise OSError(1, f"{folder.parent} belongs to another user")
     mine = folder / f"{os.getpid()}.jsonl"
     with open(mine, "a", encoding="utf-8") as f:
@@ -125,6 +125,11 @@ def _note(sign: str, path: Path) -> None:
         _FORGET.append(mine)
         atexit.register(_forget, mine)
     (_HELD.add if sign == "+" else _HELD.discard)(str(path))
+
+
+def _ours(folder: Path) -> bool:
+    """An unprivileged evaluator's journal is in the shared /tmp: trust it only if it made it."""
+    return os.geteuid() == 0 or folder.parent.lstat().st_uid == folder.lstat().st_uid == os.geteuid()
 
 
 def _forget(journal: Path) -> None:
@@ -136,7 +141,7 @@ def _forget(journal: Path) -> None:
 def sweep_mounts() -> None:
     """Unmount what evaluators that are gone left mounted (only paths that are mount points)."""
     folder = _journal()
-    for journal in folder.glob("*.jsonl") if folder.is_dir() else []:
+    for journal in folder.glob("*.jsonl") if folder.is_dir() and _ours(folder) else []:
         if Path("/proc", journal.stem).exists():
             continue  # still running (or its pid reused: then its mounts are left alone)
         held: list[str] = []

@@ -113,7 +113,10 @@ def _probe() -> str | None:
     except OSError as exc:
         return f"{name} cannot mount an overlay here ({exc.strerror or exc})"
     finally:
-        remove_tree(top)
+        try:
+            remove_tree(top)
+        except OSError:
+            pass  # a probe mount that would not go: left in /tmp (and in the journal, for the sweep)
 
 
 def mountable(ov: Overlay) -> bool:
@@ -155,7 +158,13 @@ def mount(ov: Overlay, at: Path, *, volatile: bool | None = None) -> None:
 
 
 def unmount(at: Path) -> None:
-    fuse_overlay.unmount(at) if route() == "fuse" else host_umount(at)
+    if route() == "kernel":
+        host_umount(at)  # a detach: it does not fail on a busy mount
+    else:
+        try:
+            fuse_overlay.unmount(at)
+        except OSError:
+            return  # still mounted, and still in the journal: the next evaluator's sweep tries again
     journal_mount("-", at)
 
 
