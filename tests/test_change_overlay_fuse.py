@@ -251,3 +251,24 @@ def test_oracle_resolves_and_nop_fails_through_fuse_overlayfs_as_uid_65534() -> 
         assert oracle["recorded"] == nop["recorded"] == ["overlay"] and out["ours"] == [], out
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_where_fusermount3_cannot_gain_root_the_reason_is_named() -> None:
+    """Under no_new_privs (here: bwrap's, as in some containers) the setuid fusermount3 cannot mount: the
+    evaluator finds the overlay unavailable, and the reason given says why."""
+    done, base = as_nobody(PRELUDE + "print(json.dumps(out))", str(ROOT), path=(_site(),))
+    try:
+        assert done.returncode == 0, done.stderr[-3000:]
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        assert out["uid"] == 65534 and out["unavailable"] == (
+            "fuse-overlayfs cannot mount an overlay here (fuse-overlayfs: cannot mount: Operation not permitted; "
+            "this process has no_new_privs set (as in bwrap or some containers), so the setuid fusermount3 cannot "
+            "mount)"), out
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _site() -> Path:
+    from evaluator.scoring.hidden_tests import test_site
+
+    return test_site()

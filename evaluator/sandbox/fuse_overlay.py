@@ -71,7 +71,17 @@ def mount(options: str, at: Path) -> None:
     daemon and returns once the mount is in place (its stdio then goes to /dev/null)."""
     done = _run([shutil.which("fuse-overlayfs") or "fuse-overlayfs", "-o", options, str(at)])
     if done.returncode != 0:
-        raise OSError(0, _why(done))
+        hint = "; this process has no_new_privs set (as in bwrap or some containers), so the setuid " \
+               "fusermount3 cannot mount" if _no_new_privs() else ""
+        raise OSError(0, _why(done) + hint)
+
+
+def _no_new_privs() -> bool:
+    try:
+        status = Path("/proc/self/status").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return any(line.split() == ["NoNewPrivs:", "1"] for line in status.splitlines())
 
 
 def unmount(at: Path) -> None:
