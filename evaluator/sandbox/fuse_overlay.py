@@ -13,7 +13,8 @@ What fuse-overlayfs 1.10 honours (tested): a lower dir is opaque with a `.wh..wh
 before Linux 6.6 has no user xattrs), so it is the marker written; the kernel's overlayfs does not
 honour it and would show it, hence one marker per route (overlay.py `mark_opaque`). Deletions are
 whiteouts as in overlayfs: 0/0 character devices in the upper dir (Linux >= 5.8 lets any user make
-those; older kernels get `.wh.<name>` files, which the safe readback copies as the empty files they are).
+those; older kernels get `.wh.<name>` files). The readback of the upper dir passes over every
+`.wh.*` name (`own_marker`): each dir fuse-overlayfs creates holds two such markers of its own.
 
 The daemon detaches from the evaluator: if the evaluator is killed, the mount stays (and works)
 until the next evaluator's sweep (ceilings.sweep_mounts, through the same journal as root's mounts)
