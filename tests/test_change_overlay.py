@@ -140,12 +140,17 @@ UNPRIVILEGED_RUN = """
 import json, os, subprocess, sys
 from pathlib import Path
 base, root = Path(sys.argv[1]), sys.argv[2]
+(base / "bin").mkdir()  # /usr/bin without fuse-overlayfs and fusermount3
+for tool in os.listdir("/usr/bin"):
+    if tool not in ("fuse-overlayfs", "fusermount3"):
+        (base / "bin" / tool).symlink_to(Path("/usr/bin", tool))
+path = f"{os.path.dirname(sys.executable)}:{base}/bin"
 def run(env):
     return subprocess.run([sys.executable, "-m", "evaluator.run", "--repos", "demo", "--task-set", "l2",
                            "--tasks", "demo_change_002", "--model", "builtin/oracle", "--cache-dir", str(base / "cache"),
                            "--repos-config", root + "/repos", "--tasks-dir", root + "/tasks",
                            "--sandbox", "bwrap", "--quiet"], cwd=base, capture_output=True, text=True,
-                          env={**os.environ, **env})
+                          env={**os.environ, "PATH": path, **env})
 auto = run({})
 results = [json.loads(p.read_text()) for p in base.glob("runs/*/results/demo/demo_change_002.json")]
 forced = run({"AGENTGYM_WORKSPACE": "overlay"})
@@ -156,20 +161,23 @@ print(json.dumps({"uid": os.geteuid(), "auto": [auto.returncode, auto.stderr[-20
 
 
 @pytest.mark.slow
-def test_an_unprivileged_evaluator_falls_back_to_the_copy_and_says_so() -> None:
-    """As uid 65534 the host cannot mount an overlay the file tools see: `auto` gives a copy that resolves
-    and is recorded as one; `overlay` asked for is refused at preflight in one sentence."""
+def test_an_unprivileged_evaluator_without_fuse_overlayfs_falls_back_to_the_copy_and_says_so() -> None:
+    """As uid 65534 (allowed to run setuid helpers) with fuse-overlayfs hidden from PATH, the host cannot
+    mount an overlay the file tools see: `auto` gives a copy that resolves and is recorded as one;
+    `overlay` asked for is refused at preflight in one sentence that names what to install."""
     from evaluator.scoring.hidden_tests import test_site
     from test_sandbox_redteam_unit import as_nobody
 
-    done, base = as_nobody(UNPRIVILEGED_RUN, str(ROOT), path=(test_site(),), timeout=400)
+    done, base = as_nobody(UNPRIVILEGED_RUN, str(ROOT), path=(test_site(),), timeout=400, setuid=True)
     try:
         assert done.returncode == 0, done.stderr[-3000:]
         out = json.loads(done.stdout.strip().splitlines()[-1])
         assert out["uid"] == 65534 and out["auto"][0] == 0, out
         assert out["results"] == [[True, "copy"]], out
-        assert out["forced"][0] == 2 and "AGENTGYM_WORKSPACE=overlay, but" in out["forced"][1], out
-        assert len(out["forced"][1].splitlines()) == 1 and "Traceback" not in out["forced"][1]
+        assert out["forced"][0] == 2 and out["forced"][1] == (
+            "error: AGENTGYM_WORKSPACE=overlay, but fuse-overlayfs and fusermount3 are not on PATH (without root the "
+            "overlay needs them: install fuse-overlayfs, e.g. `apt-get install fuse-overlayfs`); use `auto` or `copy`."
+        ), out
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

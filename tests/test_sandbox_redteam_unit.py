@@ -10,6 +10,7 @@ import json
 import os
 import pwd
 import random
+import shlex
 import shutil
 import socket
 import subprocess
@@ -256,15 +257,16 @@ UNPRIVILEGED_SCRIPT = textwrap.dedent(
 
 
 def as_nobody(script: str, *args: str, path: tuple[Path, ...] = (), env: dict[str, str] | None = None,
-              prepare: Callable[[Path], None] | None = None,
-              timeout: float = 120) -> tuple[subprocess.CompletedProcess[str], Path]:
+              prepare: Callable[[Path], None] | None = None, timeout: float = 120,
+              setuid: bool = False) -> tuple[subprocess.CompletedProcess[str], Path]:
     """Run `script` (python, with this repo and `path` importable) as uid 65534, with a fresh dir
     it owns as argv[1] (`prepare(dir)` fills it first); skips when that cannot be arranged here
-    (fails under CI=true)."""
+    (fails under CI=true). `setuid`: the script may run setuid helpers (fusermount3), so its mount
+    namespace is made with unshare(1), not bwrap, which sets no_new_privs for all it starts."""
     if os.geteuid() != 0:
         pytest.skip("needs root to start the evaluator as another user (already unprivileged here)")
     bwrap_backend()  # skip/fail consistently when bwrap itself is missing
-    for tool in ("bwrap", "setpriv"):
+    for tool in ("bwrap", "setpriv", *(("unshare",) if setuid else ())):
         if shutil.which(tool) is None:
             (pytest.fail if IN_CI else pytest.skip)(f"{tool} missing")
     prefix = Path(sys.base_prefix).resolve()
@@ -276,19 +278,43 @@ def as_nobody(script: str, *args: str, path: tuple[Path, ...] = (), env: dict[st
     base.chmod(0o700)
     # The interpreter (and maybe this repo) may live under /root, which uid 65534 cannot
     # traverse: show the evaluator a view where /root holds only what it needs.
+    keep = [k for k in (prefix, REPO, *path) if str(k).startswith("/root/")]
     outer = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/root", "--die-with-parent"]
-    for keep in (prefix, REPO, *path):
-        if str(keep).startswith("/root/"):
-            parts = keep.parts[1:-1]
-            for i in range(1, len(parts)):
-                outer += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
-            outer += ["--ro-bind", str(keep), str(keep)]
+    for k in keep:
+        parts = k.parts[1:-1]
+        for i in range(1, len(parts)):
+            outer += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
+        outer += ["--ro-bind", str(k), str(k)]
+    stage = Path(tempfile.mkdtemp(prefix="agentgym-unpriv-stage-")) if setuid else None
+    if stage is not None:
+        outer = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                 _unshare_view(keep, stage), "sh"]
     env = {"PATH": f"{prefix}/bin:/usr/bin:/bin", "HOME": str(base), "PYTHONPATH": os.pathsep.join(map(str, (REPO, *path))),
            "OPENAI_API_KEY": "sk-planted-unpriv", "LANG": "C.UTF-8", **(env or {})}
-    cmd = outer + ["--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                   f"{prefix}/bin/python3", "-c", script, str(base), *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd="/")
+    cmd = outer + ([] if stage is not None else ["--"]) + [  # unshare's script execs its arguments
+        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"{prefix}/bin/python3", "-c", script,
+        str(base), *args]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd="/")
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)  # empty mount points, outside the namespace
     return done, base
+
+
+def _unshare_view(keep: list[Path], stage: Path) -> str:
+    """A shell script (run as root in a fresh mount namespace) giving /root the same view as the bwrap
+    launcher's: each kept path is parked on a bind in `stage`, /root becomes an empty tmpfs, and
+    the kept paths are bound back read-only; then it execs its arguments."""
+    q = shlex.quote
+    lines = ["set -e", "umask 022"]
+    for i, k in enumerate(keep):
+        lines += [f"mkdir {stage}/{i}", f"mount --bind {q(str(k))} {stage}/{i}"]
+    lines.append("mount -t tmpfs -o mode=0755 tmpfs /root")
+    for i, k in enumerate(keep):
+        lines += [f"mkdir -p {q(str(k))}", f"mount --bind {stage}/{i} {q(str(k))}",
+                  f"mount -o remount,bind,ro {q(str(k))}"]
+    return "\n".join([*lines, 'exec "$@"'])
 
 
 def test_attacks_with_an_unprivileged_evaluator() -> None:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install what AgentGym needs: the sandbox tools (bubblewrap, ripgrep) from the system's
-# package manager and the locked Python requirements into the active environment
+# Install what AgentGym needs: the sandbox tools (bubblewrap, ripgrep; optionally fuse-overlayfs)
+# from the system's package manager and the locked Python requirements into the active environment
 # (requirements.txt; with --dev, requirements-dev.txt: the test tools too).
+# fuse-overlayfs is optional: it gives an evaluator that is not root the overlay working copy of
+# change tasks (without it, a copy); the unprivileged tests need it under CI=true.
 # Exit codes: 0 installed; 1 a system package is missing and there is no apt-get to install it;
 # any other non-zero code is the failing installer's own.
 set -euo pipefail
@@ -9,14 +11,18 @@ cd "$(dirname "$0")/.."
 need=()
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v rg >/dev/null 2>&1 || need+=(ripgrep)
-if [ ${#need[@]} -gt 0 ]; then
+want=()
+command -v fuse-overlayfs >/dev/null 2>&1 || want+=(fuse-overlayfs)
+if [ $((${#need[@]} + ${#want[@]})) -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-  else
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" "${want[@]}" >/dev/null
+  elif [ ${#need[@]} -gt 0 ]; then
     echo "install.sh: please install ${need[*]} with your package manager (e.g. 'dnf install bubblewrap ripgrep')" >&2
     exit 1
+  else
+    echo "install.sh: fuse-overlayfs is not installed (optional: change tasks then get a copy without root)" >&2
   fi
 fi
 lock=requirements.txt; [ "${1:-}" = "--dev" ] && lock=requirements-dev.txt

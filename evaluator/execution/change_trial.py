@@ -1,17 +1,18 @@
 """One change task (L2) trial: a writable working copy -> the agent loop -> hidden tests in fresh sandboxes.
 
-The working copy is an overlay where the backend can mount one (sandbox/overlay.py: bwrap, as
-root): read-only lower layers built once per commit (and per injected bug) in the cache
-(tasks/overlay_layers.py), and per task only an empty upper and work dir, which the backend
-mounts at the working copy's host path while a sandbox is open. Elsewhere it is a full copy
-(`git clone --shared`, objects borrowed from the cache). The result records which was used.
+The working copy is an overlay where the backend can mount one (sandbox/overlay.py: bwrap, with
+overlayfs as root, fuse-overlayfs otherwise): read-only lower layers built once per commit (and
+per injected bug) in the cache (tasks/overlay_layers.py), and per task only an empty upper and
+work dir, which the backend mounts at the working copy's host path while a sandbox is open.
+Elsewhere it is a full copy (`git clone --shared`, objects borrowed from the cache). The result
+records which was used.
 """
 from __future__ import annotations
 
 import asyncio
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from jinja2 import Template
 
@@ -24,7 +25,8 @@ from evaluator.results.records import FailureReason, Metrics, TaskResult
 from evaluator.readback.host_reads import ArtifactCopy
 from evaluator.results.rundir import TranscriptStream
 from evaluator.sandbox import SandboxPaths
-from evaluator.sandbox.overlay import remove_tree
+from evaluator.sandbox import fuse_overlay
+from evaluator.sandbox.overlay import remove_tree, route
 from evaluator.scoring import score as scoring
 from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.clone_cache import checkout
@@ -141,7 +143,8 @@ async def _trial(runner: Runner, job: Job, work: Path, stream: TranscriptStream,
     # With an overlay the merged view is gone once its sandboxes closed: the model's own files
     # (its eval_artifacts/ included) are in the upper dir, read back through host_reads as always.
     tree = paths.overlay.upper if paths.overlay is not None else paths.work_root
-    copied = await asyncio.to_thread(_save, runner, job, tree, patch)
+    skip = fuse_overlay.own_marker if paths.overlay is not None and route() == "fuse" else None
+    copied = await asyncio.to_thread(_save, runner, job, tree, patch, skip)
     return result.model_copy(update={"artifacts_left_out": copied.left_out, "artifacts_left_out_unlisted": copied.unlisted})
 
 
@@ -169,9 +172,9 @@ def _result(runner: Runner, job: Job, outcome: LoopOutcome, tools: Toolbox, chan
                       system_fingerprints=outcome.system_fingerprints)
 
 
-def _save(runner: Runner, job: Job, tree: Path, patch: bytes) -> ArtifactCopy:
+def _save(runner: Runner, job: Job, tree: Path, patch: bytes, skip: Callable[[str], bool] | None) -> ArtifactCopy:
     rel = os.path.join(job.task.initial_working_dir, "eval_artifacts")
     copied = runner.run.copy_artifacts(tree, rel, job.task.repo, job.task.id, job.epoch, runner.cfg.epochs,
-                                       job.task.read_limits)
+                                       job.task.read_limits, skip)
     runner.run.write_patch(job.task.repo, job.task.id, job.epoch, runner.cfg.epochs, patch)
     return copied

@@ -49,8 +49,10 @@ def read_back_event(answer_escape: str | None, copied: ArtifactCopy) -> SafetyEv
                        detail=safe_fs.printable(" | ".join(parts))[:1000], refused=True)
 
 
-def copy_artifacts(root: Path, rel_dir: str, dest: Path, caps: ReadLimits, redact: Callable[[str], str]) -> ArtifactCopy:
-    """Copy the files under `root/rel_dir` into `dest` (as redacted text), within `caps`."""
+def copy_artifacts(root: Path, rel_dir: str, dest: Path, caps: ReadLimits, redact: Callable[[str], str],
+                   skip: Callable[[str], bool] | None = None) -> ArtifactCopy:
+    """Copy the files under `root/rel_dir` into `dest` (as redacted text), within `caps`; entries
+    whose name `skip` says yes to are not the model's (an overlay's own markers) and pass unmentioned."""
     out = ArtifactCopy()
     try:
         root_fd = safe_fs.open_root(root)
@@ -69,7 +71,7 @@ def copy_artifacts(root: Path, rel_dir: str, dest: Path, caps: ReadLimits, redac
     finally:
         os.close(root_fd)
     try:
-        _copy_tree(src_fd, dest, caps, redact, out)
+        _copy_tree(src_fd, dest, caps, redact, out, skip)
     finally:
         os.close(src_fd)
     return out
@@ -82,10 +84,13 @@ def _link_text(root_fd: int, rel: str) -> str | None:
         return None
 
 
-def _copy_tree(src_fd: int, dest: Path, caps: ReadLimits, redact: Callable[[str], str], out: ArtifactCopy) -> None:
+def _copy_tree(src_fd: int, dest: Path, caps: ReadLimits, redact: Callable[[str], str], out: ArtifactCopy,
+               skip: Callable[[str], bool] | None) -> None:
     seen = 0
     for entry in safe_fs.walk(src_fd, WALK_MAX):
         seen += 1
+        if skip is not None and skip(os.path.basename(entry.rel)):
+            continue
         reason = _refusal(entry, caps, out)
         if reason:
             out.leave_out(entry.rel, reason)

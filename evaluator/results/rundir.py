@@ -22,7 +22,7 @@ import re
 import shutil
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from evaluator.results.atomic import write_text_atomic
 from evaluator.results.records import RunManifest, RunMeta, TaskResult
@@ -124,14 +124,14 @@ class RunDir:
         return out
 
     def copy_artifacts(self, root: Path, rel_dir: str, repo: str, task: str, epoch: int, epochs: int,
-                       caps: ReadLimits) -> ArtifactCopy:
+                       caps: ReadLimits, skip: Callable[[str], bool] | None = None) -> ArtifactCopy:
         """Copy what the model wrote to `root/rel_dir` (its eval_artifacts/) as redacted text, through
         host_reads: no symlink followed, within the task's caps; returns what was left out."""
         dest = self.artifact_dir(repo, task, epoch, epochs)
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
-        return host_reads.copy_artifacts(root, rel_dir, dest, caps, self.redact)
+        return host_reads.copy_artifacts(root, rel_dir, dest, caps, self.redact, skip)
 
     def write_patch(self, repo: str, task: str, epoch: int, epochs: int, patch: bytes) -> None:
         """artifacts/<repo>/<task>/patch.diff: the model's change as graded (secrets redacted when it is text)."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluator.sandbox.base import ExecResult, SandboxPaths
-from evaluator.sandbox import cgroups, userns_filter
+from evaluator.sandbox import cgroups, fuse_overlay, userns_filter
 from evaluator.sandbox.bwrap_host import lease_dir
 from evaluator.tasks.specs import Limits
 
@@ -65,8 +65,7 @@ class Support:
     @classmethod
     def probe(cls) -> Support:
         root = os.geteuid() == 0
-        if root:
-            sweep_mounts()
+        sweep_mounts()  # root's mounts, or an unprivileged evaluator's fuse-overlayfs ones
         return cls(cgroups.probe(), root and _can_mount(), root and userns_filter.supported(), root)
 
     @property
@@ -102,8 +101,12 @@ class Support:
 def _journal() -> Path:
     """Where each evaluator notes the scratch mounts it holds ("+path" / "-path" lines), so a
     later one can undo those of an evaluator that was killed outright: a mount left over the
-    task's tmp dir would make the runner's rmtree of that dir fail on resume."""
-    return lease_dir().parent / "mounts"
+    task's tmp dir would make the runner's rmtree of that dir fail on resume. An unprivileged
+    evaluator's (fuse-overlayfs) mounts only it can undo: a folder of its own per uid."""
+    uid = os.geteuid()
+    if uid == 0:
+        return lease_dir().parent / "mounts"
+    return Path(tempfile.gettempdir()) / f"agentgym-{uid}" / "mounts"
 
 
 _HELD: set[str] = set()
@@ -113,6 +116,8 @@ _FORGET: list[Path] = []  # the journal _forget is registered for (once per proc
 def _note(sign: str, path: Path) -> None:
     folder = _journal()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not _ours(folder):  # another user's, in a shared /tmp: no mount then
+        raise OSError(1, f"{folder.parent} belongs to another user")
     mine = folder / f"{os.getpid()}.jsonl"
     with open(mine, "a", encoding="utf-8") as f:
         f.write(json.dumps([sign, str(path)]) + "\n")
@@ -120,6 +125,11 @@ def _note(sign: str, path: Path) -> None:
         _FORGET.append(mine)
         atexit.register(_forget, mine)
     (_HELD.add if sign == "+" else _HELD.discard)(str(path))
+
+
+def _ours(folder: Path) -> bool:
+    """An unprivileged evaluator's journal is in the shared /tmp: trust it only if it made it."""
+    return os.geteuid() == 0 or folder.parent.lstat().st_uid == folder.lstat().st_uid == os.geteuid()
 
 
 def _forget(journal: Path) -> None:
@@ -131,7 +141,7 @@ def _forget(journal: Path) -> None:
 def sweep_mounts() -> None:
     """Unmount what evaluators that are gone left mounted (only paths that are mount points)."""
     folder = _journal()
-    for journal in folder.glob("*.jsonl") if folder.is_dir() else []:
+    for journal in folder.glob("*.jsonl") if folder.is_dir() and _ours(folder) else []:
         if Path("/proc", journal.stem).exists():
             continue  # still running (or its pid reused: then its mounts are left alone)
         held: list[str] = []
@@ -145,8 +155,11 @@ def sweep_mounts() -> None:
         except (OSError, ValueError):
             held = []
         for path in reversed(held):
-            if os.path.ismount(path):
-                _umount(Path(path))
+            if fuse_overlay.mounted(path):  # not ismount: a FUSE mount whose daemon died fails stat()
+                try:
+                    (_umount if os.geteuid() == 0 else fuse_overlay.unmount)(Path(path))
+                except OSError:
+                    pass  # e.g. fusermount3 gone since: the mount stays, as before this sweep
         journal.unlink(missing_ok=True)
 
 

@@ -2,10 +2,12 @@
 
 The file tools (agent/toolbox.py) act on the host copy of the working copy, and grading's `git
 diff` reads it, so the merged view must exist at a host path while a sandbox is open: the host
-mounts the overlay at `SandboxPaths.work_root` (root only, like the scratch tmpfs of ceilings.py,
-and journalled the same way so a killed run's mounts are swept). An overlay mounted inside the
-sandbox only (bubblewrap >= 0.9's --overlay, or a mount in a user namespace) would be invisible to
-the file tools; so without root, change tasks get a copy.
+mounts the overlay at `SandboxPaths.work_root`, journalled like the scratch tmpfs of ceilings.py so
+a killed run's mounts are swept. An overlay mounted inside the sandbox only (bubblewrap >= 0.9's
+--overlay, or a mount in a user namespace) would be invisible to the file tools. Two routes:
+- `kernel` (the evaluator is root): overlayfs, mounted with mount(2);
+- `fuse` (anyone else): fuse-overlayfs, unmounted with fusermount3 (fuse_overlay.py), where both
+  are installed and a probe mount works; else change tasks get a copy.
 
 AGENTGYM_WORKSPACE picks: `auto` (default: overlay where it works, else copy), `copy`, `overlay`
 (an error at preflight where it cannot work).
@@ -19,11 +21,13 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+from evaluator.sandbox import fuse_overlay
 from evaluator.sandbox.base import Overlay, SandboxUnavailable
 from evaluator.sandbox.ceilings import host_mount, host_umount, journal_mount
 
 WORKSPACE_VAR = "AGENTGYM_WORKSPACE"
 WorkspaceChoice = Literal["auto", "copy", "overlay"]
+Route = Literal["kernel", "fuse"]
 OPAQUE = "trusted.overlay.opaque"  # a lower layer's dir with this hides the same dir of the layers below
 _BAD_CHARS = (",", ":", "\\")  # separators in overlay's mount options: such paths are not mounted
 _PROBED: list[str | None] = []  # the one probe's answer: None (works) or why not
@@ -58,33 +62,61 @@ def wanted(overlay_backend: bool) -> bool:
     return overlay_backend and workspace_choice() != "copy" and unavailable() is None
 
 
+def route() -> Route:
+    """How this evaluator mounts overlays: root with overlayfs, anyone else with fuse-overlayfs."""
+    return "kernel" if os.geteuid() == 0 else "fuse"
+
+
+def layers_folder() -> str:
+    """The cache folder of the layers: one per route, as their modes (open_up) and opaque markers differ."""
+    return "overlay" if route() == "kernel" else "overlay-fuse"
+
+
+def mark_opaque(directory: Path) -> None:
+    """Make a lower layer's dir hide the same dir of the layers below, the way the route honours:
+    the kernel's xattr (root only), or fuse-overlayfs's marker file (which it keeps out of the
+    merged view; the kernel's overlayfs would show it as a file, so the routes' layers are apart)."""
+    if route() == "kernel":
+        os.setxattr(directory, OPAQUE, b"y")
+    else:
+        (directory / fuse_overlay.OPAQUE_FILE).write_bytes(b"")
+
+
 def _probe() -> str | None:
-    if os.geteuid() != 0:
-        return "mounting an overlay the file tools can see needs root"
+    fuse = route() == "fuse"
+    if fuse and (why := fuse_overlay.missing()):
+        return why
+    name = "fuse-overlayfs" if fuse else "overlayfs"
     top = Path(tempfile.mkdtemp(prefix="agentgym-ovl-probe-"))
     try:
         for d in ("low", "high", "up", "wk", "m", "low/d", "high/d"):
             (top / d).mkdir()
         (top / "low" / "d" / "hidden").write_text("x")
-        os.setxattr(top / "high" / "d", OPAQUE, b"y")
+        mark_opaque(top / "high" / "d")
         ov = Overlay(lowers=[top / "high", top / "low"], upper=top / "up", work=top / "wk")
-        try:
-            mount(ov, top / "m", volatile=True)
-            _VOLATILE.append(True)
-        except OSError:  # a kernel older than 5.10
-            _VOLATILE.append(False)
-            mount(ov, top / "m", volatile=False)
+        if fuse:
+            mount(ov, top / "m")
+        else:
+            try:
+                mount(ov, top / "m", volatile=True)
+                _VOLATILE.append(True)
+            except OSError:  # a kernel older than 5.10
+                _VOLATILE.append(False)
+                mount(ov, top / "m", volatile=False)
         try:
             (top / "m" / "new").write_text("y")
-            if (top / "m" / "d" / "hidden").exists():
-                return "overlayfs here ignores opaque directories"
+            if os.listdir(top / "m" / "d"):  # the lower file, or the marker itself, shows
+                return f"{name} here ignores opaque directories"
         finally:
             unmount(top / "m")
         return None
     except OSError as exc:
-        return f"overlayfs cannot be mounted here ({exc.strerror or exc})"
+        return f"{name} cannot mount an overlay here ({exc.strerror or exc})"
     finally:
-        remove_tree(top)
+        try:
+            remove_tree(top)
+        except OSError:
+            pass  # a probe mount that would not go: left in /tmp (and in the journal, for the sweep)
 
 
 def mountable(ov: Overlay) -> bool:
@@ -100,7 +132,8 @@ def options(ov: Overlay, volatile: bool) -> str:
 
 
 def mount(ov: Overlay, at: Path, *, volatile: bool | None = None) -> None:
-    """Mount `ov` at the host path `at` (journalled, so a killed evaluator's mount is swept).
+    """Mount `ov` at the host path `at` (journalled, so a killed evaluator's mount is swept), by
+    this evaluator's route: fuse-overlayfs when not root (`volatile` does not apply there).
 
     `volatile` (the default where the kernel has it, >= 5.10): no sync of the upper dir's whole
     filesystem at unmount, which otherwise flushes every dirty page on that disk (~0.2 s per
@@ -109,28 +142,37 @@ def mount(ov: Overlay, at: Path, *, volatile: bool | None = None) -> None:
     reaching the disk. overlayfs marks a volatile work dir (work/incompat/volatile) and refuses to
     mount it again; the previous mount of it was ours and was unmounted cleanly (the grader's
     sandbox mounts it after the agent's), which is the case the kernel documents for removing it."""
+    fuse = route() == "fuse"
     if volatile is None:
         volatile = _VOLATILE == [True]
+    volatile = volatile and not fuse
     if volatile:
         remove_tree(ov.work / "work" / "incompat")
     data = options(ov, volatile)
     journal_mount("+", at)
     try:
-        host_mount("overlay", at, "overlay", 0, data)
+        fuse_overlay.mount(data, at) if fuse else host_mount("overlay", at, "overlay", 0, data)
     except OSError:
         journal_mount("-", at)
         raise
 
 
 def unmount(at: Path) -> None:
-    host_umount(at)
+    if route() == "kernel":
+        host_umount(at)  # a detach: it does not fail on a busy mount
+    else:
+        try:
+            fuse_overlay.unmount(at)
+        except OSError:
+            return  # still mounted, and still in the journal: the next evaluator's sweep tries again
     journal_mount("-", at)
 
 
 def open_up(tree: Path) -> None:
     """World-writable modes on a lower layer (dirs 0777, files +rw), kept in a 0700 folder only
     root enters: through the overlay the sandbox uid (any leased one) may change every file, the
-    change lands in the task's upper dir, and no other host user can reach the layer itself."""
+    change lands in the task's upper dir, and no other host user can reach the layer itself.
+    The kernel route only: under fuse-overlayfs the sandbox runs as the evaluator, who owns the files."""
     for dirpath, dirnames, filenames in os.walk(tree):
         os.chmod(dirpath, 0o777)
         for name in filenames:

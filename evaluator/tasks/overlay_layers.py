@@ -1,16 +1,20 @@
 """The read-only lower layers of a change task's overlay working copy, built once into the cache.
 
-- base: one checkout per (repo, commit), like the pristine one but with world-writable modes
-  (sandbox/overlay.py `open_up`: the leased sandbox uid must be able to change any file through
-  the overlay, and it does not own the cache's files); its `.git` borrows the mirror's objects
-  exactly as a copy's does.
+- base: one checkout per (repo, commit), like the pristine one; for the kernel route (root) with
+  world-writable modes (sandbox/overlay.py `open_up`: the leased sandbox uid must be able to change
+  any file through the overlay, and it does not own the cache's files; under fuse-overlayfs the
+  sandbox runs as the evaluator, who owns them). Its `.git` borrows the mirror's objects exactly as
+  a copy's does.
 - injected: one per (repo, commit, injected files): the mutated files and a fresh `.git` holding
-  one commit of the injected tree (tasks/injection.py `reinit_git`), that `.git` marked opaque so
-  the base's mirror-linked `.git` below it is not visible at all.
+  one commit of the injected tree (tasks/injection.py `reinit_git`), that `.git` marked opaque
+  (the marker the route honours, overlay.py `mark_opaque`) so the base's mirror-linked `.git`
+  below it is not visible at all.
 
-Layers live under `<cache>/overlay/` (mode 0700: only root, who mounts them, enters), are built
-in a temp dir and renamed into place under a file lock, as the environments of env_cache.py are.
-Nothing ever writes into a layer after that: a task's changes land in its own upper dir.
+Layers live under `<cache>/overlay/` (root's kernel route) or `<cache>/overlay-fuse/` (an
+unprivileged evaluator's fuse-overlayfs), mode 0700: only the evaluator that mounts them enters.
+They are built in a temp dir and renamed into place under a file lock, as the environments of
+env_cache.py are. Nothing ever writes into a layer after that: a task's changes land in its own
+upper dir.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from typing import Callable
 from evaluator.results.atomic import file_lock
 from evaluator.sandbox import overlay as ovl
 from evaluator.sandbox.base import Overlay
-from evaluator.sandbox.overlay import OPAQUE, open_up, remove_tree
+from evaluator.sandbox.overlay import mark_opaque, open_up, remove_tree
 from evaluator.tasks.clone_cache import checkout
 from evaluator.tasks.injection import reinit_git, write_files
 
@@ -70,9 +74,9 @@ def task_overlay(cache_root: Path, repo_id: str, mirror: Path, commit: str, inje
 
 
 def _root(cache_root: Path) -> Path:
-    root = cache_root / "overlay"
+    root = cache_root / ovl.layers_folder()
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(root, 0o700)  # the layers' files are world-writable: nobody else may reach them
+    os.chmod(root, 0o700)  # the kernel route's layers are world-writable: nobody else may reach them
     return root
 
 
@@ -81,7 +85,7 @@ def _once(cache_root: Path, name: str, build: Callable[[Path], None]) -> Path:
     dest = root / name
     if dest.is_dir():
         return dest
-    with file_lock(cache_root / "locks" / f"overlay-{name}.lock"):
+    with file_lock(cache_root / "locks" / f"{root.name}-{name}.lock"):
         if dest.is_dir():
             return dest
         # A killed build of this layer (we hold its lock); the `.` keeps another layer's name that
@@ -91,7 +95,8 @@ def _once(cache_root: Path, name: str, build: Callable[[Path], None]) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f".build-{name}.", dir=root))
         try:
             build(tmp)
-            open_up(tmp / "layer")
+            if ovl.route() == "kernel":
+                open_up(tmp / "layer")
             os.rename(tmp / "layer", dest)  # atomic: the layer appears whole or not at all
         finally:
             remove_tree(tmp)
@@ -109,7 +114,7 @@ def _build_injected(mirror: Path, commit: str, injected: dict[str, str], tmp: Pa
     reinit_git(full, mirror, sorted(injected))
     layer.mkdir()
     os.rename(full / ".git", layer / ".git")
-    os.setxattr(layer / ".git", OPAQUE, b"y")
+    mark_opaque(layer / ".git")
     for rel in injected:
         (layer / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(full / rel, layer / rel)
