@@ -134,7 +134,7 @@ _BWRAP: list = []
 def bwrap_backend():  # noqa: ANN201 - BwrapBackend, imported lazily
     """One preflighted bwrap backend per test session; skip when unusable, but fail under CI=true."""
     from evaluator.sandbox import SandboxUnavailable
-    from evaluator.sandbox.bwrap import BwrapBackend
+    from evaluator.sandbox.bwrap_backend import BwrapBackend
 
     if not _BWRAP:
         backend = BwrapBackend()

@@ -41,7 +41,7 @@ def ours():
 SANDBOXES = PRELUDE + """
 from evaluator.execution.change_trial import prepare_change
 from evaluator.readback import host_reads
-from evaluator.sandbox.bwrap import BwrapBackend
+from evaluator.sandbox.bwrap_backend import BwrapBackend
 from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.specs import Limits, ReadLimits
 hostile, git_script = sys.argv[3], sys.argv[4]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.sandbox import ExecResult, SandboxPaths, SandboxUnavailable, get_backend
-from evaluator.sandbox.bwrap import BwrapBackend
+from evaluator.sandbox.bwrap_backend import BwrapBackend
 from evaluator.sandbox.env import looks_secret, scrub
 from evaluator.sandbox.process import HeadTail
 from evaluator.benchmark.spawn import measure_spawn_async

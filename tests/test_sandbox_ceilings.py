@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.sandbox import SandboxPaths, SandboxUnavailable
-from evaluator.sandbox.bwrap import BwrapBackend
+from evaluator.sandbox.bwrap_backend import BwrapBackend
 from evaluator.tasks.specs import Limits
 
 from conftest import bwrap_backend
@@ -130,7 +130,7 @@ LEASER = textwrap.dedent(
     import sys, tempfile
     from pathlib import Path
     from evaluator.sandbox import SandboxPaths
-    from evaluator.sandbox.bwrap import BwrapBackend
+    from evaluator.sandbox.bwrap_backend import BwrapBackend
     from evaluator.tasks.specs import Limits
 
     backend, boxes = BwrapBackend(), []
@@ -208,7 +208,7 @@ UNPRIVILEGED = textwrap.dedent(
     import asyncio, json, sys
     from pathlib import Path
     from evaluator.sandbox import SandboxPaths
-    from evaluator.sandbox.bwrap import BwrapBackend
+    from evaluator.sandbox.bwrap_backend import BwrapBackend
     from evaluator.tasks.specs import Limits
 
     base = Path(sys.argv[1])

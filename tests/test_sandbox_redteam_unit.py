@@ -203,7 +203,7 @@ UNPRIVILEGED_SCRIPT = textwrap.dedent(
     import asyncio, json, os, socket, sys
     from pathlib import Path
     from evaluator.sandbox import SandboxPaths, SandboxUnavailable
-    from evaluator.sandbox.bwrap import BwrapBackend
+    from evaluator.sandbox.bwrap_backend import BwrapBackend
     from evaluator.tasks.specs import Limits
 
     base, marker = Path(sys.argv[1]), sys.argv[2]

@@ -14,7 +14,7 @@ import pytest
 
 from evaluator.sandbox import ExecResult, SandboxPaths
 from evaluator.sandbox import resident
-from evaluator.sandbox.bwrap import BwrapBackend
+from evaluator.sandbox.bwrap_backend import BwrapBackend
 from evaluator.tasks.specs import Limits
 
 from conftest import bwrap_backend

@@ -75,7 +75,7 @@ async def _measure(label: str, runs: int, spawn: Callable[[], Awaitable[int]], p
 
 async def measure_spawn_async(runs: int = 30) -> SpawnBench:
     from evaluator.sandbox.base import SandboxUnavailable
-    from evaluator.sandbox.bwrap import BwrapBackend
+    from evaluator.sandbox.bwrap_backend import BwrapBackend
     from evaluator.sandbox.local import LocalBackend
 
     bash = shutil.which("bash") or "/bin/bash"

@@ -13,7 +13,7 @@ from evaluator.sandbox.base import (  # noqa: F401 - the package's public names
 )
 
 BACKENDS: Registry[type[SandboxBackend]] = Registry("sandbox backend")
-BACKENDS.add("bwrap", "evaluator.sandbox.bwrap:BwrapBackend")
+BACKENDS.add("bwrap", "evaluator.sandbox.bwrap_backend:BwrapBackend")
 BACKENDS.add("local", "evaluator.sandbox.local:LocalBackend")
 
 
