@@ -67,6 +67,27 @@ def test_hidden_tests_drive_generation_and_grading(tmp_path: Path) -> None:
     assert proc.returncode == 0 and f"{len(tasks)}/{len(tasks)} tasks valid" in proc.stdout, proc.stdout + proc.stderr
 
 
+
+@pytest.mark.slow
+def test_a_pytest_ini_below_the_root_keeps_node_ids_repository_relative(tmp_path: Path) -> None:
+    """opencompass keeps its pytest.ini in tests/: pytest would then name tests relative to that folder
+    (`test_x.py::t`), which neither matched the test files the generator runs nor, as a file to run,
+    the grader's checkout root. Both run pytest with the repository root as its rootdir."""
+    out = tmp_path / "tasks" / "l2" / "demo"
+    folder = hidden_folder(out)
+    (folder / "tests" / "ours" / "pytest.ini").write_text("[pytest]\npython_files = test_*.py\n")
+    proc = run_cli("evaluator.generate", "--repo", "demo", "--kind", "change", "--tests", "tests/ours",
+                   "--hidden-tests", str(folder), "--max-tasks", "1", "--seed", "0", "--sandbox", sandbox_flag(),
+                   "--cache-dir", str(tmp_path / "cache"), "--out", str(out), timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [task] = [yaml.safe_load(p.read_text()) for p in sorted(out.glob("demo_inj_*.yaml"))]
+    ids = task["change"]["fail_to_pass"] + task["change"]["pass_to_pass"]
+    assert ids and all(n.startswith("tests/ours/test_topk_ours.py::") for n in ids), ids
+    proc = run_cli("evaluator.validate", "--repos", "demo", "--task-set", "l2", "--tasks-dir", str(tmp_path / "tasks"),
+                   "--cache-dir", str(tmp_path / "cache"), "--sandbox", sandbox_flag(), timeout=900)
+    assert proc.returncode == 0 and "1/1 tasks valid" in proc.stdout, proc.stdout + proc.stderr
+
+
 def test_hidden_tests_outside_the_output_folder_is_a_usage_error(tmp_path: Path) -> None:
     folder = hidden_folder(tmp_path / "elsewhere")
     proc = run_cli("evaluator.generate", "--repo", "demo", "--kind", "change", "--hidden-tests", str(folder),

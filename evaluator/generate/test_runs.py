@@ -16,7 +16,7 @@ from pathlib import Path
 from evaluator.sandbox import SandboxBackend, SandboxPaths
 from evaluator.sandbox.base import EnvMount
 from evaluator.scoring import junit
-from evaluator.scoring.hidden_tests import RUNNER_SOURCE, GUARD_SOURCE, test_site
+from evaluator.scoring.hidden_tests import GUARD_SOURCE, ROOTDIR_ARG, RUNNER_SOURCE, test_site
 from evaluator.tasks.specs import Limits
 
 MESSAGE_CHARS = 400
@@ -78,7 +78,8 @@ class TestRunner:
         box = self.backend.open(paths, limits=limits, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
         inp, tmp = str(dirs["in"]), box.tmp
         cmd = (f"AGENTGYM_GUARD_OUT={tmp}/guard.json python3 -I -B {inp}/run_pytest.py -p agentgym_guard "
-               f"-p no:cacheprovider --junitxml={tmp}/junit.xml -o junit_logging=no -q -- " + " ".join(files))
+               f"-p no:cacheprovider {ROOTDIR_ARG} --junitxml={tmp}/junit.xml -o junit_logging=no -q -- "
+               + " ".join(files))
         start = time.monotonic()
         try:
             done = await box.exec(cmd, cwd=box.root, timeout_s=self.timeout_s)

@@ -31,6 +31,9 @@ GUARD_SOURCE = Path(__file__).with_name("pytest_guard.py")
 # Files that decide how pytest runs, or run code before any test: never taken from the model.
 CONFIG_NAMES = {"conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "sitecustomize.py",
                 "usercustomize.py", "setup.py", ".pytest.ini", "noxfile.py"}
+# Node ids relative to the repository root (the cwd), as tasks list them, even when the pytest.ini
+# sits in a subfolder (opencompass's tests/pytest.ini would make them relative to tests/).
+ROOTDIR_ARG = "--rootdir=."
 TEST_GLOBS = ("test_*.py", "*_test.py", "*.pth")
 TEST_DIRS = {"tests", "test", "testing"}
 # python3 -I leaves the script's folder and the cwd off sys.path; put them back, then pytest's site.
@@ -191,7 +194,8 @@ class Grader:
         inp, tmp = str(dirs["in"]), box.tmp
         files = sorted({n.split("::")[0] for n in [*self.change.fail_to_pass, *self.change.pass_to_pass]})
         run = (f"AGENTGYM_GUARD_OUT={tmp}/guard.json python3 -I -B {inp}/run_pytest.py -p agentgym_guard "
-               f"-p no:cacheprovider --junitxml={tmp}/junit.xml -o junit_logging=no -q -- " + " ".join(files))
+               f"-p no:cacheprovider {ROOTDIR_ARG} --junitxml={tmp}/junit.xml -o junit_logging=no -q -- "
+               + " ".join(files))
         try:
             placed = await box.exec(self._place_script(inp), cwd=box.root, timeout_s=120)
             if placed.exit_code != 0:
