@@ -136,7 +136,9 @@ async def _trial(runner: Runner, job: Job, work: Path, stream: TranscriptStream,
         outcome = await loop.run(system, user.render(task=task, commit=job.commit))
     finally:
         await sandbox.close()
-    grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits, job.injected, env=job.env)
+    base = paths.overlay.lowers[-1] if paths.overlay is not None else None  # the pinned commit's checkout
+    grader = Grader(runner.backend, job.mirror, job.commit, task.change, limits, job.injected, env=job.env,
+                    base_layer=base)
     change, patch = await grader.grade(paths.work_root, work / "grade", workspace, overlay=paths.overlay)
     stream({"role": "harness", "name": "patch", "content": _patch_text(patch)})
     result = _result(runner, job, outcome, tools, change)

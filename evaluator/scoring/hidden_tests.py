@@ -15,15 +15,16 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import math
-import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
 
 from evaluator.results.change_records import ChangeResult, TestGroup, Workspace
 from evaluator.sandbox import SandboxBackend, SandboxPaths
 from evaluator.sandbox.base import EnvMount, Overlay
+from evaluator.sandbox.overlay import open_up, remove_tree, route
 from evaluator.scoring import junit
 from evaluator.tasks.change_spec import ChangeSpec
+from evaluator.tasks.injection import injected_tree, write_files
 from evaluator.tasks.specs import Limits
 
 MAX_PATCH_BYTES = 5_000_000
@@ -83,11 +84,15 @@ def _numstat(data: bytes | None) -> tuple[int, int]:
 
 class Grader:
     def __init__(self, backend: SandboxBackend, mirror: Path, commit: str, change: ChangeSpec, limits: Limits,
-                 injected: dict[str, str] | None = None, *, env: EnvMount | None = None) -> None:
+                 injected: dict[str, str] | None = None, *, env: EnvMount | None = None,
+                 base_layer: Path | None = None) -> None:
         self.backend, self.mirror, self.commit, self.change = backend, mirror, commit, change
         self.limits = limits
         self.injected = injected or {}  # an injected bug: the model's change is relative to this text
         self.env = env  # the repository's environment: the tests run with its python (first on PATH)
+        # The cached checkout of the pinned commit (tasks/overlay_layers.py): the test tree is then an
+        # overlay on it instead of a fresh checkout per grading (which costs seconds on a large repo).
+        self.base_layer = base_layer
 
     async def grade(self, model_tree: Path, work: Path, workspace: Workspace, *,
                     overlay: Overlay | None = None) -> tuple[ChangeResult, bytes]:
@@ -113,8 +118,7 @@ class Grader:
         return groups
 
     def _sandbox_dirs(self, top: Path) -> dict[str, Path]:
-        if top.exists():
-            shutil.rmtree(top)
+        remove_tree(top)  # an overlay's work dir in it may hold mode-000 dirs
         dirs = {n: top / n for n in ("tmp", "home", "in")}
         for d in dirs.values():
             d.mkdir(parents=True)
@@ -128,8 +132,6 @@ class Grader:
         (git_dir / "objects" / "info" / "alternates").write_text(f"{self.mirror / 'objects'}\n")
         base = self.commit
         if self.injected:  # the tree the model started from: the pinned commit with the bug in
-            from evaluator.tasks.injection import injected_tree
-
             base = injected_tree(git_dir, self.commit, self.injected, dirs["tmp"] / "base.index")
         paths = SandboxPaths(work_root=tree, tmp_dir=dirs["tmp"], home_dir=dirs["home"], ro_binds=[self.mirror],
                              overlay=overlay)
@@ -180,14 +182,12 @@ class Grader:
 
         dirs = self._sandbox_dirs(top)
         self._stage_inputs(dirs["in"], patch, reset)
-        repo = top / "repo"
-        checkout(self.mirror, self.commit, repo)
-        if self.injected:
-            from evaluator.tasks.injection import write_files
-
+        repo, overlay = top / "repo", self._test_overlay(top)
+        if overlay is None:
+            checkout(self.mirror, self.commit, repo)
             write_files(repo, self.injected)
         paths = SandboxPaths(work_root=repo, tmp_dir=dirs["tmp"], home_dir=dirs["home"],
-                             ro_binds=[self.mirror, dirs["in"], test_site()], env=self.env)
+                             ro_binds=[self.mirror, dirs["in"], test_site()], env=self.env, overlay=overlay)
         timeout = float(self.change.test_timeout_s)
         limits = self.limits.model_copy(update={"cpu_seconds": max(self.limits.cpu_seconds, math.ceil(timeout))})
         box = self.backend.open(paths, limits=limits, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
@@ -208,10 +208,25 @@ class Grader:
                 guard = junit.read_capped(dirs["tmp"] / "guard.json", junit.MAX_XML_BYTES)
         finally:
             await box.close()
+            if overlay is not None:
+                remove_tree(overlay.work)
         groups = self.groups()
         if result.note is None:
             result.tests, result.note = junit.outcomes(groups, xml, guard)
         self._tally(result, groups)
+
+    def _test_overlay(self, top: Path) -> Overlay | None:
+        """The pristine test tree as an overlay on the base layer: the injected bug, if any, is
+        written into the empty upper dir, where it hides the base's file."""
+        if self.base_layer is None:
+            return None
+        overlay = Overlay(lowers=[self.base_layer], upper=top / "upper", work=top / "ovl-work")
+        for d in (top / "repo", overlay.upper, overlay.work):
+            d.mkdir()
+        write_files(overlay.upper, self.injected)
+        if route() == "kernel":
+            open_up(overlay.upper)  # the tests run as a leased uid: the layers' files are world-writable
+        return overlay
 
     @staticmethod
     def _tally(result: ChangeResult, groups: dict[str, TestGroup]) -> ChangeResult:

@@ -8,17 +8,19 @@ without a change; and none of the known gaming attempts (tasks/gaming.py) resolv
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from evaluator.results.change_records import ChangeResult
 from evaluator.sandbox import SandboxBackend
+from evaluator.sandbox.base import Overlay
+from evaluator.sandbox.overlay import mount, remove_tree, unmount
 from evaluator.scoring.hidden_tests import Grader
 from evaluator.tasks.clone_cache import checkout
 from evaluator.tasks.gaming import Attempt, attempts
 from evaluator.tasks.injection import write_files
+from evaluator.tasks.overlay_layers import layers, task_overlay
 from evaluator.tasks.plan import Job
 from evaluator.tasks.specs import Limits
 
@@ -26,8 +28,10 @@ GOLD_RUNS = 3
 
 
 class ChangeValidator:
-    def __init__(self, backend: SandboxBackend) -> None:
-        self.backend = backend
+    def __init__(self, backend: SandboxBackend, layer_cache: Path | None = None) -> None:
+        """`layer_cache`: the cache the overlay layers live in when the backend mounts overlays; each
+        grading's working copy and test tree are then overlays, as in a run (else copies)."""
+        self.backend, self.layer_cache = backend, layer_cache
 
     def check(self, job: Job) -> tuple[list[str], int]:
         """(problems, how many gradings ran)."""
@@ -37,7 +41,9 @@ class ChangeValidator:
         change = job.task.change
         assert change is not None
         problems: list[str] = []
-        grader = Grader(self.backend, job.mirror, job.commit, change, job.task.limits or Limits(), job.injected, env=job.env)
+        base = layers(self.layer_cache, job.task.repo, job.mirror, job.commit, {})[0] if self.layer_cache else None
+        grader = Grader(self.backend, job.mirror, job.commit, change, job.task.limits or Limits(), job.injected,
+                        env=job.env, base_layer=base)
         with tempfile.TemporaryDirectory(prefix="agentgym-validate-") as d:
             root = Path(d)
             runs = 0
@@ -45,14 +51,15 @@ class ChangeValidator:
             async def grade(name: str, edit: Attempt | None) -> ChangeResult:
                 nonlocal runs
                 runs += 1
-                tree = root / "tree"
-                if tree.exists():
-                    shutil.rmtree(tree)
-                checkout(job.mirror, job.commit, tree)
-                write_files(tree, job.injected)  # an injected bug goes in before any edit, as in a run
-                if edit is not None:
-                    edit(tree)
-                return (await grader.grade(tree, root / "grade", "copy"))[0]
+                top = root / "model"
+                remove_tree(top)
+                top.mkdir()
+                overlay = self._working_copy(job, top, edit)
+                try:
+                    return (await grader.grade(top / "repo", root / "grade", "overlay" if overlay else "copy",
+                                               overlay=overlay))[0]
+                finally:
+                    remove_tree(top)
 
             if change.gold_patch is None:
                 problems.append("no gold patch: cannot prove the task can be resolved")
@@ -65,6 +72,27 @@ class ChangeValidator:
                 if (await grade(name, edit)).resolved:
                     problems.append(f"gaming attempt resolves the task: {name}")
         return problems, runs
+
+
+    def _working_copy(self, job: Job, top: Path, edit: Attempt | None) -> Overlay | None:
+        """The model's working copy at `top`/repo with the injected bug in and `edit` made: an overlay
+        (mounted on the host only while the edit is made) where a run would get one, else a copy."""
+        overlay = task_overlay(self.layer_cache, job.task.repo, job.mirror, job.commit, job.injected, top) \
+            if self.layer_cache else None
+        tree = top / "repo"
+        if overlay is None:
+            checkout(job.mirror, job.commit, tree)
+            write_files(tree, job.injected)  # an injected bug goes in before any edit, as in a run
+            if edit is not None:
+                edit(tree)
+            return None
+        if edit is not None:
+            mount(overlay, tree)
+            try:
+                edit(tree)
+            finally:
+                unmount(tree)
+        return overlay
 
 
 def _apply_gold(diff: str) -> Attempt:

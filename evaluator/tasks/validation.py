@@ -183,7 +183,8 @@ def validate(ns: argparse.Namespace) -> int:
         from evaluator.tasks.env_cache import prepare_envs
 
         prepare_envs(plan, quiet=False)  # the repos' environments, built once and cached, as a run does
-        changes = ChangeValidator(backend)
+        wants = getattr(backend, "overlay_workspace", None)  # grade through overlays exactly when a run would
+        changes = ChangeValidator(backend, sel.cache_dir or default_cache_dir() if wants is not None and wants() else None)
     validator = Validator(oracles.FactCache((sel.cache_dir or default_cache_dir()) / "oracles"), changes)
     verdicts = [validator.check(job) for job in plan.jobs]
     bad = [v for v in verdicts if not v.ok]
