@@ -50,7 +50,7 @@ def test_hidden_tests_drive_generation_and_grading(tmp_path: Path) -> None:
     out = tmp_path / "tasks" / "l2" / "demo"
     folder = hidden_folder(out)
     proc = run_cli("evaluator.generate", "--repo", "demo", "--kind", "change", "--tests", "tests/ours",
-                   "--hidden-tests", str(folder), "--max-tasks", "2", "--seed", "0", "--sandbox", sandbox_flag(),
+                   "--hidden-tests", str(folder), "--show-hidden", "tests/ours/conftest.py", "--max-tasks", "2", "--seed", "0", "--sandbox", sandbox_flag(),
                    "--cache-dir", str(tmp_path / "cache"), "--out", str(out), timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     tasks = [yaml.safe_load(p.read_text()) for p in sorted(out.glob("demo_inj_*.yaml"))]
@@ -58,7 +58,7 @@ def test_hidden_tests_drive_generation_and_grading(tmp_path: Path) -> None:
     for t in tasks:
         change = t["change"]
         assert change["hidden_tests"] == [
-            {"path": "tests/ours/conftest.py", "source": "_hidden/tests/ours/conftest.py"},
+            {"path": "tests/ours/conftest.py", "source": "_hidden/tests/ours/conftest.py", "visible": True},
             {"path": "tests/ours/test_topk_ours.py", "source": "_hidden/tests/ours/test_topk_ours.py"}]
         assert change["inject"]["file"] == "tinytrain/metrics/accuracy.py"  # what only our tests cover
         assert all(n.startswith("tests/ours/test_topk_ours.py::") for n in change["fail_to_pass"])
@@ -102,4 +102,48 @@ def test_an_empty_hidden_folder_is_a_usage_error(tmp_path: Path) -> None:
                    str(tmp_path / "out" / "_hidden"), "--sandbox", "local", "--cache-dir", str(tmp_path / "cache"),
                    "--out", str(tmp_path / "out"))
     assert proc.returncode == 2 and "holds no file" in proc.stderr, proc.stderr
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_visible_hidden_file_is_in_the_working_copy_and_grading_still_puts_its_own_back(tmp_path: Path) -> None:
+    """`visible: true`: the model starts with the file (committed, so `git status` is clean) and can
+    run the tests as they are graded; a change the model makes to it is reset by grading."""
+    import shutil
+    import subprocess
+
+    from conftest import ROOT
+    from evaluator.config.settings import Selection
+    from evaluator.execution.change_trial import prepare_change
+    from evaluator.tasks.plan import build_plan
+    from evaluator.tasks.validation import WEIGHTS_FILE
+
+    src = ROOT / "tasks" / "l2" / "demo"
+    dest = tmp_path / "tasks" / "l2" / "demo"
+    shutil.copytree(src / "_hidden" / "demo_change_001", dest / "_hidden" / "demo_change_001")
+    shutil.copy(src / "demo_change_001.diff", dest)
+    task = yaml.safe_load((src / "demo_change_001.yaml").read_text())
+    task["change"]["hidden_tests"].append({"path": "tests/conftest.py", "visible": True,
+                                           "content": "import pytest\n\nSUPPORT = 'from AgentGym'\n"})
+    (dest / "demo_change_001.yaml").write_text(yaml.safe_dump(task, sort_keys=False))
+    sel = Selection(repos=["demo"], task_set="l2", tasks_dir=tmp_path / "tasks", repos_config=ROOT / "repos",
+                    cache_dir=tmp_path / "cache")
+    job = build_plan(sel, epochs=1, prompt_version="v1", weights=WEIGHTS_FILE).jobs[0]
+    paths, workspace, _ = prepare_change(job, tmp_path / "work")
+    assert workspace == "copy"
+    assert (paths.work_root / "tests" / "conftest.py").read_text().endswith("SUPPORT = 'from AgentGym'\n")
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=paths.work_root, capture_output=True, text=True)
+    assert status.stdout == ""
+    assert not (paths.work_root / "tests" / "test_datasets_csv.py").exists()  # the hidden tests stay hidden
+    proc = run_cli("evaluator.validate", "--repos", "demo", "--task-set", "l2", "--tasks-dir", str(tmp_path / "tasks"),
+                   "--cache-dir", str(tmp_path / "cache"), "--sandbox", sandbox_flag(), timeout=600)
+    assert proc.returncode == 0 and "1/1 tasks valid" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_show_hidden_must_name_files_of_the_hidden_folder(tmp_path: Path) -> None:
+    folder = hidden_folder(tmp_path / "out")
+    for extra, needle in ((["--show-hidden", "tests/ours/conftest.py"], "which is not given"),
+                          (["--hidden-tests", str(folder), "--show-hidden", "tests/nope.py"], "not in")):
+        proc = run_cli("evaluator.generate", "--repo", "demo", "--kind", "change", *extra, "--sandbox", "local",
+                       "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out"))
+        assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not (tmp_path / "cache").exists()

@@ -61,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--test-timeout", type=float, default=600, help="Limit of one test run, seconds (default 600).")
     g.add_argument("--hidden-tests", type=Path, default=None, help="Folder of test files of your own, laid out as "
                    "repository paths: written into every test run and listed in each task's hidden_tests (default: none).")
+    g.add_argument("--show-hidden", default="", help="Comma-separated repository paths of --hidden-tests files the "
+                   "model's working copy starts with too (`visible: true`), e.g. a conftest the tests need (default: none).")
     return p
 
 

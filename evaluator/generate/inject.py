@@ -166,8 +166,10 @@ def instruction(k: Kept) -> str:
             "Every other test must keep passing.\n")
 
 
-def task_dict(task_id: str, repo: str, k: Kept, hidden: dict[str, str] | None = None) -> dict[str, Any]:
-    """`hidden` maps each hidden test's repository path to its file, relative to the task's folder."""
+def task_dict(task_id: str, repo: str, k: Kept, hidden: dict[str, str] | None = None,
+              shown: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """`hidden` maps each hidden test's repository path to its file, relative to the task's folder;
+    those in `shown` are also placed in the working copy (`visible`)."""
     c = k.candidate
     top = c.file.split("/")[0] + "/" if "/" in c.file else c.file
     recipe = recipe_of(c).model_dump()
@@ -179,14 +181,16 @@ def task_dict(task_id: str, repo: str, k: Kept, hidden: dict[str, str] | None = 
         "instruction": instruction(k),
         "command_policy": {"write_paths_allowed": [top, "/tmp/"]},
         "max_commands": 30, "timeout_seconds": 900,
-        "change": {**({"hidden_tests": [{"path": p, "source": s} for p, s in sorted(hidden.items())]} if hidden else {}),
+        "change": {**({"hidden_tests": [{"path": p, "source": s, **({"visible": True} if p in shown else {})}
+                                        for p, s in sorted(hidden.items())]} if hidden else {}),
                    "inject": recipe, "fail_to_pass": k.fail_to_pass, "pass_to_pass": k.pass_to_pass,
                    "test_timeout_s": max(120, int(k.seconds * 5) + 30)},
         "tags": ["l2", "injected"],
     }
 
 
-def write(out_dir: Path, repo: str, kept: list[Kept], hidden: dict[str, str] | None = None) -> list[Path]:
+def write(out_dir: Path, repo: str, kept: list[Kept], hidden: dict[str, str] | None = None,
+          shown: frozenset[str] = frozenset()) -> list[Path]:
     """`<repo>_inj_NNN.yaml` per task; earlier generated files of this repo there are replaced."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob(f"{repo}_inj_*.yaml"):
@@ -195,14 +199,16 @@ def write(out_dir: Path, repo: str, kept: list[Kept], hidden: dict[str, str] | N
     for i, k in enumerate(kept, 1):
         task_id = f"{repo}_inj_{i:03d}"
         path = out_dir / f"{task_id}.yaml"
-        path.write_text(dump_task(task_dict(task_id, repo, k, hidden)), encoding="utf-8")
+        path.write_text(dump_task(task_dict(task_id, repo, k, hidden, shown)), encoding="utf-8")
         paths.append(path)
     return paths
 
 
 def generate_change(*, backend: Any, mirror: Path, commit: str, root: Path, repo: str, selection: list[str],
                     out_dir: Path, max_tasks: int, max_trials: int, seed: int, timeout_s: float,
-                    env: Any = None, hidden_dir: Path | None = None) -> Outcome:
+                    env: Any = None, hidden_dir: Path | None = None, shown: frozenset[str] = frozenset()) -> Outcome:
+    """`shown`: repository paths of hidden files the working copy starts with, too (a conftest the
+    tests need, say); the generator's runs have every hidden file in anyway."""
     hidden = read_hidden(hidden_dir) if hidden_dir else {}
     progress = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="agentgym-inject-") as d:
@@ -214,7 +220,7 @@ def generate_change(*, backend: Any, mirror: Path, commit: str, root: Path, repo
         res = gen.run(tests, max_tasks, max_trials, seed, scan_root)
     res.kept.sort(key=lambda k: k.candidate.key)
     sources = {rel: os.path.relpath(hidden_dir.resolve() / rel, out_dir.resolve()) for rel in hidden} if hidden_dir else {}
-    write(out_dir, repo, res.kept, sources)
+    write(out_dir, repo, res.kept, sources, shown)
     return res
 
 

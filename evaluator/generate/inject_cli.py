@@ -34,11 +34,16 @@ def run_change(ns: argparse.Namespace) -> int:
     if ns.hidden_tests is not None and not ns.hidden_tests.resolve().is_relative_to(out_dir.resolve()):
         raise ConfigError(f"--hidden-tests {ns.hidden_tests} must be a folder inside the output folder {out_dir} "
                           "(each task names its hidden tests relative to its own file)")
+    shown = frozenset(s.strip() for s in ns.show_hidden.split(",") if s.strip())
+    if shown and ns.hidden_tests is None:
+        raise ConfigError("--show-hidden names files of --hidden-tests, which is not given")
     if ns.hidden_tests is not None:
         try:
-            read_hidden(ns.hidden_tests)  # before any clone or build: a bad folder is a usage error
+            files = read_hidden(ns.hidden_tests)  # before any clone or build: a bad folder is a usage error
         except MutationError as exc:
             raise ConfigError(str(exc)) from None
+        if shown - set(files):
+            raise ConfigError(f"--show-hidden: not in {ns.hidden_tests}: {', '.join(sorted(shown - set(files)))}")
     cache = RepoCache(ns.cache_dir or default_cache_dir())
     mirror = cache.mirror(spec)
     commit = cache.resolve(spec, mirror)
@@ -53,7 +58,7 @@ def run_change(ns: argparse.Namespace) -> int:
         res = generate_change(backend=backend, mirror=mirror, commit=commit, root=root, repo=spec.id,
                               selection=selection, out_dir=out_dir, max_tasks=ns.max_tasks,
                               max_trials=ns.max_trials, seed=ns.seed, timeout_s=ns.test_timeout, env=env,
-                              hidden_dir=ns.hidden_tests)
+                              hidden_dir=ns.hidden_tests, shown=shown)
     except MutationError as exc:
         raise ConfigError(str(exc)) from None
     kept = Counter(k.candidate.kind for k in res.kept)

@@ -35,6 +35,9 @@ class HiddenFile(_Strict):
     path: str = Field(description="Path inside the repository the file is copied to before the tests run.")
     source: str | None = Field(None, description="File next to the task file (relative to it) holding the text.")
     content: str | None = Field(None, description="The text inline (the loader fills it from `source`).")
+    visible: bool = Field(False, description="Also placed in the model's working copy at the start (a support file "
+                          "such as a conftest the tests need, so the model can run them as they are graded); "
+                          "grading still copies this version in over whatever the model made of it.")
 
     @field_validator("path")
     @classmethod

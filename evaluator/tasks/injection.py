@@ -129,5 +129,5 @@ def injected_tree(git_dir: Path, commit: str, files: dict[str, str], index: Path
     for rel, text in files.items():
         mode = git("ls-tree", commit, "--", rel).split(" ", 1)[0] or "100644"
         blob = git("hash-object", "-w", "--stdin", data=text.encode("utf-8"))
-        git("update-index", "--cacheinfo", f"{mode},{blob},{rel}")
+        git("update-index", "--add", "--cacheinfo", f"{mode},{blob},{rel}")  # --add: a visible hidden file may be new
     return git("write-tree")

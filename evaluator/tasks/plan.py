@@ -95,14 +95,21 @@ def shard_of(index: int, n: int) -> int:
 
 def _inject(task: TaskSpec, path: Path, mirror: Path, commit: str,
             out: dict[str, dict[str, str]]) -> tuple[TaskSpec, Path]:
-    """The task with its injected bug's gold patch computed; the injected files into `out`."""
-    if task.change is None or task.change.inject is None:
+    """The task with its injected bug's gold patch computed; the files the working copy starts with
+    changed (the injected bug, and hidden files marked `visible`) into `out`."""
+    if task.change is None:
+        return task, path
+    shown = {h.path: h.content or "" for h in task.change.hidden_tests if h.visible}
+    if shown:
+        out[f"{task.repo}/{task.id}"] = shown
+    if task.change.inject is None:
         return task, path
     if hidden_tests.protected(task.change.inject.file, {h.path for h in task.change.hidden_tests}):
         raise ConfigError(f"{path}: field `change.inject`: {task.change.inject.file} is a test or test-configuration "
                           "file, which grading puts back; inject the bug into the source")
     try:
-        change, out[f"{task.repo}/{task.id}"] = injection.resolve(task.change, mirror, commit)
+        change, files = injection.resolve(task.change, mirror, commit)
+        out[f"{task.repo}/{task.id}"] = {**shown, **files}
     except mutations.MutationError as exc:
         raise ConfigError(f"{path}: field `change.inject`: {exc}") from None
     return task.model_copy(update={"change": change}), path

@@ -10,8 +10,9 @@ only function, ``collect_env``, raises. Nothing of opencompass itself is replace
 the code under test runs as written, and a test that did need torch would fail
 loudly instead of passing.
 
-This file belongs to AgentGym (it is copied into the repository for each graded
-test run, over anything the model wrote at ``tests/conftest.py``).
+This file belongs to AgentGym. The tasks mark it ``visible``: the model's working
+copy starts with it, so the repository's tests run there as they are graded; each
+graded test run copies this version back in, over anything the model made of it.
 """
 
 import sys
