@@ -62,6 +62,8 @@ def test_hidden_tests_drive_generation_and_grading(tmp_path: Path) -> None:
             {"path": "tests/ours/test_topk_ours.py", "source": "_hidden/tests/ours/test_topk_ours.py"}]
         assert change["inject"]["file"] == "tinytrain/metrics/accuracy.py"  # what only our tests cover
         assert all(n.startswith("tests/ours/test_topk_ours.py::") for n in change["fail_to_pass"])
+        if change["inject"]["mutation"] != "remove_body":  # the model is told it cannot run those tests
+            assert t["instruction"].startswith("These tests fail. They are not in your working copy"), t["instruction"]
     proc = run_cli("evaluator.validate", "--repos", "demo", "--task-set", "l2", "--tasks-dir", str(tmp_path / "tasks"),
                    "--cache-dir", str(tmp_path / "cache"), "--sandbox", sandbox_flag(), timeout=900)
     assert proc.returncode == 0 and f"{len(tasks)}/{len(tasks)} tasks valid" in proc.stdout, proc.stdout + proc.stderr

@@ -150,7 +150,8 @@ def recipe_of(cand: Candidate) -> Injection:
                      occurrence=cand.occurrence, source_sha256=cand.source_sha256)
 
 
-def instruction(k: Kept) -> str:
+def instruction(k: Kept, unseen: frozenset[str] = frozenset()) -> str:
+    """`unseen`: hidden test files the working copy does not have (the model cannot run them)."""
     c = k.candidate
     if c.kind == "remove_body":
         return (f"`{c.function}` in `{c.file}` is not implemented: it raises NotImplementedError. Implement it as "
@@ -160,7 +161,9 @@ def instruction(k: Kept) -> str:
     lines = [ln.rstrip() for ln in (k.first_failure or "(no message)").splitlines()
              if ln.strip() and "Use -v to get more diff" not in ln]  # pytest's hint is about its console
     first = "\n".join("    " + ln for ln in lines[:6])
-    return ("These tests of the repository fail:\n" + listed + more +
+    head = ("These tests fail. They are not in your working copy; they run when your change is graded:\n"
+            if {n.split("::")[0] for n in k.fail_to_pass} <= unseen else "These tests of the repository fail:\n")
+    return (head + listed + more +
             f"\nThe first one fails with:\n\n{first}\n\n"
             "Find the cause in the source code and fix it there (the tests are right). "
             "Every other test must keep passing.\n")
@@ -178,7 +181,7 @@ def task_dict(task_id: str, repo: str, k: Kept, hidden: dict[str, str] | None = 
         "difficulty": "medium" if c.kind == "remove_body" else "easy",
         "difficulty_reason": "implement a function from its docstring" if c.kind == "remove_body"
         else "a bug found from failing tests",
-        "instruction": instruction(k),
+        "instruction": instruction(k, frozenset(hidden or {}) - shown),
         "command_policy": {"write_paths_allowed": [top, "/tmp/"]},
         "max_commands": 30, "timeout_seconds": 900,
         "change": {**({"hidden_tests": [{"path": p, "source": s, **({"visible": True} if p in shown else {})}
