@@ -94,6 +94,14 @@ def test_bwrap_system_dirs_are_read_only(make_box) -> None:
     assert box.run("whoami && awk 'BEGIN{print 1}'").exit_code == 0
 
 
+def test_bwrap_has_a_small_writable_dev_shm_for_multiprocessing(make_box) -> None:
+    box = make_box("bwrap")
+    r = box.run("python3 -c 'import multiprocessing as m; q = m.Queue(); q.put(7); print(q.get(), m.Lock())'")
+    assert r.exit_code == 0 and r.stdout.startswith("7 <Lock("), r.stderr
+    r = box.run("head -c 80M /dev/zero > /dev/shm/big; echo rc=$?; stat -c %s /dev/shm/big")
+    assert "rc=1" in r.stdout and int(r.stdout.split()[-1]) <= 64 * 1024 * 1024  # capped, not host memory
+
+
 def test_bwrap_ro_binds_are_visible_but_read_only(make_box, tmp_path: Path) -> None:
     cache = tmp_path / "cache" / "repo.git"
     cache.mkdir(parents=True)

@@ -48,6 +48,7 @@ ROOT, TMP = "/workspace", "/tmp"
 WATCH_S = 0.2  # how often a running command's task counters are read
 BwrapMode = Literal["resident", "per-command"]
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+SHM_BYTES = 64 * 1024 * 1024
 SYSTEM_DIRS = ("/usr", "/etc", "/proc", "/dev", "/sys")
 
 
@@ -143,6 +144,9 @@ class BwrapSandbox:
                 args += ["--ro-bind", str(host), f"/{name}"]
         args += ["--ro-bind", str(etc_dir), "/etc"]  # one mount: each bind costs ~0.6 ms per spawn
         args += ["--proc", "/proc", "--dev", "/dev"]
+        # A small private /dev/shm (bwrap's --dev leaves it a read-only dir): multiprocessing's locks
+        # and queues need it; its pages count against the task's memory like any other.
+        args += ["--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
         mounts: list[tuple[str, str, str]] = [
             ("--ro-bind" if paths.readonly_root else "--bind", str(paths.work_root), ROOT),
             *(("--bind", str(host), f"{ROOT}/{rel.strip('/')}") for rel, host in paths.writable.items()),
