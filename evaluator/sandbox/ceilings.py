@@ -36,14 +36,14 @@ SANDBOX_PROCESSES = 4
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-def _mount(source: str, target: Path, fstype: str | None, flags: int, data: str | None) -> None:
+def host_mount(source: str, target: Path, fstype: str | None, flags: int, data: str | None) -> None:
     if _LIBC.mount(source.encode(), str(target).encode(), fstype.encode() if fstype else None, flags,
                    data.encode() if data else None) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
 
 
-def _umount(target: Path) -> None:
+def host_umount(target: Path) -> None:
     _LIBC.umount2(str(target).encode(), _MNT_DETACH)
 
 
@@ -113,7 +113,7 @@ _HELD: set[str] = set()
 _FORGET: list[Path] = []  # the journal _forget is registered for (once per process)
 
 
-def _note(sign: str, path: Path) -> None:
+def journal_mount(sign: str, path: Path) -> None:
     folder = _journal()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not _ours(folder):  # another user's, in a shared /tmp: no mount then
@@ -157,21 +157,17 @@ def sweep_mounts() -> None:
         for path in reversed(held):
             if fuse_overlay.mounted(path):  # not ismount: a FUSE mount whose daemon died fails stat()
                 try:
-                    (_umount if os.geteuid() == 0 else fuse_overlay.unmount)(Path(path))
+                    (host_umount if os.geteuid() == 0 else fuse_overlay.unmount)(Path(path))
                 except OSError:
                     pass  # e.g. fusermount3 gone since: the mount stays, as before this sweep
         journal.unlink(missing_ok=True)
 
 
-# The overlay working copy (overlay.py) is mounted by the host the same way, in the same journal.
-host_mount, host_umount, journal_mount = _mount, _umount, _note
-
-
 def _can_mount() -> bool:
     d = Path(tempfile.mkdtemp(prefix="agentgym-probe-"))
     try:
-        _mount("tmpfs", d, "tmpfs", 0, "size=1m")
-        _umount(d)
+        host_mount("tmpfs", d, "tmpfs", 0, "size=1m")
+        host_umount(d)
         return True
     except OSError:
         return False
@@ -205,17 +201,17 @@ class TaskCeilings:
         kept = list(paths.writable.values()) if paths.readonly_root else []
         areas += [(f"w{i}", host) for i, host in enumerate(kept)]
         try:
-            _mount("tmpfs", base, "tmpfs", 0, f"size={size},mode=0755")
+            host_mount("tmpfs", base, "tmpfs", 0, f"size={size},mode=0755")
             try:
                 for name, host in areas:
                     shutil.copytree(host, base / name, symlinks=True)  # what was there stays visible
-                    _note("+", host)
-                    _mount(str(base / name), host, None, _MS_BIND, None)
+                    journal_mount("+", host)
+                    host_mount(str(base / name), host, None, _MS_BIND, None)
                     self._mounted.append(host)
                     if host in kept:
                         self._keep.append(host)
             finally:
-                _umount(base)
+                host_umount(base)
         finally:
             base.rmdir()
 
@@ -255,8 +251,8 @@ class TaskCeilings:
             while self._mounted:
                 host = self._mounted.pop()
                 src = os.open(host, os.O_RDONLY | os.O_DIRECTORY) if host in self._keep else None
-                _umount(host)
-                _note("-", host)
+                host_umount(host)
+                journal_mount("-", host)
                 if src is not None:
                     try:
                         _copy_out(src, host)

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from evaluator.results.change_records import ChangeResult, TestGroup, Workspace
 from evaluator.sandbox import SandboxBackend, SandboxPaths
 from evaluator.sandbox.base import EnvMount, Overlay
-from evaluator.sandbox.overlay import open_up, remove_tree, route
+from evaluator.sandbox.overlay import remove_tree
 from evaluator.scoring import junit
 from evaluator.tasks.change_spec import ChangeSpec
 from evaluator.tasks.injection import injected_tree, write_files
@@ -223,9 +223,7 @@ class Grader:
         overlay = Overlay(lowers=[self.base_layer], upper=top / "upper", work=top / "ovl-work")
         for d in (top / "repo", overlay.upper, overlay.work):
             d.mkdir()
-        write_files(overlay.upper, self.injected)
-        if route() == "kernel":
-            open_up(overlay.upper)  # the tests run as a leased uid: the layers' files are world-writable
+        write_files(overlay.upper, self.injected)  # the sandbox hands the upper dir to its uid
         return overlay
 
     @staticmethod
